@@ -1,0 +1,225 @@
+// Package httpretry is the one retrying http.RoundTripper every citylink
+// client sits on. It retries what is safe to retry—network errors, timeouts,
+// 5xx answers and 429s—with full-jitter exponential backoff, honours
+// Retry-After, waits on a per-target rate limiter before every attempt, and
+// never sleeps past the request context's deadline.
+//
+// Only idempotent methods are retried unless the caller marks the request's
+// context with Safe: a POST that creates something must not be sent twice
+// because an answer was lost, but a POST that only reads (an ArcGIS query) or
+// that the target de-duplicates may be.
+package httpretry
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Policy says how often and how patiently to retry.
+type Policy struct {
+	// MaxAttempts counts the first try; 4 when zero.
+	MaxAttempts int
+	// BaseDelay is the backoff before the second attempt, doubled for each
+	// one after, up to MaxDelay; 100ms and 5s when zero.
+	BaseDelay, MaxDelay time.Duration
+	// Limiter, when set, is waited on before every attempt, so retries count
+	// against the target's rate limit too.
+	Limiter *rate.Limiter
+	// AttemptTimeout, when set, bounds each attempt until its answer's
+	// headers arrive, so a hung request is abandoned and tried again while
+	// the caller's deadline still allows.
+	AttemptTimeout time.Duration
+}
+
+// Transport is a retrying http.RoundTripper.
+type Transport struct {
+	next   http.RoundTripper
+	policy Policy
+}
+
+// New returns a Transport that sends through next (http.DefaultTransport
+// when nil).
+func New(next http.RoundTripper, p Policy) *Transport {
+	p.MaxAttempts = cmp.Or(p.MaxAttempts, 4)
+	p.BaseDelay = cmp.Or(p.BaseDelay, 100*time.Millisecond)
+	p.MaxDelay = cmp.Or(p.MaxDelay, 5*time.Second)
+	return &Transport{next: cmp.Or[http.RoundTripper](next, http.DefaultTransport), policy: p}
+}
+
+type safeKey struct{}
+
+// Safe marks ctx so that requests made with it are retried whatever their
+// method: the caller knows that sending the request twice does no harm.
+func Safe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, safeKey{}, true)
+}
+
+// ExhaustedError is returned, wrapping the last network error, when every
+// attempt failed without an answer.
+type ExhaustedError struct {
+	Attempts int
+	Err      error
+}
+
+func (e *ExhaustedError) Error() string {
+	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Err)
+}
+
+func (e *ExhaustedError) Unwrap() error { return e.Err }
+
+// RoundTrip sends req, retrying as the policy allows. When attempts run out
+// on an answer (a 503, say), that last answer is returned, so the client can
+// read the server's own error.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	retryable := idempotent(req.Method) || ctx.Value(safeKey{}) != nil
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		retryable = false // the body cannot be sent again
+	}
+	for attempt := 1; ; attempt++ {
+		if t.policy.Limiter != nil {
+			if err := t.policy.Limiter.Wait(ctx); err != nil {
+				return nil, fmt.Errorf("waiting for rate limit: %w", err)
+			}
+		}
+		r := req
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("rewinding request body: %w", err)
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.attempt(r)
+		if !retryable || attempt >= t.policy.MaxAttempts || !shouldRetry(ctx, resp, err) {
+			if err != nil && attempt > 1 {
+				return nil, &ExhaustedError{Attempts: attempt, Err: err}
+			}
+			return resp, err
+		}
+		wait := t.backoff(attempt)
+		if ra, ok := retryAfter(resp); ok {
+			wait = ra
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			// Waiting would outlive the caller: hand back what we have.
+			if err != nil {
+				return nil, &ExhaustedError{Attempts: attempt, Err: err}
+			}
+			return resp, nil
+		}
+		if resp != nil {
+			// Drain a little so the connection can be reused.
+			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+			resp.Body.Close()
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// attempt sends one request, bounded by the policy's AttemptTimeout. The
+// attempt's context lives on until the answer's body is closed.
+func (t *Transport) attempt(r *http.Request) (*http.Response, error) {
+	if t.policy.AttemptTimeout <= 0 {
+		return t.next.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), t.policy.AttemptTimeout)
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, "":
+		return true
+	}
+	return false
+}
+
+func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		// Any transport error with the caller's context still alive: refused
+		// or reset connections, a per-attempt timeout, a broken TLS handshake.
+		return !errors.Is(err, context.Canceled)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true
+	case resp.StatusCode == http.StatusNotImplemented:
+		return false
+	case resp.StatusCode >= 500:
+		return true
+	}
+	return false
+}
+
+// backoff is full-jitter exponential: uniform in [0, min(max, base·2^(n-1))].
+func (t *Transport) backoff(attempt int) time.Duration {
+	ceiling := t.policy.BaseDelay << min(attempt-1, 30)
+	if ceiling <= 0 || ceiling > t.policy.MaxDelay {
+		ceiling = t.policy.MaxDelay
+	}
+	return rand.N(ceiling + 1)
+}
+
+// retryAfter reads a Retry-After header of delay-seconds or an HTTP date.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	return ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+}
+
+// ParseRetryAfter reads a Retry-After value, either delay-seconds or an
+// HTTP-date, relative to now. Clients use it too, to report a server's
+// requested delay on errors they return.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0), true
+	}
+	return 0, false
+}
