@@ -1,0 +1,116 @@
+package awstest_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/citylink/citylink/internal/awstest"
+)
+
+func TestStackSpeaksEachProtocol(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := awstest.New(t)
+
+	t.Run("kinesis", func(t *testing.T) {
+		if err := awstest.CreateStream(ctx, s.Kinesis, "probe", 1); err != nil {
+			t.Fatal(err)
+		}
+		put, err := s.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{
+			StreamName: aws.String("probe"), PartitionKey: aws.String("k"), Data: []byte("héllo"),
+		})
+		if err != nil {
+			t.Fatalf("put record: %v", err)
+		}
+		it, err := s.Kinesis.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+			StreamName: aws.String("probe"), ShardId: put.ShardId, ShardIteratorType: kintypes.ShardIteratorTypeTrimHorizon,
+		})
+		if err != nil {
+			t.Fatalf("get shard iterator: %v", err)
+		}
+		got, err := s.Kinesis.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		if err != nil {
+			t.Fatalf("get records: %v", err)
+		}
+		if len(got.Records) != 1 || string(got.Records[0].Data) != "héllo" || *got.Records[0].SequenceNumber != *put.SequenceNumber {
+			t.Fatalf("records = %+v, want the one put", got.Records)
+		}
+	})
+
+	t.Run("dynamodb", func(t *testing.T) {
+		_, err := s.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String("probe"),
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("k"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("k"), KeyType: ddbtypes.KeyTypeHash}},
+			BillingMode:          ddbtypes.BillingModePayPerRequest,
+		})
+		if err != nil {
+			t.Fatalf("create table: %v", err)
+		}
+		key := map[string]ddbtypes.AttributeValue{"k": &ddbtypes.AttributeValueMemberS{Value: "a"}}
+		if _, err := s.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("probe"), Item: key}); err != nil {
+			t.Fatalf("put item: %v", err)
+		}
+		got, err := s.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("probe"), Key: key})
+		if err != nil || got.Item == nil {
+			t.Fatalf("get item = %v, %v; want the item", got, err)
+		}
+	})
+
+	t.Run("s3", func(t *testing.T) {
+		if err := awstest.CreateBucket(ctx, s.S3, "probe"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String("probe"), Key: aws.String("a/b.txt"), Body: strings.NewReader("body"),
+		}); err != nil {
+			t.Fatalf("put object: %v", err)
+		}
+		obj, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("probe"), Key: aws.String("a/b.txt")})
+		if err != nil {
+			t.Fatalf("get object: %v", err)
+		}
+		defer obj.Body.Close()
+		b, _ := io.ReadAll(obj.Body)
+		if string(b) != "body" {
+			t.Fatalf("body = %q", b)
+		}
+	})
+}
+
+func TestStartNodeMissingModulesSaysHowToInstall(t *testing.T) {
+	t.Parallel()
+	_, err := awstest.StartNode(context.Background(), t.TempDir(), awstest.Kinesalite)
+	if !errors.Is(err, awstest.ErrNotInstalled) {
+		t.Fatalf("err = %v, want ErrNotInstalled", err)
+	}
+	if !strings.Contains(err.Error(), "npm ci --prefix internal/awstest") {
+		t.Fatalf("err = %q, want the install command", err)
+	}
+}
+
+func TestCloseStopsProcess(t *testing.T) {
+	t.Parallel()
+	p, err := awstest.StartNode(context.Background(), awstest.ModuleDir(), awstest.Dynalite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := awstest.DynamoDBClient(p.Endpoint)
+	if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("list tables before close: %v", err)
+	}
+	p.Close()
+	if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err == nil {
+		t.Fatal("list tables after close succeeded; want the stand-in gone")
+	}
+}

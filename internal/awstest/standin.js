@@ -1,0 +1,18 @@
+// standin.js starts one in-memory AWS stand-in bound to 127.0.0.1 on a port
+// the kernel picks, and prints {"port": N} on its first line of stdout so the
+// Go harness never races another process for a port.
+// Usage: node standin.js kinesalite|dynalite
+'use strict'
+const which = process.argv[2]
+const opts = { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }
+let server
+if (which === 'kinesalite') server = require('kinesalite')(opts)
+else if (which === 'dynalite') server = require('dynalite')(opts)
+else { console.error('usage: node standin.js kinesalite|dynalite'); process.exit(2) }
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n')
+})
+// The harness closes stdin when it is done; exit then, so no stand-in outlives it.
+process.stdin.on('end', () => process.exit(0))
+process.stdin.on('error', () => process.exit(0))
+process.stdin.resume()
