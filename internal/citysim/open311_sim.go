@@ -1,0 +1,276 @@
+package citysim
+
+import (
+	"cmp"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Open311Duplicates says how the simulated Open311 server answers a request
+// for an asset that already has an open request of the same service code.
+type Open311Duplicates int
+
+const (
+	// Open311DuplicatesAllow files a second request, as many 311 systems do.
+	Open311DuplicatesAllow Open311Duplicates = iota
+	// Open311DuplicatesReject answers 400 with an error array naming the open
+	// request.
+	Open311DuplicatesReject
+	// Open311DuplicatesReturnExisting answers 200 with the open request's
+	// service_request_id (or token) and a service_notice saying so.
+	Open311DuplicatesReturnExisting
+)
+
+// Open311Options configures the simulated Open311 GeoReport v2 server. The
+// zero value is a working server with the default API key, no faults and the
+// wall clock.
+type Open311Options struct {
+	// Seed makes request ids, tokens and the crews' work deterministic.
+	Seed uint64
+	// Faults wraps the whole server (latency, 5xx, 429, hangs).
+	Faults Faults
+	// Now is the server's clock; time.Now when nil. Every call advances the
+	// simulated crews to Now before it answers.
+	Now func() time.Time
+	// APIKeys are the accepted api_key values; DefaultOpen311APIKey when empty.
+	APIKeys []string
+	// Jurisdiction is the jurisdiction_id served; a request naming another
+	// one is answered 404. Defaults to DefaultOpen311Jurisdiction.
+	Jurisdiction string
+	// BatchServices are service codes answered with a token instead of an id,
+	// besides SLPWR, which always is.
+	BatchServices []string
+	// TokenDelay is how long a batch request waits before it gets its id
+	// (default 30s; negative means at once).
+	TokenDelay time.Duration
+	// Duplicates selects the duplicate-detection answer.
+	Duplicates Open311Duplicates
+	// Speed divides how long crews take (default 1, real time).
+	Speed float64
+	// MaxResults caps GET requests.json (default 1000, as the spec suggests).
+	MaxResults int
+	// Logger receives one line per accepted request; discarded when nil.
+	Logger *slog.Logger
+}
+
+// Defaults of the simulated Open311 server.
+const (
+	DefaultOpen311APIKey       = "citylink-open311-dev-key"
+	DefaultOpen311Jurisdiction = "citylink.example.gov"
+	open311FirstID             = 26000001
+)
+
+// Open311 is a simulated Open311 GeoReport v2 server for streetlight service
+// requests. It is an http.Handler serving discovery.json, services, service
+// definitions, requests and tokens in JSON and XML, and its crews work and
+// close requests over simulated time.
+type Open311 struct {
+	opts     Open311Options
+	handler  http.Handler
+	services []open311Service
+	byCode   map[string]*open311Service
+	keys     map[string]bool
+
+	mu      sync.Mutex
+	seq     int // requests accepted, for the per-request random stream
+	nextNum int // next service_request_id
+	reqs    []*Open311Request
+	byID    map[string]*Open311Request
+	byToken map[string]*Open311Request
+	open    map[string]*Open311Request // service code + asset id -> open request
+	pending []*Open311Request          // not yet closed
+	last    time.Time
+}
+
+// NewOpen311 returns a simulated Open311 server configured by opts.
+func NewOpen311(opts Open311Options) *Open311 {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if len(opts.APIKeys) == 0 {
+		opts.APIKeys = []string{DefaultOpen311APIKey}
+	}
+	opts.Jurisdiction = cmp.Or(opts.Jurisdiction, DefaultOpen311Jurisdiction)
+	opts.TokenDelay = cmp.Or(opts.TokenDelay, 30*time.Second)
+	opts.TokenDelay = max(opts.TokenDelay, 0)
+	opts.Speed = cmp.Or(opts.Speed, 1)
+	opts.MaxResults = cmp.Or(opts.MaxResults, 1000)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+
+	batch := make(map[string]bool)
+	for _, c := range opts.BatchServices {
+		batch[c] = true
+	}
+	s := &Open311{
+		opts:     opts,
+		services: open311Catalog(batch),
+		byCode:   make(map[string]*open311Service),
+		keys:     make(map[string]bool),
+		nextNum:  open311FirstID,
+		byID:     make(map[string]*Open311Request),
+		byToken:  make(map[string]*Open311Request),
+		open:     make(map[string]*Open311Request),
+	}
+	for i := range s.services {
+		s.byCode[s.services[i].Code] = &s.services[i]
+	}
+	for _, k := range opts.APIKeys {
+		s.keys[k] = true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /discovery.json", s.open311Discovery)
+	mux.HandleFunc("GET /{resource}", s.open311Root)
+	mux.HandleFunc("POST /{resource}", s.open311Post)
+	mux.HandleFunc("GET /services/{file}", s.open311Definition)
+	mux.HandleFunc("GET /requests/{file}", s.open311GetOne)
+	mux.HandleFunc("GET /tokens/{file}", s.open311Token)
+	s.handler = opts.Faults.Wrap(mux)
+	return s
+}
+
+// ServeHTTP serves the GeoReport v2 API.
+func (s *Open311) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Advance moves the simulated crews to now: batch requests due get their ids,
+// requests are acknowledged and closed. Earlier times than the last are
+// ignored. Every API call advances to the clock first.
+func (s *Open311) Advance(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open311AdvanceLocked(now)
+}
+
+func (s *Open311) open311AdvanceLocked(now time.Time) {
+	if now.Before(s.last) {
+		return
+	}
+	s.last = now
+	// Visit pending requests in the order their next transition falls due,
+	// so batch ids are handed out in readiness order.
+	slices.SortStableFunc(s.pending, func(a, b *Open311Request) int {
+		return a.readyAt.Compare(b.readyAt)
+	})
+	kept := s.pending[:0]
+	for _, r := range s.pending {
+		svc := s.byCode[r.ServiceCode]
+		if open311Advance(r, now, s.open311NextID, svc, s.opts.Speed) && r.ID != "" {
+			s.byID[r.ID] = r
+		}
+		if r.Status == "closed" {
+			if key := open311DupKey(r.ServiceCode, r.assetID); s.open[key] == r {
+				delete(s.open, key)
+			}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
+}
+
+func (s *Open311) open311NextID() string {
+	id := strconv.Itoa(s.nextNum)
+	s.nextNum++
+	return id
+}
+
+// Requests returns a copy of every request received, in arrival order, as of
+// the clock's current time.
+func (s *Open311) Requests() []Open311Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open311AdvanceLocked(s.opts.Now())
+	out := make([]Open311Request, 0, len(s.reqs))
+	for _, r := range s.reqs {
+		c := *r
+		c.Attributes = make(map[string][]string, len(r.Attributes))
+		for k, v := range r.Attributes {
+			c.Attributes[k] = slices.Clone(v)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func open311DupKey(code, asset string) string { return code + "\x00" + asset }
+
+// open311Discovery serves the service discovery document.
+func (s *Open311) open311Discovery(w http.ResponseWriter, r *http.Request) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	changeset := open311Time(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	open311WriteJSON(w, http.StatusOK, map[string]any{
+		"changeset":   changeset,
+		"contact":     "Simulated city 311, citylink. Not a real service.",
+		"key_service": "API keys are configured in the simulator's options.",
+		"endpoints": []map[string]any{{
+			"specification": "http://wiki.open311.org/GeoReport_v2",
+			"url":           scheme + "://" + r.Host,
+			"changeset":     changeset,
+			"type":          "test",
+			"formats":       []string{"application/json", "text/xml"},
+		}},
+	})
+}
+
+// open311Root routes GET services.{fmt} and requests.{fmt}.
+func (s *Open311) open311Root(w http.ResponseWriter, r *http.Request) {
+	name, f, ok := open311SplitFormat(r.PathValue("resource"))
+	if !ok {
+		open311WriteError(w, open311JSON, http.StatusNotFound, "unknown resource; add .json or .xml")
+		return
+	}
+	if !s.open311Jurisdiction(w, r, f) {
+		return
+	}
+	switch name {
+	case "services":
+		views := make([]open311ServiceView, 0, len(s.services))
+		for i := range s.services {
+			views = append(views, open311ServiceViewOf(&s.services[i]))
+		}
+		open311Write(w, f, views, open311ServicesXML{Services: views})
+	case "requests":
+		s.open311List(w, r, f)
+	default:
+		open311WriteError(w, f, http.StatusNotFound, "unknown resource "+name)
+	}
+}
+
+// open311Definition serves services/{service_code}.{fmt}.
+func (s *Open311) open311Definition(w http.ResponseWriter, r *http.Request) {
+	code, f, ok := open311SplitFormat(r.PathValue("file"))
+	if !ok {
+		open311WriteError(w, open311JSON, http.StatusNotFound, "unknown resource; add .json or .xml")
+		return
+	}
+	if !s.open311Jurisdiction(w, r, f) {
+		return
+	}
+	svc, ok := s.byCode[code]
+	if !ok {
+		open311WriteError(w, f, http.StatusNotFound, "service_code "+code+" not found")
+		return
+	}
+	d := open311DefinitionViewOf(svc)
+	open311Write(w, f, d, d)
+}
+
+// open311Jurisdiction answers 404 and reports false when the request names a
+// jurisdiction this server does not serve.
+func (s *Open311) open311Jurisdiction(w http.ResponseWriter, r *http.Request, f open311Format) bool {
+	j := r.FormValue("jurisdiction_id")
+	if j == "" || j == s.opts.Jurisdiction {
+		return true
+	}
+	open311WriteError(w, f, http.StatusNotFound, "jurisdiction_id "+j+" not found")
+	return false
+}
