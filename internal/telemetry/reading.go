@@ -1,0 +1,68 @@
+// Package telemetry ingests streetlight sensor readings: it decodes and
+// validates Kinesis records, stores readings in DynamoDB, archives them to S3,
+// serves a reading's history over API Gateway, and has a device-side producer
+// and a local Kinesis poller for development and tests.
+package telemetry
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Reading is one measurement from one streetlight sensor.
+type Reading struct {
+	// SensorID identifies the sensor; it is the DynamoDB partition key and
+	// the Kinesis partition key.
+	SensorID string
+	// Time is when the sensor took the reading, UTC, millisecond precision.
+	Time time.Time
+	// Value is the measured value.
+	Value float64
+	// Unit is the value's unit, such as "lx" or "W"; it may be empty.
+	Unit string
+	// Metric names what was measured, such as "illuminance"; it may be empty.
+	Metric string
+}
+
+// Key identifies a reading in the table: a sensor reports one value per
+// millisecond, and a second report of the same key overwrites the first.
+type Key struct {
+	SensorID string
+	Millis   int64
+}
+
+// Key returns the reading's table key.
+func (r Reading) Key() Key { return Key{SensorID: r.SensorID, Millis: r.Time.UnixMilli()} }
+
+// timeLayout is the fixed-width form every timestamp is written in, so that
+// strings sort as times do.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// readingJSON is citylink's own wire and archive form of a reading.
+type readingJSON struct {
+	SensorID  string  `json:"sensor_id"`
+	Timestamp string  `json:"timestamp"`
+	Value     float64 `json:"value"`
+	Unit      string  `json:"unit,omitempty"`
+	Metric    string  `json:"metric,omitempty"`
+}
+
+func (r Reading) wire() readingJSON {
+	return readingJSON{
+		SensorID:  r.SensorID,
+		Timestamp: r.Time.UTC().Format(timeLayout),
+		Value:     r.Value,
+		Unit:      r.Unit,
+		Metric:    r.Metric,
+	}
+}
+
+// MarshalJSON encodes the reading in citylink's JSON form, which Decode reads.
+func (r Reading) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(r.wire())
+	if err != nil {
+		return nil, fmt.Errorf("encoding reading: %w", err)
+	}
+	return b, nil
+}
