@@ -1,0 +1,215 @@
+package citysim
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// arcgisQuery is a parsed query request.
+type arcgisQuery struct {
+	where          string
+	objectIDs      []int64
+	outFields      []int // field positions; the object id is always first
+	returnGeometry bool
+	orderBy        []arcgisOrder
+	offset, count  int
+	hasOffset      bool
+	idsOnly        bool
+	countOnly      bool
+}
+
+type arcgisOrder struct {
+	idx  int
+	desc bool
+}
+
+// arcgisParseQuery reads the query operation's parameters.
+func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
+	q := arcgisQuery{where: form.Get("where"), returnGeometry: true}
+	var err error
+	if q.objectIDs, err = arcgisParseIDs(form.Get("objectIds")); err != nil {
+		return q, fmt.Errorf("'objectIds' parameter is invalid")
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"returnGeometry", &q.returnGeometry}, {"returnIdsOnly", &q.idsOnly}, {"returnCountOnly", &q.countOnly}} {
+		if v := form.Get(b.name); v != "" {
+			if *b.dst, err = strconv.ParseBool(v); err != nil {
+				return q, fmt.Errorf("'%s' parameter is invalid", b.name)
+			}
+		}
+	}
+	q.outFields = []int{l.oidIdx}
+	for _, name := range arcgisSplitList(form.Get("outFields")) {
+		if name == "*" {
+			q.outFields = q.outFields[:0]
+			for i := range l.fields {
+				q.outFields = append(q.outFields, i)
+			}
+			break
+		}
+		i, ok := l.field(name)
+		if !ok {
+			return q, fmt.Errorf("'outFields' parameter is invalid: no field %s", name)
+		}
+		if !slices.Contains(q.outFields, i) {
+			q.outFields = append(q.outFields, i)
+		}
+	}
+	for _, spec := range arcgisSplitList(form.Get("orderByFields")) {
+		parts := strings.Fields(spec)
+		i, ok := l.field(parts[0])
+		if !ok || len(parts) > 2 || (len(parts) == 2 && !strings.EqualFold(parts[1], "ASC") && !strings.EqualFold(parts[1], "DESC")) {
+			return q, fmt.Errorf("'orderByFields' parameter is invalid")
+		}
+		q.orderBy = append(q.orderBy, arcgisOrder{idx: i, desc: len(parts) == 2 && strings.EqualFold(parts[1], "DESC")})
+	}
+	if v := form.Get("resultOffset"); v != "" {
+		if q.offset, err = strconv.Atoi(v); err != nil || q.offset < 0 {
+			return q, fmt.Errorf("'resultOffset' parameter is invalid")
+		}
+		q.hasOffset = true
+	}
+	if v := form.Get("resultRecordCount"); v != "" {
+		if q.count, err = strconv.Atoi(v); err != nil || q.count < 0 {
+			return q, fmt.Errorf("'resultRecordCount' parameter is invalid")
+		}
+	}
+	if l.cfg.NoPagination && (q.hasOffset || q.count > 0) {
+		return q, fmt.Errorf("pagination is not supported by this layer")
+	}
+	return q, nil
+}
+
+func arcgisSplitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func arcgisParseIDs(s string) ([]int64, error) {
+	var ids []int64
+	for _, part := range arcgisSplitList(s) {
+		id, err := strconv.ParseInt(part, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// selectRecords returns the records a query selects, in order. The caller
+// holds the read lock; results are cached until the next edit.
+func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisRecord, error) {
+	key := ""
+	if !strings.Contains(strings.ToUpper(q.where), "CURRENT_") {
+		key = fmt.Sprintf("%s\x00%v\x00%v", q.where, q.objectIDs, q.orderBy)
+		if recs, ok := l.cache.get(key); ok {
+			return recs, nil
+		}
+	}
+	pred, err := arcgisCompileWhere(q.where, l.resolve, now)
+	if err != nil {
+		return nil, err
+	}
+	var out []*arcgisRecord
+	if q.objectIDs != nil {
+		for _, id := range q.objectIDs {
+			if r := l.byOID[id]; r != nil && pred(r.vals) == arcgisTrue {
+				out = append(out, r)
+			}
+		}
+		slices.SortFunc(out, func(a, b *arcgisRecord) int { return cmp.Compare(a.oid, b.oid) })
+		out = slices.CompactFunc(out, func(a, b *arcgisRecord) bool { return a == b })
+	} else {
+		for _, r := range l.recs {
+			if !r.deleted && pred(r.vals) == arcgisTrue {
+				out = append(out, r)
+			}
+		}
+	}
+	if len(q.orderBy) > 0 {
+		slices.SortStableFunc(out, func(a, b *arcgisRecord) int {
+			for _, o := range q.orderBy {
+				c := arcgisOrderValues(a.vals[o.idx], b.vals[o.idx])
+				if o.desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return cmp.Compare(a.oid, b.oid)
+		})
+	}
+	if key != "" {
+		l.cache.put(key, out)
+	}
+	return out, nil
+}
+
+// arcgisOrderValues orders values with NULLs first, as ascending sorts in
+// most ArcGIS data stores do.
+func arcgisOrderValues(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	c, _ := arcgisCompareValues(a, b)
+	return c
+}
+
+// arcgisQueryCache keeps the selections of recent queries so that paging
+// through a large layer evaluates the where clause once, not once per page.
+type arcgisQueryCache struct {
+	mu      sync.Mutex
+	entries map[string][]*arcgisRecord
+	order   []string
+}
+
+const arcgisQueryCacheSize = 16
+
+func (c *arcgisQueryCache) get(key string) ([]*arcgisRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs, ok := c.entries[key]
+	return recs, ok
+}
+
+func (c *arcgisQueryCache) put(key string, recs []*arcgisRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string][]*arcgisRecord{}
+	}
+	if _, ok := c.entries[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.entries[key] = recs
+	for len(c.order) > arcgisQueryCacheSize {
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+func (c *arcgisQueryCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries, c.order = nil, nil
+}

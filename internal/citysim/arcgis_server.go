@@ -1,0 +1,165 @@
+package citysim
+
+import (
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ArcGISService is one feature service: a name and its layers.
+type ArcGISService struct {
+	Name        string
+	Description string
+	Layers      []*ArcGISLayer
+}
+
+// ArcGISOptions configures a simulated ArcGIS server.
+type ArcGISOptions struct {
+	Services []ArcGISService
+	// Auth turns on token security; the zero value serves publicly.
+	Auth ArcGISAuth
+	// Faults injects latency, 5xx, 429 and hangs in front of every request.
+	Faults Faults
+	// Seed makes issued tokens reproducible.
+	Seed uint64
+	// Clock is the server's time; time.Now when nil.
+	Clock  func() time.Time
+	Logger *slog.Logger
+}
+
+// ArcGISServer simulates ArcGIS Enterprise feature services under
+// /arcgis/rest/services, with token security under /arcgis/tokens and
+// /sharing/rest. Errors are answered, as ArcGIS does, with HTTP 200 and an
+// {"error":{code,message,details}} body. It is an http.Handler.
+type ArcGISServer struct {
+	opts     ArcGISOptions
+	services map[string]*ArcGISService // lower-cased name
+	tokens   *arcgisTokens
+	handler  http.Handler
+}
+
+// NewArcGISServer builds a server over the given services.
+func NewArcGISServer(opts ArcGISOptions) *ArcGISServer {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &ArcGISServer{opts: opts, services: map[string]*ArcGISService{}}
+	for i := range opts.Services {
+		s.services[strings.ToLower(opts.Services[i].Name)] = &opts.Services[i]
+	}
+	s.tokens = newArcGISTokens(opts.Auth, opts.Seed, opts.Clock)
+	s.handler = opts.Faults.Wrap(http.HandlerFunc(s.route))
+	return s
+}
+
+// ServeHTTP serves the REST API.
+func (s *ArcGISServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// TokensIssued reports how many tokens generateToken has handed out.
+func (s *ArcGISServer) TokensIssued() int { return s.tokens.count() }
+
+// Layer returns a layer of a service, for tests and the simulated city.
+func (s *ArcGISServer) Layer(service string, id int) (*ArcGISLayer, bool) {
+	svc, ok := s.services[strings.ToLower(service)]
+	if !ok {
+		return nil, false
+	}
+	for _, l := range svc.Layers {
+		if l.cfg.ID == id {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+const arcgisVersion = 11.3
+
+func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
+	if err := arcgisParseForm(r); err != nil {
+		arcgisWriteError(w, 400, "Unable to complete operation.", "Invalid request body.")
+		return
+	}
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	lower := strings.ToLower(path)
+	switch lower {
+	case "/arcgis/tokens/generatetoken", "/arcgis/tokens", "/sharing/rest/generatetoken", "/arcgis/sharing/rest/generatetoken":
+		s.tokens.generate(w, r)
+		return
+	case "/arcgis/rest/info":
+		s.info(w, r)
+		return
+	case "/arcgis/rest/services":
+		if _, apiErr := s.tokens.check(r); apiErr != nil {
+			arcgisWriteJSON(w, map[string]any{"error": apiErr})
+			return
+		}
+		s.catalog(w)
+		return
+	}
+	rest, ok := strings.CutPrefix(path, "/arcgis/rest/services/")
+	if !ok {
+		arcgisWriteError(w, 404, "Requested URL not found.")
+		return
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) < 2 || !strings.EqualFold(parts[1], "FeatureServer") {
+		arcgisWriteError(w, 404, "Service not found.")
+		return
+	}
+	svc, ok := s.services[strings.ToLower(parts[0])]
+	if !ok {
+		arcgisWriteError(w, 404, "Service not found.", "Service "+parts[0]+"/FeatureServer not found.")
+		return
+	}
+	user, apiErr := s.tokens.check(r)
+	if apiErr != nil {
+		arcgisWriteJSON(w, map[string]any{"error": apiErr})
+		return
+	}
+	parts = parts[2:]
+	if len(parts) == 0 {
+		s.serviceInfo(w, r, svc)
+		return
+	}
+	if strings.EqualFold(parts[0], "extractChanges") && len(parts) == 1 {
+		s.extractChanges(w, r, svc)
+		return
+	}
+	id, err := strconv.Atoi(parts[0])
+	var layer *ArcGISLayer
+	for _, l := range svc.Layers {
+		if err == nil && l.cfg.ID == id {
+			layer = l
+		}
+	}
+	if layer == nil {
+		arcgisWriteError(w, 400, "Invalid or missing input parameters.", "Layer "+parts[0]+" does not exist.")
+		return
+	}
+	switch {
+	case len(parts) == 1:
+		s.layerInfo(w, layer)
+	case len(parts) == 2 && strings.EqualFold(parts[1], "query"):
+		s.query(w, r, layer)
+	case len(parts) == 2 && strings.EqualFold(parts[1], "applyEdits"):
+		s.applyEdits(w, r, layer, user)
+	default:
+		arcgisWriteError(w, 400, "Unable to complete operation.", "Operation "+strings.Join(parts[1:], "/")+" is not supported.")
+	}
+}
+
+// arcgisParseForm reads query-string and form parameters, URL-encoded or
+// multipart, as ArcGIS accepts both.
+func arcgisParseForm(r *http.Request) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		return r.ParseMultipartForm(32 << 20)
+	}
+	return r.ParseForm()
+}
