@@ -1,0 +1,135 @@
+package work
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RescueResult counts what a rescue did.
+type RescueResult struct {
+	Released int // batches whose expired lease went back to pending
+	Relinked int // links published to restart chains
+	Closed   int // runs closed that had no work left
+}
+
+// releaseExpiredSQL returns up to @limit batches of the workflow whose lease
+// has expired to pending. SKIP LOCKED leaves a batch being recorded this very
+// moment to its worker.
+const releaseExpiredSQL = `
+WITH expired AS (
+    SELECT b.run_id, b.seq
+    FROM batches b JOIN runs r ON r.id = b.run_id
+    WHERE b.state = 'running' AND b.lease_expires_at <= @now AND r.workflow = @workflow
+    ORDER BY b.lease_expires_at
+    LIMIT @limit
+    FOR UPDATE OF b SKIP LOCKED
+)
+UPDATE batches b
+SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+FROM expired
+WHERE b.run_id = expired.run_id AND b.seq = expired.seq`
+
+const openRunsSQL = `SELECT id FROM runs WHERE workflow = $1 AND state = 'running' ORDER BY id`
+
+// brokenChainsSQL lists the chains of a run that has pending batches and that
+// hold no live lease: nobody is working them, so their next link was lost (or
+// is still on its way; a repeated link is harmless, its seq is stale).
+const brokenChainsSQL = `
+SELECT c.chain, c.seq
+FROM chains c
+WHERE c.run_id = @run
+  AND EXISTS (SELECT 1 FROM batches WHERE run_id = @run AND state = 'pending')
+  AND NOT EXISTS (
+      SELECT 1 FROM batches b
+      WHERE b.run_id = @run AND b.chain = c.chain AND b.state = 'running' AND b.lease_expires_at > @now)
+ORDER BY c.chain`
+
+// Rescue repairs what lost workers and lost links left behind: batches whose
+// lease expired go back to pending, chains of open runs that nobody works are
+// restarted with a new link, and runs with nothing left to do are closed.
+// Tick runs it before every plan.
+func (e *Engine) Rescue(ctx context.Context) (RescueResult, error) {
+	var res RescueResult
+	for {
+		tag, err := e.db.Exec(ctx, releaseExpiredSQL, pgx.NamedArgs{
+			"now": e.clock.Now(), "workflow": e.cfg.Workflow, "limit": e.cfg.RescueLimit,
+		})
+		if err != nil {
+			return res, fmt.Errorf("releasing expired leases: %w", err)
+		}
+		res.Released += int(tag.RowsAffected())
+		if tag.RowsAffected() < int64(e.cfg.RescueLimit) {
+			break
+		}
+	}
+	rows, err := e.db.Query(ctx, openRunsSQL, e.cfg.Workflow)
+	if err != nil {
+		return res, fmt.Errorf("listing open runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return res, fmt.Errorf("listing open runs: %w", err)
+	}
+	for _, run := range runs {
+		links, err := e.brokenChains(ctx, run)
+		if err != nil {
+			return res, err
+		}
+		for _, l := range links {
+			if err := e.cfg.Publisher.Publish(ctx, l); err != nil {
+				return res, fmt.Errorf("publishing %s: %w", l, err)
+			}
+			res.Relinked++
+		}
+		if len(links) == 0 {
+			closed, err := e.closeRun(ctx, run)
+			if err != nil {
+				return res, err
+			}
+			if closed {
+				res.Closed++
+			}
+		}
+	}
+	if res != (RescueResult{}) {
+		e.log.InfoContext(ctx, "rescued", "released", res.Released, "relinked", res.Relinked, "closed", res.Closed)
+	}
+	return res, nil
+}
+
+func (e *Engine) brokenChains(ctx context.Context, run int64) ([]Link, error) {
+	rows, err := e.db.Query(ctx, brokenChainsSQL, pgx.NamedArgs{"run": run, "now": e.clock.Now()})
+	if err != nil {
+		return nil, fmt.Errorf("finding broken chains of run %d: %w", run, err)
+	}
+	links, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Link, error) {
+		l := Link{Workflow: e.cfg.Workflow, Run: run}
+		err := r.Scan(&l.Chain, &l.Seq)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding broken chains of run %d: %w", run, err)
+	}
+	return links, nil
+}
+
+// Tick is the scheduled entry point: it rescues, then plans. A workflow whose
+// previous run is still open is not an error; Tick reports it with
+// planned == false.
+func (e *Engine) Tick(ctx context.Context) (res PlanResult, planned bool, err error) {
+	if _, err := e.Rescue(ctx); err != nil {
+		return PlanResult{}, false, err
+	}
+	res, err = e.Plan(ctx)
+	if errors.Is(err, ErrRunOpen) {
+		e.log.InfoContext(ctx, "previous run still open; not planning")
+		return PlanResult{}, false, nil
+	}
+	if err != nil {
+		return res, false, err
+	}
+	return res, true, nil
+}

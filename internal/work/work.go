@@ -1,0 +1,102 @@
+package work
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// Work handles one chain link: it claims the next pending batch of the run,
+// applies it through the sink, records the outcomes and publishes the chain's
+// next link while pending batches remain. The link that finds nothing left
+// to do tries to close the run. A stale link (delivered twice, or overtaken
+// by the rescuer) does nothing.
+//
+// When ctx's deadline comes within the margin, Work stops claiming, gives
+// back what it has not done and hands the chain on in a new link.
+func (e *Engine) Work(ctx context.Context, link Link) error {
+	if e.cfg.Sink == nil {
+		return errors.New("work: working needs a sink")
+	}
+	if link.Workflow != e.cfg.Workflow {
+		return fmt.Errorf("work: link for workflow %q reached %q", link.Workflow, e.cfg.Workflow)
+	}
+	log := e.log.With("run", link.Run, "chain", link.Chain)
+	for range e.cfg.BatchesPerLink {
+		if e.short(ctx) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			break
+		}
+		c, err := e.claim(ctx, link)
+		if err != nil {
+			return err
+		}
+		if !c.stepped {
+			log.DebugContext(ctx, "stale link", "seq", link.Seq)
+			return nil
+		}
+		link.Seq++
+		if c.batch == nil {
+			break
+		}
+		err = e.work(ctx, log, c.batch)
+		if errors.Is(err, ErrLeaseLost) {
+			// Our lease expired and the batch went to another worker, which
+			// records it; this chain goes on.
+			log.WarnContext(ctx, "batch lease lost", "batch", c.batch.seq)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	more, err := e.pending(ctx, link.Run)
+	if err != nil {
+		return err
+	}
+	if more {
+		if err := e.cfg.Publisher.Publish(ctx, link); err != nil {
+			return fmt.Errorf("publishing %s: %w", link, err)
+		}
+		return nil
+	}
+	_, err = e.closeRun(ctx, link.Run)
+	return err
+}
+
+// work applies and records one claimed batch.
+func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) error {
+	items, err := e.items(ctx, b)
+	if err != nil {
+		return err
+	}
+	res, err := e.apply(ctx, items)
+	if err != nil {
+		return fmt.Errorf("applying batch %d: %w", b.seq, err)
+	}
+	if res.panic != nil {
+		if err := e.logCrash(ctx, b, res.panic); err != nil {
+			return err
+		}
+	}
+	rec, err := e.record(ctx, b, items, res)
+	if err != nil {
+		return err
+	}
+	log.DebugContext(ctx, "batch recorded", "batch", b.seq, "attempt", b.attempt,
+		"items", rec.items, "done", rec.done, "dead", len(rec.dead))
+	if len(rec.dead) > 0 {
+		log.ErrorContext(ctx, "items dead", "batch", b.seq, "dead", len(rec.dead), "first_key", rec.dead[0].Key,
+			"first_error", rec.dead[0].Error)
+		if e.cfg.Alerter != nil {
+			if err := e.cfg.Alerter.Alert(ctx, rec.dead); err != nil {
+				// The dead items are in the critical error log either way.
+				log.ErrorContext(ctx, "alerting dead items", "error", err)
+			}
+		}
+	}
+	return nil
+}
