@@ -1,0 +1,191 @@
+// Package open311 is a client for Open311 GeoReport v2 servers
+// (wiki.open311.org/GeoReport_v2): the service list and definitions, filing
+// service requests with form-encoded POSTs (attribute[code] answers
+// included), resolving batch tokens, and reading requests back by id or by
+// filter. It speaks JSON; error arrays come back as *APIError.
+//
+// Reads are retried by the httpretry transport. Filing a request is not
+// idempotent, so a POST is only sent again when the server provably did not
+// take it (the connection was refused, or it answered 429, or 503 with
+// Retry-After); any other failure is reported as ErrMaybeCreated for the
+// caller to reconcile.
+package open311
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/citylink/citylink/internal/httpretry"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the endpoint URL from the server's discovery document,
+	// e.g. https://311.example.gov/open311/v2. Resources are appended to it.
+	BaseURL string
+	// APIKey is sent with every POST, as the spec requires.
+	APIKey string
+	// JurisdictionID is sent with every call when set; servers that host
+	// several jurisdictions require it.
+	JurisdictionID string
+	// Transport is the base RoundTripper under the retrying transport
+	// (http.DefaultTransport when nil).
+	Transport http.RoundTripper
+	// Retry is the retry and rate-limit policy of every call.
+	Retry httpretry.Policy
+	// Timeout bounds each call whose context has no earlier deadline
+	// (default 30s).
+	Timeout time.Duration
+	// TokenPollInterval is the pause between token lookups in WaitToken
+	// (default 2s).
+	TokenPollInterval time.Duration
+	// IDsPerCall is how many service_request_ids one GET requests names
+	// (default 50, which keeps URLs short).
+	IDsPerCall int
+}
+
+// Client talks to one Open311 GeoReport v2 endpoint. It is safe for
+// concurrent use.
+type Client struct {
+	base *url.URL
+	cfg  Config
+	http *http.Client
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("open311: base URL %q is not an absolute URL", cfg.BaseURL)
+	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
+	cfg.TokenPollInterval = cmp.Or(cfg.TokenPollInterval, 2*time.Second)
+	cfg.IDsPerCall = cmp.Or(cfg.IDsPerCall, 50)
+	cfg.Retry.MaxAttempts = cmp.Or(cfg.Retry.MaxAttempts, 4)
+	cfg.Retry.BaseDelay = cmp.Or(cfg.Retry.BaseDelay, 100*time.Millisecond)
+	cfg.Retry.MaxDelay = cmp.Or(cfg.Retry.MaxDelay, 5*time.Second)
+	return &Client{
+		base: base,
+		cfg:  cfg,
+		http: &http.Client{Transport: httpretry.New(cfg.Transport, cfg.Retry)},
+	}, nil
+}
+
+// resource returns the URL of name (e.g. "services.json") with query q and
+// the jurisdiction added.
+func (c *Client) resource(name string, q url.Values) string {
+	u := *c.base
+	u.Path = u.Path + "/" + name
+	u.RawPath = ""
+	if q == nil {
+		q = url.Values{}
+	}
+	if c.cfg.JurisdictionID != "" {
+		q.Set("jurisdiction_id", c.cfg.JurisdictionID)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// withTimeout applies the configured per-call timeout.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.cfg.Timeout)
+}
+
+// getJSON GETs name and decodes a 2xx JSON answer into v.
+func (c *Client) getJSON(ctx context.Context, name string, q url.Values, v any) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.resource(name, q), nil)
+	if err != nil {
+		return fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, v)
+}
+
+// maxBody bounds what is read of one answer; 1,000 requests are well under it.
+const maxBody = 32 << 20
+
+// decode reads resp: a 2xx JSON answer into v, anything else as an *APIError.
+func decode(resp *http.Response, v any) error {
+	_, err := decodeBody(resp, v)
+	return err
+}
+
+// decodeBody is decode that also returns the body it read.
+func decodeBody(resp *http.Response, v any) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("reading answer: %w", err)
+	}
+	return body, decodeRead(resp, body, v)
+}
+
+func decodeRead(resp *http.Response, body []byte, v any) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return readAPIError(resp, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		// Some servers answer 200 with an error array.
+		if entries, ok := parseErrorArray(body); ok {
+			return &APIError{Status: resp.StatusCode, Errors: entries}
+		}
+		return fmt.Errorf("decoding answer: %w", err)
+	}
+	return nil
+}
+
+// parseRetryAfter reads a Retry-After header.
+func parseRetryAfter(v string) (time.Duration, bool) {
+	return httpretry.ParseRetryAfter(v, time.Now())
+}
+
+// Services returns the server's service list.
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	var wire []wireService
+	if err := c.getJSON(ctx, "services.json", nil, &wire); err != nil {
+		return nil, fmt.Errorf("getting services: %w", err)
+	}
+	out := make([]Service, 0, len(wire))
+	for _, w := range wire {
+		out = append(out, Service{
+			Code: string(w.ServiceCode), Name: w.ServiceName, Description: w.Description,
+			Metadata: bool(w.Metadata), Type: w.Type, Keywords: w.Keywords, Group: w.Group,
+		})
+	}
+	return out, nil
+}
+
+// ServiceDefinition returns the attributes of one service.
+func (c *Client) ServiceDefinition(ctx context.Context, code string) (ServiceDefinition, error) {
+	var w wireDefinition
+	if err := c.getJSON(ctx, "services/"+url.PathEscape(code)+".json", nil, &w); err != nil {
+		return ServiceDefinition{}, fmt.Errorf("getting service definition %s: %w", code, err)
+	}
+	d := ServiceDefinition{ServiceCode: cmp.Or(string(w.ServiceCode), code)}
+	for _, a := range w.Attributes {
+		attr := Attribute{
+			Variable: bool(a.Variable), Code: string(a.Code), Datatype: a.Datatype,
+			Required: bool(a.Required), DatatypeDescription: a.DatatypeDescription,
+			Order: int(a.Order.v), Description: a.Description,
+		}
+		for _, v := range a.Values {
+			attr.Values = append(attr.Values, AttributeValue{Key: string(v.Key), Name: v.Name})
+		}
+		d.Attributes = append(d.Attributes, attr)
+	}
+	return d, nil
+}

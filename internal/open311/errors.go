@@ -1,0 +1,124 @@
+package open311
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrorEntry is one {code, description} entry of a GeoReport error array.
+// Code is kept as text: servers send numbers ("403") and names alike.
+type ErrorEntry struct {
+	Code        string
+	Description string
+}
+
+// APIError is a GeoReport v2 error answer: the HTTP status and the server's
+// error array (empty when the body was not one).
+type APIError struct {
+	Status int
+	Errors []ErrorEntry
+	// RetryAfter is the delay the server asked for, if it sent Retry-After.
+	RetryAfter time.Duration
+	// Body is the start of an answer that was not an error array.
+	Body string
+
+	hasRetryAfter bool
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "open311: HTTP %d", e.Status)
+	for i, en := range e.Errors {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s %s", sep, en.Code, en.Description)
+	}
+	if len(e.Errors) == 0 && e.Body != "" {
+		fmt.Fprintf(&b, ": %s", e.Body)
+	}
+	return b.String()
+}
+
+// Temporary reports whether trying the same call later may succeed: 429 and
+// 5xx answers other than 501.
+func (e *APIError) Temporary() bool {
+	return e.Status == http.StatusTooManyRequests || (e.Status >= 500 && e.Status != http.StatusNotImplemented)
+}
+
+// Mentions reports whether any entry's description contains s, ignoring
+// case; callers use it to recognise a server's duplicate-request answer.
+func (e *APIError) Mentions(s string) bool {
+	for _, en := range e.Errors {
+		if strings.Contains(strings.ToLower(en.Description), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsNotFound reports whether err is a 404 answer (unknown request id, token,
+// service code or jurisdiction).
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+// ErrMaybeCreated marks a POST whose outcome is unknown: it may have reached
+// the server and filed a request even though no answer came back (a timeout,
+// a reset connection, a 5xx). Callers reconcile, for example by looking for
+// the request among the asset's recent requests, before filing again.
+var ErrMaybeCreated = errors.New("open311: request may have been created")
+
+// readAPIError builds the APIError for a non-2xx answer from its body.
+func readAPIError(resp *http.Response, body []byte) *APIError {
+	e := &APIError{Status: resp.StatusCode}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
+		e.RetryAfter, e.hasRetryAfter = ra, true
+	}
+	if entries, ok := parseErrorArray(body); ok {
+		e.Errors = entries
+		return e
+	}
+	e.Body = strings.TrimSpace(string(body[:min(len(body), 512)]))
+	return e
+}
+
+// parseErrorArray reads a JSON error array, a single error object, or an
+// {"errors": [...]} wrapper, which servers in the wild all send.
+func parseErrorArray(body []byte) ([]ErrorEntry, bool) {
+	body = bytes.TrimSpace(body)
+	var list []wireError
+	switch {
+	case len(body) > 0 && body[0] == '[':
+		if json.Unmarshal(body, &list) != nil {
+			return nil, false
+		}
+	case len(body) > 0 && body[0] == '{':
+		var obj struct {
+			wireError
+			Errors []wireError `json:"errors"`
+		}
+		if json.Unmarshal(body, &obj) != nil {
+			return nil, false
+		}
+		list = obj.Errors
+		if len(list) == 0 && obj.Description != "" {
+			list = []wireError{obj.wireError}
+		}
+	}
+	var out []ErrorEntry
+	for _, w := range list {
+		if w.Description == "" && w.Code == "" {
+			continue
+		}
+		out = append(out, ErrorEntry{Code: string(w.Code), Description: w.Description})
+	}
+	return out, len(out) > 0
+}

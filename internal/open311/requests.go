@@ -1,0 +1,186 @@
+package open311
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// MaxWindow is the longest start..end span GeoReport v2 servers accept in
+// one GET requests; Between splits longer spans.
+const MaxWindow = 90 * 24 * time.Hour
+
+// Request returns one service request (GET requests/{id}.json). An unknown
+// id is an *APIError for which IsNotFound is true.
+func (c *Client) Request(ctx context.Context, id string) (ServiceRequest, error) {
+	var wire []wireRequest
+	if err := c.getJSON(ctx, "requests/"+url.PathEscape(id)+".json", nil, &wire); err != nil {
+		return ServiceRequest{}, fmt.Errorf("getting request %s: %w", id, err)
+	}
+	for _, w := range wire {
+		if string(w.ServiceRequestID) == id {
+			return w.request(), nil
+		}
+	}
+	if len(wire) == 1 {
+		return wire[0].request(), nil
+	}
+	return ServiceRequest{}, fmt.Errorf("getting request %s: answer has %d requests and not this one", id, len(wire))
+}
+
+// RequestsByID returns the requests with the given ids, asking for at most
+// IDsPerCall per GET. Ids the server does not know are absent from the
+// result; the order is the server's.
+func (c *Client) RequestsByID(ctx context.Context, ids []string) ([]ServiceRequest, error) {
+	var out []ServiceRequest
+	for start := 0; start < len(ids); start += c.cfg.IDsPerCall {
+		chunk := ids[start:min(start+c.cfg.IDsPerCall, len(ids))]
+		q := url.Values{"service_request_id": {strings.Join(chunk, ",")}}
+		var wire []wireRequest
+		if err := c.getJSON(ctx, "requests.json", q, &wire); err != nil {
+			return out, fmt.Errorf("getting %d requests by id: %w", len(chunk), err)
+		}
+		for _, w := range wire {
+			out = append(out, w.request())
+		}
+	}
+	return out, nil
+}
+
+// Requests runs one GET requests with q. The server caps the answer (the
+// spec suggests 1,000 requests) and, without dates, looks back 90 days; use
+// Between to read a whole span.
+func (c *Client) Requests(ctx context.Context, q Query) ([]ServiceRequest, error) {
+	var wire []wireRequest
+	if err := c.getJSON(ctx, "requests.json", q.values(), &wire); err != nil {
+		return nil, fmt.Errorf("getting requests: %w", err)
+	}
+	out := make([]ServiceRequest, 0, len(wire))
+	for _, w := range wire {
+		out = append(out, w.request())
+	}
+	return out, nil
+}
+
+// Between returns every request matching q whose requested_datetime falls in
+// [start, end], however many: it walks the span in windows the server
+// accepts, and when a window's answer is full (as many as the largest answer
+// seen, at least limit) it narrows the window's end to the oldest request
+// returned and asks again. limit is the server's cap (1,000 when 0).
+func (c *Client) Between(ctx context.Context, q Query, start, end time.Time, limit int) ([]ServiceRequest, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	seen := make(map[string]bool)
+	var out []ServiceRequest
+	for winEnd := end; winEnd.After(start) || winEnd.Equal(start); {
+		winStart := winEnd.Add(-MaxWindow)
+		if winStart.Before(start) {
+			winStart = start
+		}
+		cur := winEnd
+		for {
+			wq := q
+			wq.Start, wq.End = winStart, cur
+			page, err := c.Requests(ctx, wq)
+			if err != nil {
+				return out, err
+			}
+			oldest, fresh := cur, 0
+			for _, r := range page {
+				if !r.Requested.IsZero() && r.Requested.Before(oldest) {
+					oldest = r.Requested
+				}
+				if r.ID == "" || seen[r.ID] {
+					continue
+				}
+				seen[r.ID] = true
+				fresh++
+				out = append(out, r)
+			}
+			// A short page is the whole window; a full page that taught us
+			// nothing new (every request at one instant) cannot be narrowed.
+			if len(page) < limit || fresh == 0 || !oldest.Before(cur) {
+				break
+			}
+			cur = oldest
+		}
+		if !winStart.After(start) {
+			break
+		}
+		winEnd = winStart // the boundary second is read twice; seen drops repeats
+	}
+	return out, nil
+}
+
+// values encodes q as GET requests parameters.
+func (q Query) values() url.Values {
+	v := url.Values{}
+	if len(q.ServiceCodes) > 0 {
+		v.Set("service_code", strings.Join(q.ServiceCodes, ","))
+	}
+	if len(q.Statuses) > 0 {
+		v.Set("status", strings.Join(q.Statuses, ","))
+	}
+	if !q.Start.IsZero() {
+		v.Set("start_date", q.Start.UTC().Format(time.RFC3339))
+	}
+	if !q.End.IsZero() {
+		// The format keeps whole seconds; round the end up so requests in
+		// its last second are not lost.
+		end := q.End.UTC()
+		if t := end.Truncate(time.Second); !t.Equal(end) {
+			end = t.Add(time.Second)
+		}
+		v.Set("end_date", end.Format(time.RFC3339))
+	}
+	return v
+}
+
+// Token looks a batch token up once (GET tokens/{token}.json) and returns
+// its service request id, or "" while the server has not created it yet.
+func (c *Client) Token(ctx context.Context, token string) (string, error) {
+	var wire []wireRequest
+	if err := c.getJSON(ctx, "tokens/"+url.PathEscape(token)+".json", nil, &wire); err != nil {
+		return "", fmt.Errorf("looking up token %s: %w", token, err)
+	}
+	for _, w := range wire {
+		if w.ServiceRequestID != "" {
+			return string(w.ServiceRequestID), nil
+		}
+	}
+	return "", nil
+}
+
+// WaitToken polls a batch token every TokenPollInterval until the server has
+// created its request, and returns the id. It gives up when ctx ends.
+func (c *Client) WaitToken(ctx context.Context, token string) (string, error) {
+	for {
+		id, err := c.Token(ctx, token)
+		if err != nil || id != "" {
+			return id, err
+		}
+		t := time.NewTimer(c.cfg.TokenPollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("waiting for token %s: %w", token, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// request converts the wire form.
+func (w wireRequest) request() ServiceRequest {
+	return ServiceRequest{
+		ID: string(w.ServiceRequestID), Status: strings.ToLower(w.Status), StatusNotes: w.StatusNotes,
+		ServiceName: w.ServiceName, ServiceCode: string(w.ServiceCode), Description: w.Description,
+		AgencyResponsible: w.AgencyResponsible, ServiceNotice: w.ServiceNotice,
+		Requested: time.Time(w.RequestedDatetime), Updated: time.Time(w.UpdatedDatetime),
+		Expected: time.Time(w.ExpectedDatetime), Address: w.Address, AddressID: string(w.AddressID),
+		Zipcode: string(w.Zipcode), Lat: w.Lat.v, Long: w.Long.v, HasLocation: w.Lat.ok && w.Long.ok,
+		MediaURL: w.MediaURL,
+	}
+}

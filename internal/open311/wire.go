@@ -1,0 +1,172 @@
+package open311
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Real GeoReport v2 servers disagree on JSON types the spec leaves loose: ids
+// come as numbers or strings, lat/long as numbers or strings, booleans as
+// true or "true", empty values as "" or null. The flex types read all of them.
+
+// flexString reads a JSON string, number or null as a string.
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*s = ""
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*s = flexString(b)
+	default:
+		return fmt.Errorf("want a string or number, got %s", b)
+	}
+	return nil
+}
+
+// flexFloat reads a JSON number, numeric string, "" or null; ok says whether
+// a value was present.
+type flexFloat struct {
+	v  float64
+	ok bool
+}
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(s)) == "" {
+		*f = flexFloat{}
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(s)), 64)
+	if err != nil {
+		return fmt.Errorf("reading number %q: %w", s, err)
+	}
+	*f = flexFloat{v: v, ok: true}
+	return nil
+}
+
+// flexBool reads true, false, "true", "false" or null.
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if bytes.Equal(bytes.TrimSpace(b), []byte("true")) || bytes.Equal(bytes.TrimSpace(b), []byte("false")) {
+		*f = flexBool(bytes.Equal(bytes.TrimSpace(b), []byte("true")))
+		return nil
+	}
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(string(s))) {
+	case "true", "1", "yes":
+		*f = true
+	case "false", "0", "no", "":
+		*f = false
+	default:
+		return fmt.Errorf("want a boolean, got %s", b)
+	}
+	return nil
+}
+
+// flexTime reads the spec's ISO 8601 datetimes. Servers that leave out the
+// zone are read as UTC rather than rejected; "" and null are the zero time.
+type flexTime time.Time
+
+func (t *flexTime) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	v, err := parseTime(string(s))
+	if err != nil {
+		return err
+	}
+	*t = flexTime(v)
+	return nil
+}
+
+// parseTime reads one datetime as flexTime does.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			return v, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("reading datetime %q: not ISO 8601", s)
+}
+
+// wireService is one entry of services.json.
+type wireService struct {
+	ServiceCode flexString `json:"service_code"`
+	ServiceName string     `json:"service_name"`
+	Description string     `json:"description"`
+	Metadata    flexBool   `json:"metadata"`
+	Type        string     `json:"type"`
+	Keywords    string     `json:"keywords"`
+	Group       string     `json:"group"`
+}
+
+// wireDefinition is services/{code}.json.
+type wireDefinition struct {
+	ServiceCode flexString `json:"service_code"`
+	Attributes  []struct {
+		Variable            flexBool   `json:"variable"`
+		Code                flexString `json:"code"`
+		Datatype            string     `json:"datatype"`
+		Required            flexBool   `json:"required"`
+		DatatypeDescription string     `json:"datatype_description"`
+		Order               flexFloat  `json:"order"`
+		Description         string     `json:"description"`
+		Values              []struct {
+			Key  flexString `json:"key"`
+			Name string     `json:"name"`
+		} `json:"values"`
+	} `json:"attributes"`
+}
+
+// wireRequest is one service request of GET requests.json.
+type wireRequest struct {
+	ServiceRequestID  flexString `json:"service_request_id"`
+	Token             flexString `json:"token"`
+	Status            string     `json:"status"`
+	StatusNotes       string     `json:"status_notes"`
+	ServiceName       string     `json:"service_name"`
+	ServiceCode       flexString `json:"service_code"`
+	Description       string     `json:"description"`
+	AgencyResponsible string     `json:"agency_responsible"`
+	ServiceNotice     string     `json:"service_notice"`
+	RequestedDatetime flexTime   `json:"requested_datetime"`
+	UpdatedDatetime   flexTime   `json:"updated_datetime"`
+	ExpectedDatetime  flexTime   `json:"expected_datetime"`
+	Address           string     `json:"address"`
+	AddressID         flexString `json:"address_id"`
+	Zipcode           flexString `json:"zipcode"`
+	Lat               flexFloat  `json:"lat"`
+	Long              flexFloat  `json:"long"`
+	MediaURL          string     `json:"media_url"`
+	AccountID         flexString `json:"account_id"`
+}
+
+// wireError is one entry of an error array.
+type wireError struct {
+	Code        flexString `json:"code"`
+	Description string     `json:"description"`
+}
