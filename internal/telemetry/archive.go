@@ -1,0 +1,190 @@
+package telemetry
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// objectPutter is the one S3 call the archive makes.
+type objectPutter interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Archive key prefixes: readings for good records, quarantine for records
+// Decode rejected, each line with its reason.
+const (
+	ReadingsPrefix   = "readings"
+	QuarantinePrefix = "quarantine"
+)
+
+// ArchiveHandler is the telemetry-archive Lambda: each Kinesis batch becomes
+// one gzip'd NDJSON object of readings and, if any record was bad, one of
+// quarantined records. Keys come from the batch's first arrival time, shard
+// and first and last sequence numbers, so a retried batch overwrites its
+// object instead of writing a second one.
+type ArchiveHandler struct {
+	decoder Decoder
+	s3      objectPutter
+	bucket  string
+	metrics *Metrics
+	logger  *slog.Logger
+	now     func() time.Time
+}
+
+// NewArchiveHandler returns an ArchiveHandler writing to bucket through
+// client, a *s3.Client.
+func NewArchiveHandler(d Decoder, client objectPutter, bucket string, m *Metrics, logger *slog.Logger) *ArchiveHandler {
+	return &ArchiveHandler{decoder: d, s3: client, bucket: bucket, metrics: m, logger: logger, now: time.Now}
+}
+
+// archivedReading is one line of a readings object.
+type archivedReading struct {
+	readingJSON
+	SequenceNumber string `json:"sequence_number"`
+	Arrival        string `json:"arrival"`
+}
+
+// QuarantinedRecord is one line of a quarantine object: the record's raw
+// data (base64, as it may not be text) and why it was rejected.
+type QuarantinedRecord struct {
+	SequenceNumber string `json:"sequence_number"`
+	PartitionKey   string `json:"partition_key"`
+	Arrival        string `json:"arrival"`
+	Reason         Reason `json:"reason"`
+	Detail         string `json:"detail"`
+	Data           []byte `json:"data"`
+}
+
+// ArchiveKey returns the object key of a batch: prefix/dt=YYYY-MM-DD/hour=HH/
+// shard=<id>/<firstSeq>-<lastSeq>.ndjson.gz, dated by arrival in UTC.
+func ArchiveKey(prefix string, arrival time.Time, shard, firstSeq, lastSeq string) string {
+	a := arrival.UTC()
+	return fmt.Sprintf("%s/dt=%s/hour=%02d/shard=%s/%s-%s.ndjson.gz",
+		prefix, a.Format("2006-01-02"), a.Hour(), shard, firstSeq, lastSeq)
+}
+
+// Handle archives one Kinesis batch. If an object cannot be written, the
+// whole batch is reported failed from its first record, and the retry
+// writes the same keys.
+func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	if len(ev.Records) == 0 {
+		return failures(nil), nil
+	}
+	first, last := ev.Records[0], ev.Records[0]
+	for _, rec := range ev.Records[1:] {
+		if seqLess(rec.Kinesis.SequenceNumber, first.Kinesis.SequenceNumber) {
+			first = rec
+		}
+		if seqLess(last.Kinesis.SequenceNumber, rec.Kinesis.SequenceNumber) {
+			last = rec
+		}
+	}
+	arrival := first.Kinesis.ApproximateArrivalTimestamp.UTC()
+	if arrival.IsZero() || arrival.Unix() <= 0 {
+		arrival = h.now().UTC()
+	}
+	shard := shardOf(first)
+
+	var good, bad ndjsonGzip
+	for _, rec := range ev.Records {
+		at := rec.Kinesis.ApproximateArrivalTimestamp.UTC().Format(timeLayout)
+		r, err := h.decoder.Decode(rec.Kinesis.Data)
+		if err != nil {
+			q := QuarantinedRecord{
+				SequenceNumber: rec.Kinesis.SequenceNumber, PartitionKey: rec.Kinesis.PartitionKey,
+				Arrival: at, Reason: rejectReason(err), Detail: err.Error(), Data: rec.Kinesis.Data,
+			}
+			if rej, ok := err.(*RejectError); ok {
+				q.Detail = rej.Detail
+			}
+			if err := bad.add(q); err != nil {
+				return events.KinesisEventResponse{}, err
+			}
+			continue
+		}
+		if err := good.add(archivedReading{readingJSON: r.wire(), SequenceNumber: rec.Kinesis.SequenceNumber, Arrival: at}); err != nil {
+			return events.KinesisEventResponse{}, err
+		}
+	}
+
+	for _, obj := range []struct {
+		prefix string
+		body   *ndjsonGzip
+	}{{ReadingsPrefix, &good}, {QuarantinePrefix, &bad}} {
+		if obj.body.n == 0 {
+			continue
+		}
+		key := ArchiveKey(obj.prefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber)
+		if err := h.put(ctx, key, obj.body); err != nil {
+			h.logger.ErrorContext(ctx, "archive object not written", "bucket", h.bucket, "key", key, "error", err)
+			return failures([]string{first.Kinesis.SequenceNumber}), nil
+		}
+	}
+	if err := h.metrics.Emit(
+		Metric{Name: "RecordsArchived", Value: float64(good.n), Unit: "Count"},
+		Metric{Name: "RecordsQuarantined", Value: float64(bad.n), Unit: "Count"},
+	); err != nil {
+		h.logger.WarnContext(ctx, "metrics not written", "error", err)
+	}
+	if bad.n > 0 {
+		h.logger.WarnContext(ctx, "records quarantined", "shard", shard, "count", bad.n,
+			"key", ArchiveKey(QuarantinePrefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber))
+	}
+	return failures(nil), nil
+}
+
+func (h *ArchiveHandler) put(ctx context.Context, key string, body *ndjsonGzip) error {
+	b, err := body.bytes()
+	if err != nil {
+		return err
+	}
+	_, err = h.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:          aws.String(h.bucket),
+		Key:             aws.String(key),
+		Body:            bytes.NewReader(b),
+		ContentLength:   aws.Int64(int64(len(b))),
+		ContentType:     aws.String("application/x-ndjson"),
+		ContentEncoding: aws.String("gzip"),
+	})
+	if err != nil {
+		return fmt.Errorf("putting %s: %w", key, err)
+	}
+	return nil
+}
+
+// ndjsonGzip builds a gzip'd NDJSON body one value at a time.
+type ndjsonGzip struct {
+	buf bytes.Buffer
+	zw  *gzip.Writer
+	enc *json.Encoder
+	n   int
+}
+
+func (g *ndjsonGzip) add(v any) error {
+	if g.zw == nil {
+		g.zw = gzip.NewWriter(&g.buf)
+		g.enc = json.NewEncoder(g.zw)
+		g.enc.SetEscapeHTML(false)
+	}
+	if err := g.enc.Encode(v); err != nil {
+		return fmt.Errorf("encoding archive line: %w", err)
+	}
+	g.n++
+	return nil
+}
+
+func (g *ndjsonGzip) bytes() ([]byte, error) {
+	if err := g.zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing archive: %w", err)
+	}
+	return g.buf.Bytes(), nil
+}

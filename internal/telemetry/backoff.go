@@ -1,0 +1,46 @@
+package telemetry
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Backoff is exponential backoff with full jitter: the nth wait is drawn
+// uniformly from [0, min(Max, Base·2ⁿ)), so many Lambdas retrying at once
+// spread out instead of hitting DynamoDB or Kinesis together again.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// DefaultBackoff suits DynamoDB and Kinesis throttling inside a Lambda deadline.
+var DefaultBackoff = Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}
+
+// Delay returns the jittered wait before retry attempt n (from 0).
+func (b Backoff) Delay(n int) time.Duration {
+	ceil := b.Base << min(n, 30)
+	if ceil <= 0 || ceil > b.Max {
+		ceil = b.Max
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return rand.N(ceil)
+}
+
+// Wait sleeps for Delay(n) or until ctx is done, returning ctx's error then.
+func (b Backoff) Wait(ctx context.Context, n int) error {
+	d := b.Delay(n)
+	if d == 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
