@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"time"
 )
 
@@ -29,7 +30,9 @@ func (p *sinkPanic) Error() string { return fmt.Sprintf("sink panicked: %v", p.v
 // jittered exponential backoff (or the target's Retry-After, if longer) up to
 // the configured tries, never past the context's deadline less the margin.
 // It returns ctx's error when ctx ends, since nothing can then be recorded.
-func (e *Engine) apply(ctx context.Context, items []Item) (applied, error) {
+// attempt is the batch's claim count, which bounds how often a batch is
+// handed on undone.
+func (e *Engine) apply(ctx context.Context, items []Item, attempt int) (applied, error) {
 	res := applied{final: make(map[int]Outcome, len(items))}
 	todo := make([]int, len(items))
 	for i := range todo {
@@ -83,12 +86,16 @@ func (e *Engine) apply(ctx context.Context, items []Item) (applied, error) {
 		}
 		delay := max(e.backoff(try), wait)
 		if !e.fits(ctx, delay) {
-			// The wait does not fit before the deadline: these items have
-			// had their try in this run.
-			for j, i := range todo {
-				if outs[j].retryable() {
-					res.final[i] = outs[j]
-				}
+			if delay < e.cfg.LeaseTTL && attempt < e.cfg.Tries {
+				// Our deadline is near: leave the items undone, and the
+				// chain's next link, with a fresh deadline, retries them.
+				break
+			}
+			// The target asks for a longer wait than a worker has, or the
+			// batch has been tried often enough: these items have had their
+			// chance in this run.
+			for _, i := range again {
+				res.final[i] = outs[slices.Index(todo, i)]
 			}
 			break
 		}
@@ -134,7 +141,7 @@ func (e *Engine) backoff(try int) time.Duration {
 // fits reports whether waiting d still leaves the margin before ctx's deadline.
 func (e *Engine) fits(ctx context.Context, d time.Duration) bool {
 	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline)-d >= e.cfg.Margin
+	return !ok || deadline.Sub(e.clock.Now())-d >= e.cfg.Margin
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

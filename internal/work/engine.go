@@ -147,5 +147,5 @@ func (e *Engine) short(ctx context.Context) bool {
 		return true
 	}
 	deadline, ok := ctx.Deadline()
-	return ok && time.Until(deadline) < e.cfg.Margin
+	return ok && deadline.Sub(e.clock.Now()) < e.cfg.Margin
 }

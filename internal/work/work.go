@@ -73,7 +73,7 @@ func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) error {
 	if err != nil {
 		return err
 	}
-	res, err := e.apply(ctx, items)
+	res, err := e.apply(ctx, items, b.attempt)
 	if err != nil {
 		return fmt.Errorf("applying batch %d: %w", b.seq, err)
 	}
