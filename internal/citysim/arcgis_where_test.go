@@ -1,0 +1,135 @@
+package citysim
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// arcgisTestRow is a row of the where-clause tests' schema.
+var arcgisWhereFields = map[string]struct {
+	idx  int
+	kind arcgisKind
+}{
+	"objectid": {0, arcgisKindNumber}, "status": {1, arcgisKindString}, "watts": {2, arcgisKindNumber},
+	"audit_date": {3, arcgisKindDate}, "ratio": {4, arcgisKindNumber}, "note": {5, arcgisKindString},
+}
+
+func arcgisWhereResolve(name string) (int, arcgisKind, bool) {
+	f, ok := arcgisWhereFields[strings.ToLower(name)]
+	return f.idx, f.kind, ok
+}
+
+func TestArcGISWhere(t *testing.T) {
+	t.Parallel()
+	ms := func(s string) int64 { v, _ := arcgisParseDateLiteral(s); return v }
+	row := []any{int64(42), "approved", int64(100), ms("2025-06-01 12:30:00"), 0.5, nil}
+	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		where string
+		want  bool
+	}{
+		{"", true},
+		{"1=1", true},
+		{"1=0", false},
+		{"status = 'approved'", true},
+		{"STATUS = 'approved'", true},
+		{`"status" <> 'approved'`, false},
+		{"status != 'rejected'", true},
+		{"watts > 99 AND watts <= 100", true},
+		{"watts < 100 OR watts >= 101", false},
+		{"NOT watts = 100", false},
+		{"NOT (watts = 1 OR status = 'x')", true},
+		{"(watts = 1 OR status = 'approved') AND objectid = 42", true},
+		{"watts IN (1, 2, 100)", true},
+		{"watts IN (1.0, 100.0)", true},
+		{"watts NOT IN (1, 2)", true},
+		{"status IN ('audited', 'approved')", true},
+		{"note IS NULL", true},
+		{"note IS NOT NULL", false},
+		{"status IS NOT NULL", true},
+		{"note = 'x'", false},
+		{"NOT note = 'x'", false}, // unknown stays unknown under NOT
+		{"note IN ('x')", false},
+		{"note NOT IN ('x')", false},
+		{"status LIKE 'app%'", true},
+		{"status LIKE '_pproved'", true},
+		{"status LIKE 'App%'", false},
+		{"status NOT LIKE '%ej%'", true},
+		{"UPPER(status) = 'APPROVED'", true},
+		{"LOWER('ABC') = 'abc'", true},
+		{"audit_date > timestamp '2025-06-01 12:00:00'", true},
+		{"audit_date >= TIMESTAMP '2025-06-01 12:30:00' AND audit_date < timestamp '2025-06-01 12:30:01'", true},
+		{"audit_date > date '2025-06-02'", false},
+		{"audit_date > '2025-05-31'", true},
+		{"audit_date BETWEEN date '2025-01-01' AND date '2025-12-31'", true},
+		{"audit_date < CURRENT_TIMESTAMP", true},
+		{"audit_date >= CURRENT_DATE", false},
+		{"ratio > 0.25 AND ratio < .75", true},
+		{"ratio = -0.5", false},
+		{"watts - 1 > 0", false},
+		{"objectid > 41 and objectid < 43", true},
+		{"status = 'it''s'", false},
+		{"watts BETWEEN 100 AND 200", true},
+		{"watts NOT BETWEEN 100 AND 200", false},
+	}
+	for _, c := range cases {
+		pred, err := arcgisCompileWhere(c.where, arcgisWhereResolve, now)
+		if c.where == "watts - 1 > 0" {
+			if err == nil {
+				t.Errorf("%q: compiled, want an error for arithmetic", c.where)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.where, err)
+			continue
+		}
+		if got := pred(row) == arcgisTrue; got != c.want {
+			t.Errorf("%q = %v, want %v", c.where, got, c.want)
+		}
+	}
+}
+
+func TestArcGISWhereRejects(t *testing.T) {
+	t.Parallel()
+	for _, where := range []string{
+		"nosuch = 1",
+		"status = 1",
+		"watts = 'x'",
+		"status = 'open",
+		"(watts = 1",
+		"watts = 1)",
+		"watts IN ()",
+		"watts IN 1",
+		"status LIKE status",
+		"watts LIKE '1%'",
+		"audit_date > timestamp 'yesterday'",
+		"note IS 'x'",
+		"watts NOT = 1",
+		"watts = 1 AND",
+		"watts ! 1",
+		"status = 'a'; DROP TABLE x",
+		"audit_date > 'not a date'",
+	} {
+		if _, err := arcgisCompileWhere(where, arcgisWhereResolve, time.Now()); err == nil {
+			t.Errorf("%q compiled, want an error", where)
+		}
+	}
+}
+
+func TestArcGISWhereLexerStringEscapes(t *testing.T) {
+	t.Parallel()
+	toks, err := arcgisLexWhere(`name = 'O''Hare' AND x<>-3.5e2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tk := range toks {
+		got = append(got, tk.text)
+	}
+	want := []string{"name", "=", "O'Hare", "AND", "x", "<>", "-3.5e2", ""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("tokens %q, want %q", got, want)
+	}
+}
