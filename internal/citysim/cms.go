@@ -1,0 +1,194 @@
+package citysim
+
+// The streetlight CMS simulator speaks a REST JSON API whose vocabulary follows
+// TALQ (the smart city protocol streetlight central management systems and
+// outdoor device networks share): devices carrying a lamp actuator/monitor and
+// a controller, provisioning states, and the TALQ lamp-monitor alarms. The
+// internal/cms client is written against the same contract, repeated in its
+// package doc.
+//
+// Authentication: every request carries the API key in the X-API-Key header;
+// a missing or wrong key is 401 with WWW-Authenticate: ApiKey.
+//
+// Errors are application/problem+json (RFC 9457) with the TALQ error key as an
+// extension: {"type":"about:blank","title":"Bad Request","status":400,
+// "detail":"...","key":"payloadError","errors":[{"field":"...","message":"..."}]}.
+// Keys: parameterValueNotValid, payloadError, resourceNotFound,
+// resourceConflict, preconditionFailed, unauthorized.
+//
+//	GET   /api/v1/devices?since=T&after=C&limit=N&state=S[,S]&externalId=A
+//	      Devices created or changed at or after since (RFC 3339), oldest first
+//	      in (updatedAt, id) order: {"devices":[...],"nextCursor":"..."}.
+//	      nextCursor is present while more remain; pass it back as after
+//	      (with the same since) for the next page. The order is stable and every
+//	      write stamps its devices at or after all earlier stamps, so a device
+//	      written during the listing turns up on a later page rather than being
+//	      missed; a bulk write stamps all its devices with one time, and ties
+//	      are broken by id. limit defaults to 500, at most 1000.
+//	GET   /api/v1/devices/{id}        one device, with ETag "v<version>".
+//	POST  /api/v1/devices             create; 201 with Location. externalId
+//	      (the city's asset id) is unique: creating it again answers 409
+//	      resourceConflict with the existing device in "existing" and its URL in
+//	      Location, so a retried create never makes a second device.
+//	PATCH /api/v1/devices/{id}        JSON merge patch of the writable fields;
+//	      If-Match "v<version>" optional (412 when stale). A patch that changes
+//	      nothing leaves version and updatedAt alone.
+//	POST  /api/v1/devices/bulk        {"devices":[...]} upsert by externalId, at
+//	      most 500: 200 with {"results":[{"index":0,"externalId":"SL-…",
+//	      "status":"created|updated|unchanged|failed","device":{…},
+//	      "error":{problem}}]}; one bad item never fails the others.
+//	GET   /api/v1/alarms?since=T&after=C&limit=N&type=X&state=active|cleared
+//	      Alarms raised or cleared at or after since, paged like devices.
+//	GET   /api/v1/alarms/{id}         one alarm.
+//
+// A device: {"id":"dev-0000001","externalId":"SL-0000001","state":"commissioned",
+// "controllerId":"LC-…","poleId":"P-000001","location":{"latitude":41.9,
+// "longitude":-87.6},"address":"1530 N Ashland Ave","circuit":"CK-1234-A",
+// "lampType":"LED","nominalWatts":90,"inputWatts":95,"rateSchedule":"LS-2",
+// "ownership":"city","inServiceDate":"2019-05-04","version":3,
+// "createdAt":"…","updatedAt":"…"}. States: planned (in the register, no
+// node), provisioned (node paired, not yet switching), commissioned (live),
+// decommissioned (removed from the street). commissioned needs a controllerId.
+//
+// An alarm: {"id":"alm-00000001","deviceId":"dev-…","externalId":"SL-…",
+// "type":"lampFailure","severity":"major","state":"active",
+// "raisedAt":"…","clearedAt":"…","updatedAt":"…","message":"…"}.
+
+import (
+	"cmp"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// CMSDefaultAPIKey is the key the simulated CMS accepts when CMSOptions.APIKey
+// is empty.
+const CMSDefaultAPIKey = "sim-cms-key"
+
+// CMSOptions configures the simulated CMS.
+type CMSOptions struct {
+	// City supplies the lights; NewCity(Seed, DefaultLights) when nil.
+	City *City
+	// Seed drives which lights start in the CMS and every alarm it raises.
+	Seed uint64
+	// APIKey is the accepted X-API-Key; CMSDefaultAPIKey when empty.
+	APIKey string
+	// Clock stamps writes; time.Now when nil.
+	Clock func() time.Time
+	// Faults are the generic HTTP faults wrapped around the API.
+	Faults Faults
+	// LostReplyRate is the share of successful writes whose answer is lost:
+	// the write is applied, then the client is told 503, as when a gateway
+	// times out after the database committed. Retried creates must not
+	// duplicate.
+	LostReplyRate float64
+	// AlarmsPerDay is how many device alarms Advance raises per simulated day;
+	// 0.5% of the commissioned devices when zero, negative for none.
+	AlarmsPerDay float64
+	// ChangesPerDay is how many device changes (commissioning, conversions,
+	// re-lamping, removals) Advance makes per simulated day; 0.05% of the
+	// devices when zero, negative for none.
+	ChangesPerDay float64
+	// Logger receives one line per Advance; discarded when nil.
+	Logger *slog.Logger
+}
+
+// CMS is the simulated streetlight central management system. It is an
+// http.Handler; Advance moves its devices and alarms forward in time.
+type CMS struct {
+	opts    CMSOptions
+	city    *City
+	handler http.Handler
+	log     *slog.Logger
+
+	mu       sync.RWMutex
+	devices  []*cmsDevice
+	byExt    map[string]int32
+	devLog   cmsLog
+	alarms   []*cmsAlarm
+	alarmLog cmsLog
+	active   map[cmsAlarmKey]int32 // open alarm per (device, type)
+	circuits map[string][]int32    // devices per circuit, for supply loss
+	lastAt   int64                 // last stamp handed out, Unix microseconds
+	rng      *rand.Rand            // Advance's decisions
+	lostRng  *rand.Rand            // LostReplyRate's decisions
+	anchor   time.Time             // the time Advance last reached
+	carry    struct{ alarms, changes float64 }
+}
+
+// NewCMS builds the simulated CMS over opts.City. A share of the city's
+// lights are already in it: nearly all with a smart controller (commissioned
+// or provisioned) and a fifth of the others as planned conversions.
+func NewCMS(opts CMSOptions) *CMS {
+	opts.APIKey = cmp.Or(opts.APIKey, CMSDefaultAPIKey)
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	city := opts.City
+	if city == nil {
+		city = NewCity(opts.Seed, DefaultLights)
+	}
+	c := &CMS{
+		opts:     opts,
+		city:     city,
+		log:      cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		byExt:    make(map[string]int32),
+		active:   make(map[cmsAlarmKey]int32),
+		circuits: make(map[string][]int32),
+		rng:      rand.New(rand.NewPCG(opts.Seed, 0xc3a5c85c97cb3127)),
+		lostRng:  rand.New(rand.NewPCG(opts.Seed, 0xb492b66fbe98f273)),
+	}
+	c.load()
+	c.anchor = opts.Clock().UTC()
+	c.handler = opts.Faults.Wrap(c.cmsRoutes())
+	return c
+}
+
+// ServeHTTP serves the CMS API.
+func (c *CMS) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
+
+// APIKey returns the key clients must send in X-API-Key.
+func (c *CMS) APIKey() string { return c.opts.APIKey }
+
+// cmsRoutes wires the API behind API-key authentication.
+func (c *CMS) cmsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/devices", c.cmsListDevices)
+	mux.HandleFunc("POST /api/v1/devices", c.cmsCreateDevice)
+	mux.HandleFunc("POST /api/v1/devices/bulk", c.cmsBulkUpsert)
+	mux.HandleFunc("GET /api/v1/devices/{id}", c.cmsGetDevice)
+	mux.HandleFunc("PATCH /api/v1/devices/{id}", c.cmsPatchDevice)
+	mux.HandleFunc("GET /api/v1/alarms", c.cmsListAlarms)
+	mux.HandleFunc("GET /api/v1/alarms/{id}", c.cmsGetAlarm)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		cmsProblem(w, http.StatusNotFound, "resourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path, nil)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != c.opts.APIKey {
+			w.Header().Set("WWW-Authenticate", `ApiKey header="X-API-Key"`)
+			cmsProblem(w, http.StatusUnauthorized, "unauthorized", "missing or invalid X-API-Key", nil)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// cmsLoseReply reports whether this successful write's answer is to be lost.
+func (c *CMS) cmsLoseReply() bool {
+	if c.opts.LostReplyRate <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lostRng.Float64() < c.opts.LostReplyRate
+}
+
+// cmsWriteJSON answers v as JSON with status.
+func cmsWriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

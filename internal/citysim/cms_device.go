@@ -1,0 +1,227 @@
+package citysim
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Device provisioning states in the CMS.
+const (
+	CMSStatePlanned        = "planned"
+	CMSStateProvisioned    = "provisioned"
+	CMSStateCommissioned   = "commissioned"
+	CMSStateDecommissioned = "decommissioned"
+)
+
+// cmsDevice is one device as the CMS stores it, and its wire form.
+type cmsDevice struct {
+	ID            string      `json:"id"`
+	ExternalID    string      `json:"externalId"`
+	State         string      `json:"state"`
+	ControllerID  string      `json:"controllerId,omitempty"`
+	PoleID        string      `json:"poleId,omitempty"`
+	Location      cmsLocation `json:"location"`
+	Address       string      `json:"address,omitempty"`
+	Circuit       string      `json:"circuit,omitempty"`
+	LampType      string      `json:"lampType,omitempty"`
+	NominalWatts  int         `json:"nominalWatts,omitempty"`
+	InputWatts    int         `json:"inputWatts,omitempty"`
+	RateSchedule  string      `json:"rateSchedule,omitempty"`
+	Ownership     string      `json:"ownership,omitempty"`
+	InServiceDate string      `json:"inServiceDate,omitempty"`
+	Version       int         `json:"version"`
+	CreatedAt     time.Time   `json:"createdAt"`
+	UpdatedAt     time.Time   `json:"updatedAt"`
+
+	stamp int64 // UpdatedAt in Unix microseconds, the listing key
+}
+
+type cmsLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+// cmsDeviceInput is a create, merge patch or bulk item: absent fields are nil.
+type cmsDeviceInput struct {
+	ExternalID    *string      `json:"externalId"`
+	State         *string      `json:"state"`
+	ControllerID  *string      `json:"controllerId"`
+	PoleID        *string      `json:"poleId"`
+	Location      *cmsLocation `json:"location"`
+	Address       *string      `json:"address"`
+	Circuit       *string      `json:"circuit"`
+	LampType      *string      `json:"lampType"`
+	NominalWatts  *int         `json:"nominalWatts"`
+	InputWatts    *int         `json:"inputWatts"`
+	RateSchedule  *string      `json:"rateSchedule"`
+	Ownership     *string      `json:"ownership"`
+	InServiceDate *string      `json:"inServiceDate"`
+}
+
+// cmsFieldError names one invalid field of a request.
+type cmsFieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// cmsApply merges in into d and reports whether anything changed.
+func cmsApply(d *cmsDevice, in *cmsDeviceInput) bool {
+	changed := false
+	setS := func(dst *string, src *string) {
+		if src != nil && *dst != *src {
+			*dst, changed = *src, true
+		}
+	}
+	setI := func(dst *int, src *int) {
+		if src != nil && *dst != *src {
+			*dst, changed = *src, true
+		}
+	}
+	setS(&d.State, in.State)
+	setS(&d.ControllerID, in.ControllerID)
+	setS(&d.PoleID, in.PoleID)
+	if in.Location != nil && d.Location != *in.Location {
+		d.Location, changed = *in.Location, true
+	}
+	setS(&d.Address, in.Address)
+	setS(&d.Circuit, in.Circuit)
+	setS(&d.LampType, in.LampType)
+	setI(&d.NominalWatts, in.NominalWatts)
+	setI(&d.InputWatts, in.InputWatts)
+	setS(&d.RateSchedule, in.RateSchedule)
+	setS(&d.Ownership, in.Ownership)
+	setS(&d.InServiceDate, in.InServiceDate)
+	return changed
+}
+
+// cmsValidate checks a device as it would be stored.
+func cmsValidate(d *cmsDevice) []cmsFieldError {
+	var errs []cmsFieldError
+	bad := func(field, msg string) { errs = append(errs, cmsFieldError{Field: field, Message: msg}) }
+	if d.ExternalID == "" || len(d.ExternalID) > 64 {
+		bad("externalId", "required, at most 64 characters")
+	}
+	switch d.State {
+	case CMSStatePlanned, CMSStateDecommissioned:
+	case CMSStateProvisioned, CMSStateCommissioned:
+		if d.ControllerID == "" {
+			bad("controllerId", "required when the device is "+d.State)
+		}
+	default:
+		bad("state", "must be planned, provisioned, commissioned or decommissioned")
+	}
+	switch d.LampType {
+	case "", LampLED, LampHPS, LampLPS, LampMH:
+	default:
+		bad("lampType", "must be LED, HPS, LPS or MH")
+	}
+	if d.NominalWatts < 0 || d.NominalWatts > 2000 {
+		bad("nominalWatts", "must be between 0 and 2000")
+	}
+	if d.InputWatts < 0 || d.InputWatts > 2500 {
+		bad("inputWatts", "must be between 0 and 2500")
+	} else if d.InputWatts > 0 && d.InputWatts < d.NominalWatts {
+		bad("inputWatts", "cannot be below nominalWatts")
+	}
+	if d.Location.Latitude < -90 || d.Location.Latitude > 90 || d.Location.Longitude < -180 || d.Location.Longitude > 180 {
+		bad("location", "latitude must be within ±90 and longitude within ±180")
+	}
+	switch d.Ownership {
+	case "", OwnerCity, OwnerUtility:
+	default:
+		bad("ownership", "must be city or utility")
+	}
+	if d.InServiceDate != "" {
+		if _, err := time.Parse(time.DateOnly, d.InServiceDate); err != nil {
+			bad("inServiceDate", "must be a date, YYYY-MM-DD")
+		}
+	}
+	return errs
+}
+
+// cmsDeviceFromLight makes the CMS record of a city light.
+func cmsDeviceFromLight(l *Light, state string) cmsDevice {
+	return cmsDevice{
+		ExternalID:    l.AssetID,
+		State:         state,
+		ControllerID:  l.ControllerID,
+		PoleID:        l.PoleID,
+		Location:      cmsLocation{Latitude: l.Lat, Longitude: l.Lon},
+		Address:       l.Address,
+		Circuit:       l.Circuit,
+		LampType:      l.LampType,
+		NominalWatts:  l.NominalWatts,
+		InputWatts:    l.InputWatts,
+		RateSchedule:  l.RateSchedule,
+		Ownership:     l.Ownership,
+		InServiceDate: l.InService.Format(time.DateOnly),
+	}
+}
+
+// cmsDeviceID formats the id of the device at index i.
+func cmsDeviceID(i int) string { return string(cityPadded(nil, "dev-", i+1, 7)) }
+
+// load fills the CMS with its starting share of the city. Devices were
+// provisioned on their in-service date and some edited since by a nightly
+// sync at 02:00, so many share a timestamp, as after real bulk imports.
+func (c *CMS) load() {
+	r := rand.New(rand.NewPCG(c.opts.Seed, 0x2545f4914f6cdd1d))
+	epoch := CityEpoch()
+	for i := range c.city.Lights {
+		l := &c.city.Lights[i]
+		var state string
+		switch p := r.IntN(100); {
+		case l.ControllerID != "" && p < 87:
+			state = CMSStateCommissioned
+		case l.ControllerID != "" && p < 95:
+			state = CMSStateProvisioned
+		case l.ControllerID == "" && p < 20:
+			state = CMSStatePlanned
+		default:
+			continue
+		}
+		d := cmsDeviceFromLight(l, state)
+		d.CreatedAt = l.InService
+		d.UpdatedAt = l.InService
+		if r.IntN(5) == 0 {
+			days := int(epoch.Sub(l.InService).Hours() / 24)
+			d.UpdatedAt = l.InService.AddDate(0, 0, 1+r.IntN(max(days, 1))).Add(2 * time.Hour)
+			if !d.UpdatedAt.Before(epoch) {
+				d.UpdatedAt = l.InService
+			}
+			d.Version = 1
+		}
+		d.Version++
+		idx := c.cmsInsertLocked(&d)
+		c.devLog.add(d.stamp, idx)
+	}
+	c.devLog.sortAll()
+	for _, e := range c.devLog.entries {
+		c.lastAt = max(c.lastAt, e.at)
+	}
+}
+
+// cmsInsertLocked stores a new device, giving it the next id. The caller
+// logs it, keeping the log in order.
+func (c *CMS) cmsInsertLocked(d *cmsDevice) int32 {
+	idx := int32(len(c.devices))
+	d.ID = cmsDeviceID(int(idx))
+	d.stamp = d.UpdatedAt.UnixMicro()
+	c.devices = append(c.devices, d)
+	c.byExt[d.ExternalID] = idx
+	if d.Circuit != "" {
+		c.circuits[d.Circuit] = append(c.circuits[d.Circuit], idx)
+	}
+	return idx
+}
+
+// cmsStampLocked hands out the stamp for one write: now, but never at or
+// before an earlier write's stamp.
+func (c *CMS) cmsStampLocked() (int64, time.Time) {
+	at := c.opts.Clock().UTC().UnixMicro()
+	if at <= c.lastAt {
+		at = c.lastAt + 1
+	}
+	c.lastAt = at
+	return at, time.UnixMicro(at).UTC()
+}

@@ -1,0 +1,291 @@
+package citysim
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cmsTestClock is a settable clock for the simulated CMS.
+type cmsTestClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *cmsTestClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *cmsTestClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+var cmsTestStart = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
+
+func cmsTestServer(t *testing.T, lights int, opts CMSOptions) (*CMS, *httptest.Server, *cmsTestClock) {
+	t.Helper()
+	clock := &cmsTestClock{now: cmsTestStart}
+	opts.City = NewCity(11, lights)
+	opts.Seed = 11
+	opts.Clock = clock.Now
+	c := NewCMS(opts)
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return c, srv, clock
+}
+
+// cmsCall sends one request with the API key and decodes a JSON answer into
+// out when out is not nil.
+func cmsCall(t *testing.T, srv *httptest.Server, method, path string, body any, hdr http.Header, out any) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", CMSDefaultAPIKey)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decoding %q: %v", method, path, raw, err)
+		}
+	}
+	return resp
+}
+
+type cmsTestPage struct {
+	Devices    []cmsDevice `json:"devices"`
+	Alarms     []cmsAlarm  `json:"alarms"`
+	NextCursor string      `json:"nextCursor"`
+}
+
+func TestCMSRejectsMissingOrWrongKey(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := cmsTestServer(t, 200, CMSOptions{})
+	for _, key := range []string{"", "wrong"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/devices", nil)
+		if key != "" {
+			req.Header.Set("X-API-Key", key)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p cmsProblemBody
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || p.Key != "unauthorized" ||
+			resp.Header.Get("WWW-Authenticate") == "" || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("key %q: status %d, problem %+v, err %v", key, resp.StatusCode, p, err)
+		}
+	}
+}
+
+func TestCMSListDevicesPagesEveryDeviceOnceInOrder(t *testing.T) {
+	t.Parallel()
+	c, srv, _ := cmsTestServer(t, 6000, CMSOptions{})
+	seen := map[string]bool{}
+	var prev *cmsDevice
+	ties := 0
+	cursor := ""
+	for pages := 0; ; pages++ {
+		var p cmsTestPage
+		resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=137&after="+url.QueryEscape(cursor), nil, nil, &p)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		for i := range p.Devices {
+			d := p.Devices[i]
+			if seen[d.ID] {
+				t.Fatalf("device %s listed twice", d.ID)
+			}
+			seen[d.ID] = true
+			if prev != nil {
+				if d.UpdatedAt.Before(prev.UpdatedAt) || (d.UpdatedAt.Equal(prev.UpdatedAt) && d.ID <= prev.ID) {
+					t.Fatalf("%s (%v) listed after %s (%v)", d.ID, d.UpdatedAt, prev.ID, prev.UpdatedAt)
+				}
+				if d.UpdatedAt.Equal(prev.UpdatedAt) {
+					ties++
+				}
+			}
+			prev = &d
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	if len(seen) != len(c.devices) || len(seen) < 3000 {
+		t.Fatalf("listed %d devices, the CMS holds %d", len(seen), len(c.devices))
+	}
+	if ties == 0 {
+		t.Error("no two devices share updatedAt, so the tie-break went untested")
+	}
+}
+
+func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
+	t.Parallel()
+	_, srv, clock := cmsTestServer(t, 3000, CMSOptions{})
+	var first cmsTestPage
+	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=50", nil, nil, &first)
+	if first.NextCursor == "" {
+		t.Fatal("expected more than one page")
+	}
+	// Write a device the listing already passed; it must come round again.
+	passed := first.Devices[3]
+	clock.Set(cmsTestStart.Add(time.Minute))
+	watts := passed.NominalWatts + 10
+	var patched cmsDevice
+	if resp := cmsCall(t, srv, http.MethodPatch, "/api/v1/devices/"+passed.ID, map[string]any{"nominalWatts": watts, "inputWatts": watts + 5}, nil, &patched); resp.StatusCode != http.StatusOK {
+		t.Fatalf("patch: status %d", resp.StatusCode)
+	}
+	found := false
+	cursor := first.NextCursor
+	for cursor != "" {
+		var p cmsTestPage
+		cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=500&after="+url.QueryEscape(cursor), nil, nil, &p)
+		for _, d := range p.Devices {
+			if d.ID == passed.ID {
+				found = d.NominalWatts == watts && d.Version == passed.Version+1
+			}
+		}
+		cursor = p.NextCursor
+	}
+	if !found {
+		t.Fatalf("device %s written mid-listing never came round with its new version", passed.ID)
+	}
+	// since excludes everything stamped before it.
+	var recent cmsTestPage
+	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?since="+url.QueryEscape(patched.UpdatedAt.Format(time.RFC3339Nano)), nil, nil, &recent)
+	if len(recent.Devices) != 1 || recent.Devices[0].ID != passed.ID || recent.NextCursor != "" {
+		t.Fatalf("since %v listed %+v", patched.UpdatedAt, recent)
+	}
+}
+
+func TestCMSRejectsBadListParameters(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := cmsTestServer(t, 100, CMSOptions{})
+	for _, q := range []string{"since=yesterday", "limit=0", "limit=1001", "after=%21%21", "state=lost", "after=" + cmsEncodeCursor(1, "dev-9999999")} {
+		var p cmsProblemBody
+		resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices?"+q, nil, nil, &p)
+		if resp.StatusCode != http.StatusBadRequest || p.Key != "parameterValueNotValid" {
+			t.Errorf("%s: status %d, problem %+v", q, resp.StatusCode, p)
+		}
+	}
+	var p cmsProblemBody
+	if resp := cmsCall(t, srv, http.MethodGet, "/api/v1/alarms?type=meteorStrike", nil, nil, &p); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown alarm type: status %d", resp.StatusCode)
+	}
+}
+
+func TestCMSGetDevice(t *testing.T) {
+	t.Parallel()
+	c, srv, _ := cmsTestServer(t, 100, CMSOptions{})
+	want := c.devices[7]
+	var got cmsDevice
+	resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices/"+want.ID, nil, nil, &got)
+	if resp.StatusCode != http.StatusOK || got.ExternalID != want.ExternalID || resp.Header.Get("ETag") != cmsETag(want.Version) {
+		t.Fatalf("status %d, got %+v, etag %s", resp.StatusCode, got, resp.Header.Get("ETag"))
+	}
+	light, _ := c.city.LightByAssetID(got.ExternalID)
+	if got.Location.Latitude != light.Lat || got.NominalWatts != light.NominalWatts || got.Address != light.Address {
+		t.Errorf("device %+v does not match its light %+v", got, light)
+	}
+	var p cmsProblemBody
+	if resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices/dev-9999999", nil, nil, &p); resp.StatusCode != http.StatusNotFound || p.Key != "resourceNotFound" {
+		t.Errorf("unknown device: status %d, %+v", resp.StatusCode, p)
+	}
+	var byExt cmsTestPage
+	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?externalId="+want.ExternalID, nil, nil, &byExt)
+	if len(byExt.Devices) != 1 || byExt.Devices[0].ID != want.ID {
+		t.Errorf("lookup by externalId: %+v", byExt)
+	}
+}
+
+// cmsTestNewAsset finds a city light that is not yet in the CMS.
+func cmsTestNewAsset(t *testing.T, c *CMS, skip int) Light {
+	t.Helper()
+	for _, l := range c.city.Lights {
+		if _, in := c.byExt[l.AssetID]; !in {
+			if skip == 0 {
+				return l
+			}
+			skip--
+		}
+	}
+	t.Fatal("every light is in the CMS")
+	return Light{}
+}
+
+func TestCMSCreateIsIdempotentByExternalID(t *testing.T) {
+	t.Parallel()
+	c, srv, _ := cmsTestServer(t, 500, CMSOptions{})
+	l := cmsTestNewAsset(t, c, 0)
+	in := map[string]any{"externalId": l.AssetID, "poleId": l.PoleID, "lampType": l.LampType,
+		"nominalWatts": l.NominalWatts, "inputWatts": l.InputWatts, "location": map[string]float64{"latitude": l.Lat, "longitude": l.Lon}}
+	var created cmsDevice
+	resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &created)
+	if resp.StatusCode != http.StatusCreated || created.State != CMSStatePlanned || created.Version != 1 ||
+		resp.Header.Get("Location") != "/api/v1/devices/"+created.ID {
+		t.Fatalf("create: status %d, %+v, location %q", resp.StatusCode, created, resp.Header.Get("Location"))
+	}
+	var conflict cmsProblemBody
+	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &conflict)
+	if resp.StatusCode != http.StatusConflict || conflict.Key != "resourceConflict" || conflict.Existing == nil ||
+		conflict.Existing.ID != created.ID || resp.Header.Get("Location") != "/api/v1/devices/"+created.ID {
+		t.Fatalf("second create: status %d, %+v", resp.StatusCode, conflict)
+	}
+	var bad cmsProblemBody
+	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices",
+		map[string]any{"externalId": "SL-NEW-1", "state": "commissioned", "nominalWatts": 90, "inputWatts": 80}, nil, &bad)
+	if resp.StatusCode != http.StatusBadRequest || bad.Key != "payloadError" || len(bad.Errors) != 2 {
+		t.Fatalf("invalid create: status %d, %+v", resp.StatusCode, bad)
+	}
+	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices", map[string]any{"externalId": "SL-NEW-2", "colour": "red"}, nil, &bad)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(bad.Detail, "colour") {
+		t.Fatalf("unknown field: status %d, %+v", resp.StatusCode, bad)
+	}
+}
+
+func TestCMSLostReplyStillAppliesTheWrite(t *testing.T) {
+	t.Parallel()
+	c, srv, _ := cmsTestServer(t, 300, CMSOptions{LostReplyRate: 1})
+	l := cmsTestNewAsset(t, c, 0)
+	in := map[string]any{"externalId": l.AssetID}
+	if resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want the lost reply's 503", resp.StatusCode)
+	}
+	var p cmsProblemBody
+	if resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &p); resp.StatusCode != http.StatusConflict || p.Existing == nil {
+		t.Fatalf("retry: status %d, %+v; the first create should have gone through", resp.StatusCode, p)
+	}
+}
