@@ -1,0 +1,292 @@
+package open311_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/httpretry"
+	"github.com/citylink/citylink/internal/open311"
+)
+
+// stepClock is a deterministic clock: every reading is step later than the
+// one before, so simulated time passes with each call and never with the
+// wall clock.
+type stepClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
+}
+
+func (c *stepClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var simEpoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// simClient starts the Open311 simulator behind httptest and returns a
+// client for it with patient, fast retries.
+func simClient(t *testing.T, opts citysim.Open311Options, cfg open311.Config) (*open311.Client, *citysim.Open311, *stepClock, *atomic.Int64) {
+	t.Helper()
+	clock := &stepClock{now: simEpoch, step: time.Second}
+	if opts.Now == nil {
+		opts.Now = clock.Now
+	}
+	sim := citysim.NewOpen311(opts)
+	hits := new(atomic.Int64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg.BaseURL = srv.URL
+	if cfg.APIKey == "" {
+		cfg.APIKey = citysim.DefaultOpen311APIKey
+	}
+	if cfg.Retry.MaxAttempts == 0 {
+		cfg.Retry = httpretry.Policy{MaxAttempts: 12, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
+	}
+	cfg.TokenPollInterval = time.Millisecond
+	c, err := open311.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sim, clock, hits
+}
+
+func lightOut(asset string) open311.NewRequest {
+	return open311.NewRequest{
+		ServiceCode: citysim.Open311ServiceLightOut, Lat: 41.88, Long: -87.63, HasLocation: true,
+		Description: "lampFailure reported by the CMS",
+		Attributes:  map[string][]string{citysim.Open311AttrAssetID: {asset}, citysim.Open311AttrLampType: {"LED"}},
+	}
+}
+
+// faulty is the fault mix the simulator tests run under: a third of calls
+// fail with a 5xx or a 429, all answered at once.
+var faulty = citysim.Faults{Seed: 42, ErrorRate: 0.2, ThrottleRate: 0.15, RetryAfter: 0}
+
+func TestServicesUnderFaults(t *testing.T) {
+	t.Parallel()
+	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 1, Faults: faulty}, open311.Config{})
+	ctx := context.Background()
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(svcs, func(s open311.Service) bool { return s.Code == citysim.Open311ServiceKnockdown })
+	if len(svcs) < 5 || i < 0 || !svcs[i].Metadata || svcs[i].Type != "realtime" {
+		t.Fatalf("services: %+v", svcs)
+	}
+	def, err := c.ServiceDefinition(ctx, citysim.Open311ServiceKnockdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := slices.IndexFunc(def.Attributes, func(a open311.Attribute) bool { return a.Code == citysim.Open311AttrHazard })
+	if j < 0 || def.Attributes[j].Datatype != "multivaluelist" || len(def.Attributes[j].Values) == 0 {
+		t.Errorf("definition: %+v", def)
+	}
+	if _, err := c.ServiceDefinition(ctx, "NOPE"); !open311.IsNotFound(err) {
+		t.Errorf("unknown service: %v", err)
+	}
+}
+
+func TestCreateAndReadBackUnderThrottling(t *testing.T) {
+	t.Parallel()
+	// Only 429s: a POST turned away with Retry-After is sent again, and no
+	// request is filed twice.
+	throttled := citysim.Faults{Seed: 9, ThrottleRate: 0.4}
+	c, sim, _, _ := simClient(t, citysim.Open311Options{Seed: 2, Faults: throttled}, open311.Config{IDsPerCall: 2})
+	ctx := context.Background()
+	var ids []string
+	for _, a := range []string{"SL-1", "SL-2", "SL-3", "SL-4", "SL-5"} {
+		r := lightOut(a)
+		if a == "SL-5" {
+			r.ServiceCode = citysim.Open311ServiceKnockdown
+			r.Attributes[citysim.Open311AttrHazard] = []string{"wires", "traffic"}
+		}
+		got, err := c.Create(ctx, r)
+		if err != nil || got.ID == "" || got.ServiceNotice == "" {
+			t.Fatalf("create %s: %+v %v", a, got, err)
+		}
+		ids = append(ids, got.ID)
+	}
+	filed := sim.Requests()
+	if len(filed) != 5 {
+		t.Fatalf("simulator holds %d requests, want 5 (a throttled POST was filed twice?)", len(filed))
+	}
+	if hz := filed[4].Attributes[citysim.Open311AttrHazard]; !slices.Equal(hz, []string{"wires", "traffic"}) {
+		t.Errorf("multivalue attribute arrived as %v", hz)
+	}
+	got, err := c.RequestsByID(ctx, append(ids, "999"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 {
+		t.Fatalf("by id: %d requests", len(got))
+	}
+	one, err := c.Request(ctx, ids[2])
+	if err != nil || one.ID != ids[2] || one.Status != open311.StatusOpen || !one.HasLocation ||
+		one.ServiceCode != citysim.Open311ServiceLightOut || one.Requested.IsZero() || one.Expected.IsZero() {
+		t.Errorf("request %s: %+v %v", ids[2], one, err)
+	}
+}
+
+func TestCreateErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 3}, open311.Config{})
+	ctx := context.Background()
+	bad := lightOut("SL-1")
+	delete(bad.Attributes, citysim.Open311AttrAssetID)
+	_, err := c.Create(ctx, bad)
+	var ae *open311.APIError
+	if !errors.As(err, &ae) || ae.Status != 400 || len(ae.Errors) != 1 || ae.Errors[0].Code != "400" || !ae.Mentions("ASSET_ID") {
+		t.Errorf("missing attribute: %v", err)
+	}
+	nokey, _, _, _ := simClient(t, citysim.Open311Options{}, open311.Config{APIKey: "wrong"})
+	if _, err := nokey.Create(ctx, lightOut("SL-1")); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Errorf("bad key: %v", err)
+	}
+}
+
+func TestCreateNeverRepeatsAnAmbiguousPost(t *testing.T) {
+	t.Parallel()
+	// Every call answers 500: the POST may have been processed, so it is
+	// sent exactly once and reported as ErrMaybeCreated.
+	c, _, _, hits := simClient(t, citysim.Open311Options{Faults: citysim.Faults{Seed: 1, ErrorRate: 1}}, open311.Config{})
+	_, err := c.Create(context.Background(), lightOut("SL-1"))
+	if !errors.Is(err, open311.ErrMaybeCreated) {
+		t.Errorf("500 on POST: %v, want ErrMaybeCreated", err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("POST sent %d times, want 1", n)
+	}
+}
+
+func TestCreateRetriesRefusedConnections(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every dial is refused
+	c, err := open311.New(open311.Config{
+		BaseURL: "http://" + addr, APIKey: "k",
+		Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(context.Background(), lightOut("SL-1"))
+	if err == nil || errors.Is(err, open311.ErrMaybeCreated) {
+		t.Errorf("refused connection: %v, want an error that is not ErrMaybeCreated", err)
+	}
+}
+
+func TestWaitTokenResolvesBatchRequest(t *testing.T) {
+	t.Parallel()
+	// Each simulator call reads the step clock, so simulated time moves on
+	// with every poll and the token resolves after a deterministic number.
+	c, sim, _, _ := simClient(t, citysim.Open311Options{Seed: 4, TokenDelay: 20 * time.Second, Faults: faulty}, open311.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := lightOut("SL-7")
+	r.ServiceCode = citysim.Open311ServiceAreaOutage
+	var got open311.Created
+	var err error
+	for { // under 500s a POST may be ambiguous; this test wants a token
+		if got, err = c.Create(ctx, r); !errors.Is(err, open311.ErrMaybeCreated) || len(sim.Requests()) > 0 {
+			break
+		}
+	}
+	if err != nil || got.Token == "" || got.ID != "" {
+		t.Fatalf("batch create: %+v %v", got, err)
+	}
+	id, err := c.WaitToken(ctx, got.Token)
+	if err != nil || id == "" {
+		t.Fatalf("wait token: %q %v", id, err)
+	}
+	req, err := c.Request(ctx, id)
+	if err != nil || req.ServiceCode != citysim.Open311ServiceAreaOutage {
+		t.Errorf("resolved request: %+v %v", req, err)
+	}
+}
+
+func TestDuplicateAnswers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rej, _, _, _ := simClient(t, citysim.Open311Options{Duplicates: citysim.Open311DuplicatesReject}, open311.Config{})
+	first, err := rej.Create(ctx, lightOut("SL-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rej.Create(ctx, lightOut("SL-1"))
+	var ae *open311.APIError
+	if !errors.As(err, &ae) || ae.Status != 400 || !ae.Mentions("duplicate") || !ae.Mentions(first.ID) {
+		t.Errorf("reject mode: %v", err)
+	}
+	ret, _, _, _ := simClient(t, citysim.Open311Options{Duplicates: citysim.Open311DuplicatesReturnExisting}, open311.Config{})
+	first, _ = ret.Create(ctx, lightOut("SL-1"))
+	again, err := ret.Create(ctx, lightOut("SL-1"))
+	if err != nil || again.ID != first.ID {
+		t.Errorf("return-existing mode: %+v %v, want id %s", again, err, first.ID)
+	}
+}
+
+func TestRequestsFollowCrewsAndBetweenPages(t *testing.T) {
+	t.Parallel()
+	// A server that caps answers at 4 requests; 15 requests spread over 200
+	// days, so Between must split windows and narrow full pages.
+	c, sim, clock, _ := simClient(t, citysim.Open311Options{Seed: 5, MaxResults: 4, Faults: faulty}, open311.Config{})
+	ctx := context.Background()
+	start := simEpoch
+	for i := range 15 {
+		if _, err := c.Create(ctx, lightOut("SL-"+string(rune('A'+i)))); err != nil && !errors.Is(err, open311.ErrMaybeCreated) {
+			t.Fatal(err)
+		}
+		clock.Jump(13 * 24 * time.Hour)
+	}
+	end := clock.Now()
+	all, err := c.Between(ctx, open311.Query{}, start, end, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent, err := c.Requests(ctx, open311.Query{Statuses: []string{open311.StatusClosed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recent) == 0 || len(recent) > 4 {
+		t.Errorf("recent closed requests: %d, want 1..4 (server cap)", len(recent))
+	}
+	ids := make(map[string]bool)
+	for _, r := range all {
+		ids[r.ID] = true
+		if r.Closed() && (r.StatusNotes == "" || !r.Updated.After(r.Requested)) {
+			t.Errorf("closed request without notes or update: %+v", r)
+		}
+	}
+	// POSTs answered 500 were never filed (the fault answers before the
+	// simulator sees them), so count what the server holds.
+	want := len(sim.Requests())
+	if len(all) != want || len(ids) != want || want <= 4 {
+		t.Errorf("Between returned %d requests (%d distinct), server holds %d", len(all), len(ids), want)
+	}
+}
