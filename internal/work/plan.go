@@ -57,8 +57,8 @@ SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.upda
 	finishPlanSQL = `
 UPDATE runs
 SET watermark_to = $2, batch_count = $3, item_count = $4, carried_count = $5, chain_count = $6,
-    state = CASE WHEN $3 = 0 THEN 'succeeded' ELSE state END,
-    finished_at = CASE WHEN $3 = 0 THEN $7 ELSE NULL END
+    state = CASE WHEN $3::integer = 0 THEN 'succeeded' ELSE state END,
+    finished_at = CASE WHEN $3::integer = 0 THEN $7::timestamptz END
 WHERE id = $1`
 )
 
