@@ -1,0 +1,188 @@
+package telemetry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/citylink/citylink/internal/telemetry"
+)
+
+// unprocessingWriter decorates the real DynamoDB client: for the calls it is
+// told to, it sends only part of the request on and hands the rest back as
+// UnprocessedItems, as DynamoDB does under throttling. Everything it sends
+// is really written by dynalite.
+type unprocessingWriter struct {
+	*dynamodb.Client
+	// hold decides how many requests of call n (from 0) to hand back.
+	hold func(call int, reqs []types.WriteRequest) int
+
+	mu    sync.Mutex
+	calls int
+	sent  int
+}
+
+func (w *unprocessingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	w.mu.Lock()
+	call := w.calls
+	w.calls++
+	w.mu.Unlock()
+	send := map[string][]types.WriteRequest{}
+	held := map[string][]types.WriteRequest{}
+	for table, reqs := range in.RequestItems {
+		n := min(w.hold(call, reqs), len(reqs))
+		send[table] = reqs[:len(reqs)-n]
+		if n > 0 {
+			held[table] = reqs[len(reqs)-n:]
+		}
+		if len(send[table]) == 0 {
+			delete(send, table)
+		}
+	}
+	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: held}
+	if len(send) > 0 {
+		real, err := w.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: send}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		for table, reqs := range real.UnprocessedItems {
+			out.UnprocessedItems[table] = append(out.UnprocessedItems[table], reqs...)
+		}
+		w.mu.Lock()
+		for _, reqs := range send {
+			w.sent += len(reqs)
+		}
+		w.mu.Unlock()
+	}
+	return out, nil
+}
+
+func readingsFor(sensors, perSensor int, start time.Time) []telemetry.Reading {
+	var rs []telemetry.Reading
+	for i := range perSensor {
+		for s := range sensors {
+			rs = append(rs, telemetry.Reading{
+				SensorID: fmt.Sprintf("SL-%06d", s), Time: start.Add(time.Duration(i) * time.Minute),
+				Value: float64(s*1000 + i), Unit: "lx", Metric: "illuminance",
+			})
+		}
+	}
+	return rs
+}
+
+func TestStorePutDedupesAndWritesEveryKey(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, TTL: 30 * 24 * time.Hour, Backoff: quickBackoff})
+
+	rs := readingsFor(7, 10, fixedNow.Add(-time.Hour)) // 70 readings: 3 groups of 25
+	dup := rs[5]
+	dup.Value = -1 // same key, later in the batch: must win
+	rs = append(rs, dup)
+
+	res, err := store.Put(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 70 || res.Duplicates != 1 || len(res.Failed) != 0 {
+		t.Fatalf("result = %+v, want 70 written, 1 duplicate", res)
+	}
+	got := scanTable(t, s.DynamoDB, table)
+	if len(got) != 70 {
+		t.Fatalf("table has %d items, want 70", len(got))
+	}
+	it := got[dup.Key()]
+	if numAttr(it, "value") != "-1" {
+		t.Errorf("duplicate key value = %s, want the later reading's -1", numAttr(it, "value"))
+	}
+	wantTTL := fmt.Sprint(dup.Time.Add(30 * 24 * time.Hour).Unix())
+	if numAttr(it, "expires_at") != wantTTL {
+		t.Errorf("expires_at = %s, want %s", numAttr(it, "expires_at"), wantTTL)
+	}
+}
+
+func TestStoreRetriesUnprocessedItems(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(call int, reqs []types.WriteRequest) int {
+		if call < 3 {
+			return 7 // the first calls each leave 7 behind
+		}
+		return 0
+	}}
+	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Concurrency: 1, Backoff: quickBackoff})
+
+	rs := readingsFor(5, 10, fixedNow.Add(-2*time.Hour))
+	res, err := store.Put(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 50 || len(res.Failed) != 0 {
+		t.Fatalf("result = %+v, want all 50 written", res)
+	}
+	if res.Retries < 1 {
+		t.Errorf("retries = %d, want at least 1", res.Retries)
+	}
+	if got := scanTable(t, s.DynamoDB, table); len(got) != 50 {
+		t.Fatalf("table has %d items, want 50", len(got))
+	}
+}
+
+func TestStoreReportsKeysStillUnprocessed(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(int, []types.WriteRequest) int { return 1 }}
+	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, MaxAttempts: 3, Backoff: quickBackoff})
+
+	rs := readingsFor(3, 10, fixedNow.Add(-3*time.Hour)) // 30: groups of 25 and 5
+	res, err := store.Put(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each group's last request is held back on all 3 attempts.
+	if len(res.Failed) != 2 || res.Written != 28 || res.Retries != 4 {
+		t.Fatalf("result = %+v, want 2 failed, 28 written, 4 retries", res)
+	}
+	for k, ferr := range res.Failed {
+		if !errors.Is(ferr, telemetry.ErrUnprocessed) {
+			t.Errorf("key %v failed with %v, want ErrUnprocessed", k, ferr)
+		}
+	}
+	got := scanTable(t, s.DynamoDB, table)
+	if len(got) != 28 {
+		t.Fatalf("table has %d items, want 28", len(got))
+	}
+	for k := range res.Failed {
+		if _, ok := got[k]; ok {
+			t.Errorf("failed key %v is in the table", k)
+		}
+	}
+}
+
+func TestStoreReportsCallErrorsPerGroup(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: "no-such-table", Backoff: quickBackoff})
+	res, err := store.Put(context.Background(), readingsFor(2, 3, fixedNow.Add(-time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 6 || res.Written != 0 {
+		t.Fatalf("result = %+v, want all 6 failed", res)
+	}
+	var rnf *types.ResourceNotFoundException
+	for _, ferr := range res.Failed {
+		if !errors.As(ferr, &rnf) {
+			t.Fatalf("failure = %v, want ResourceNotFoundException", ferr)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package telemetry_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/citylink/citylink/internal/telemetry"
+)
+
+// sensorBlockingWriter decorates the real client: requests for one sensor
+// are always handed back unprocessed; the rest go to dynalite.
+type sensorBlockingWriter struct {
+	*dynamodb.Client
+	sensor string
+}
+
+func (w sensorBlockingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	send := map[string][]types.WriteRequest{}
+	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{}}
+	for table, reqs := range in.RequestItems {
+		for _, r := range reqs {
+			if r.PutRequest.Item["sensor_id"].(*types.AttributeValueMemberS).Value == w.sensor {
+				out.UnprocessedItems[table] = append(out.UnprocessedItems[table], r)
+			} else {
+				send[table] = append(send[table], r)
+			}
+		}
+	}
+	if len(send) > 0 {
+		if _, err := w.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: send}, opts...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// invoke runs the handler the way the Lambda runtime does: the event as JSON
+// bytes in, the response as JSON bytes out.
+func invoke(t *testing.T, handler any, ev any, resp any) {
+	t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := lambda.NewHandler(handler).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	if err := json.Unmarshal(out, resp); err != nil {
+		t.Fatalf("response %s: %v", out, err)
+	}
+}
+
+func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	// The first BatchWriteItem hands two items back unprocessed.
+	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(call int, _ []types.WriteRequest) int {
+		if call == 0 {
+			return 2
+		}
+		return 0
+	}}
+	var metrics bytes.Buffer
+	h := telemetry.NewStoreHandler(decoder(),
+		telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
+		telemetry.NewMetrics(&metrics, "telemetry-store", nil), testLogger(t))
+
+	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	var resp events.KinesisEventResponse
+	invoke(t, h.Handle, ev, &resp)
+	if resp.BatchItemFailures == nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch item failures = %#v, want an empty list", resp.BatchItemFailures)
+	}
+
+	got := scanTable(t, s.DynamoDB, table)
+	want := map[telemetry.Key]string{
+		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:              "12.5",
+		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:              "42",
+		{SensorID: "sensor7", Millis: time.Date(2026, 11, 23, 9, 59, 59, 0, time.UTC).UnixMilli()}:               "3.75",
+		{SensorID: "Brücke-9", Millis: time.Date(2026, 11, 23, 9, 59, 59, 500_000_000, time.UTC).UnixMilli()}: "-0.5",
+	}
+	if len(got) != len(want) {
+		t.Errorf("table has %d items, want %d: %v", len(got), len(want), got)
+	}
+	for k, v := range want {
+		if numAttr(got[k], "value") != v {
+			t.Errorf("%v value = %q, want %s", k, numAttr(got[k], "value"), v)
+		}
+	}
+	if w.calls < 2 {
+		t.Errorf("BatchWriteItem calls = %d, want a retry of the unprocessed items", w.calls)
+	}
+
+	lines := emfLines(t, &metrics)
+	if len(lines) != 1 {
+		t.Fatalf("metric lines = %d, want 1", len(lines))
+	}
+	m := lines[0]
+	for name, want := range map[string]float64{
+		"RecordsReceived": 8, "RecordsProcessed": 5, "RecordsRejected": 3,
+		"RecordsDuplicate": 1, "RecordsFailed": 0, "WriteRetries": 1,
+	} {
+		if m[name] != want {
+			t.Errorf("metric %s = %v, want %v", name, m[name], want)
+		}
+	}
+}
+
+func TestStoreHandlerReportsFailedRecordsOnly(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	h := telemetry.NewStoreHandler(decoder(),
+		telemetry.NewStore(sensorBlockingWriter{Client: s.DynamoDB, sensor: "SL-000001"},
+			telemetry.StoreConfig{Table: table, MaxAttempts: 2, Backoff: quickBackoff}),
+		telemetry.NewMetrics(&bytes.Buffer{}, "telemetry-store", nil), testLogger(t))
+
+	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	var resp events.KinesisEventResponse
+	invoke(t, h.Handle, ev, &resp)
+
+	// Both records of SL-000001's key failed; Lambda restarts from the lowest.
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	want := []string{ev.Records[0].Kinesis.SequenceNumber, ev.Records[2].Kinesis.SequenceNumber}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("failures = %v, want %v", ids, want)
+	}
+	if got := scanTable(t, s.DynamoDB, table); len(got) != 3 {
+		t.Fatalf("table has %d items, want the other 3 readings", len(got))
+	}
+}
+
+func TestKinesisTestdataRoundTrips(t *testing.T) {
+	t.Parallel()
+	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again events.KinesisEvent
+	if err := json.Unmarshal(b, &again); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Records) != 8 || !bytes.Equal(again.Records[5].Kinesis.Data, ev.Records[5].Kinesis.Data) ||
+		!again.Records[0].Kinesis.ApproximateArrivalTimestamp.Equal(ev.Records[0].Kinesis.ApproximateArrivalTimestamp.Time) {
+		t.Fatalf("round trip changed the event")
+	}
+}
