@@ -85,9 +85,9 @@ func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
 
 	got := scanTable(t, s.DynamoDB, table)
 	want := map[telemetry.Key]string{
-		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:              "12.5",
-		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:              "42",
-		{SensorID: "sensor7", Millis: time.Date(2026, 11, 23, 9, 59, 59, 0, time.UTC).UnixMilli()}:               "3.75",
+		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "12.5",
+		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "42",
+		{SensorID: "sensor7", Millis: time.Date(2026, 11, 23, 9, 59, 59, 0, time.UTC).UnixMilli()}:            "3.75",
 		{SensorID: "Brücke-9", Millis: time.Date(2026, 11, 23, 9, 59, 59, 500_000_000, time.UTC).UnixMilli()}: "-0.5",
 	}
 	if len(got) != len(want) {
