@@ -3,6 +3,7 @@ package work
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -33,6 +34,9 @@ type pageSource struct {
 	calls int
 }
 
+// errSourceBroken is the error a pageSource fails with.
+var errSourceBroken = errors.New("source broken")
+
 type offsetMark struct {
 	Offset int `json:"offset"`
 }
@@ -53,7 +57,7 @@ func (s *pageSource) Changes(ctx context.Context, after Watermark) (Page, error)
 		}
 	}
 	if s.failAt > 0 && call == s.failAt {
-		return Page{}, fmt.Errorf("source broke on page %d", call)
+		return Page{}, fmt.Errorf("page %d: %w", call, errSourceBroken)
 	}
 	var m offsetMark
 	if len(after) > 0 {
@@ -283,4 +287,3 @@ func runState(t testing.TB, pool *pgxpool.Pool, run int64) string {
 	}
 	return s
 }
-

@@ -153,6 +153,11 @@ type itemWriter func(ctx context.Context, tx pgx.Tx, s *itemStream) (int64, erro
 
 func copyItems(ctx context.Context, tx pgx.Tx, s *itemStream) (int64, error) {
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"items"}, itemColumns, s)
+	if s.Err() != nil {
+		// pgx reports a source error as the server's "COPY failed"; keep
+		// the source's own error for the caller.
+		return n, s.Err()
+	}
 	if err != nil {
 		return n, fmt.Errorf("copying items: %w", err)
 	}
