@@ -1,0 +1,201 @@
+// Package arcgis is a client for ArcGIS REST feature services: layer and
+// service metadata, query with full paging, applyEdits with per-feature
+// results, extractChanges by server generation, and token security.
+//
+// It follows the ArcGIS REST API rather than any one server: errors arrive
+// inside HTTP 200 bodies and become *APIError; expired (498) or missing (499)
+// tokens are refreshed once, transparently, and the call retried; reads are
+// POSTed as forms (no URL length limit) and marked safe for the retrying
+// transport, while applyEdits with adds is never resent blindly. The client
+// knows nothing of runs or batches.
+package arcgis
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/citylink/citylink/internal/httpretry"
+)
+
+// Options configures a Client.
+type Options struct {
+	// ServiceURL is the feature service, ending in /FeatureServer.
+	ServiceURL string
+	// Username and Password enable token security. Without them requests
+	// carry no token.
+	Username, Password string
+	// TokenURL is the generateToken endpoint. When empty it is discovered
+	// from the server's /rest/info authInfo.tokenServicesUrl.
+	TokenURL string
+	// Referer, when set, binds tokens to it (client=referer) instead of to
+	// the caller's IP (client=requestip).
+	Referer string
+	// TokenExpiration is the lifetime asked for; the server may grant less.
+	// It defaults to 60 minutes.
+	TokenExpiration time.Duration
+	// HTTPClient sends requests. When nil the client builds one on the
+	// retrying transport with Retry.
+	HTTPClient *http.Client
+	// Retry is the retry policy (and optional rate limiter) of the default
+	// transport.
+	Retry httpretry.Policy
+	// Timeout bounds each call, paging calls per page; 60s when zero.
+	Timeout time.Duration
+	Logger  *slog.Logger
+	// Now is the clock used for token lifetimes; time.Now when nil.
+	Now func() time.Time
+}
+
+// Client talks to one feature service. It is safe for concurrent use.
+type Client struct {
+	service *url.URL
+	hc      *http.Client
+	timeout time.Duration
+	log     *slog.Logger
+	tokens  *tokenSource // nil without credentials
+
+	mu     sync.Mutex
+	layers map[int]*LayerInfo
+}
+
+// New checks the options and returns a client; it does not touch the network.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(o.ServiceURL, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("arcgis: invalid service url %q", o.ServiceURL)
+	}
+	if !strings.HasSuffix(strings.ToLower(u.Path), "/featureserver") {
+		return nil, fmt.Errorf("arcgis: service url %q does not end in /FeatureServer", o.ServiceURL)
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: httpretry.New(nil, o.Retry)}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := &Client{
+		service: u,
+		hc:      hc,
+		timeout: cmp.Or(o.Timeout, 60*time.Second),
+		log:     cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
+		layers:  map[int]*LayerInfo{},
+	}
+	if o.Username != "" {
+		c.tokens = &tokenSource{c: c, opts: o}
+	}
+	return c, nil
+}
+
+// serviceURL joins path elements onto the service URL.
+func (c *Client) serviceURL(elem ...string) string {
+	return c.service.JoinPath(elem...).String()
+}
+
+// call sends one request and decodes its JSON answer into out. Parameters
+// go in the query string for GET and as a form body for POST. Token errors
+// inside the body trigger one token refresh and a second attempt.
+func (c *Client) call(ctx context.Context, method, endpoint string, params url.Values, safe bool, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if safe {
+		ctx = httpretry.Safe(ctx)
+	}
+	for attempt := 0; ; attempt++ {
+		form := url.Values{}
+		for k, v := range params {
+			form[k] = v
+		}
+		form.Set("f", "json")
+		var tok string
+		if c.tokens != nil {
+			var err error
+			if tok, err = c.tokens.get(ctx); err != nil {
+				return err
+			}
+			if tok != "" {
+				form.Set("token", tok)
+			}
+		}
+		body, err := c.send(ctx, method, endpoint, form)
+		if err != nil {
+			return err
+		}
+		err = decodeBody(body, out)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.TokenError() && c.tokens != nil && attempt == 0 {
+			c.log.DebugContext(ctx, "arcgis token rejected, refreshing", slog.Int("code", apiErr.Code))
+			c.tokens.invalidate(tok)
+			continue
+		}
+		return err
+	}
+}
+
+// send performs the HTTP exchange and returns the body of a 200 answer.
+func (c *Client) send(ctx context.Context, method, endpoint string, form url.Values) ([]byte, error) {
+	var req *http.Request
+	var err error
+	if method == http.MethodGet {
+		req, err = http.NewRequestWithContext(ctx, method, endpoint+"?"+form.Encode(), nil)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, method, endpoint, strings.NewReader(form.Encode()))
+		if req != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: string(body[:min(len(body), 512)])}
+	}
+	return body, nil
+}
+
+// decodeBody reads an ArcGIS JSON answer: an {"error":...} envelope becomes
+// an *APIError, anything else is decoded into out with numbers kept exact.
+func decodeBody(body []byte, out any) error {
+	trimmed := bytes.TrimSpace(body)
+	if bytes.HasPrefix(trimmed, []byte(`{"error"`)) || bytes.Contains(trimmed[:min(len(trimmed), 64)], []byte(`"error"`)) {
+		var env struct {
+			Error *APIError `json:"error"`
+		}
+		if err := json.Unmarshal(trimmed, &env); err == nil && env.Error != nil {
+			if env.Error.Details == nil {
+				env.Error.Details = []string{}
+			}
+			return env.Error
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("decoding response: %w", err)
+	}
+	return nil
+}

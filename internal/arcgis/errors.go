@@ -1,0 +1,83 @@
+package arcgis
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// APIError is an error ArcGIS reported inside a response body. ArcGIS
+// answers most errors with HTTP 200 and {"error":{code,message,details}}, so
+// the status line says nothing; this is where the truth is.
+type APIError struct {
+	Code    int      `json:"code"`
+	Message string   `json:"message"`
+	Details []string `json:"details"`
+}
+
+// Error reads like "arcgis error 400: Unable to complete operation. ('where' parameter is invalid)".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "arcgis error %d: %s", e.Code, e.Message)
+	if len(e.Details) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(e.Details, "; "))
+	}
+	return b.String()
+}
+
+// TokenError reports whether the error is about the token: 498 (invalid or
+// expired) or 499 (required).
+func (e *APIError) TokenError() bool { return e.Code == 498 || e.Code == 499 }
+
+// Retryable reports whether sending the same request later may succeed: an
+// expired token (the client refreshes it once on its own, so seeing one here
+// means the refresh did not help yet), or a server-side failure reported in
+// the body.
+func (e *APIError) Retryable() bool {
+	switch e.Code {
+	case 498, 500, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// HTTPError is a response whose HTTP status was not 200, after the retrying
+// transport gave up.
+type HTTPError struct {
+	StatusCode int
+	Status     string
+	Body       string // the first bytes of the body, for the error log
+}
+
+func (e *HTTPError) Error() string {
+	if e.Body == "" {
+		return "arcgis http " + e.Status
+	}
+	return fmt.Sprintf("arcgis http %s: %s", e.Status, e.Body)
+}
+
+// Retryable reports whether the status is one that may clear up: 429 and
+// 5xx other than 501.
+func (e *HTTPError) Retryable() bool {
+	return e.StatusCode == http.StatusTooManyRequests || (e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented)
+}
+
+// EditError is the error of one failed add, update or delete.
+type EditError struct {
+	Code        int    `json:"code"`
+	Description string `json:"description"`
+}
+
+func (e *EditError) Error() string {
+	return fmt.Sprintf("arcgis edit error %d: %s", e.Code, e.Description)
+}
+
+// Edit error codes a caller may act on.
+const (
+	// EditErrObjectMissing is answered for an update or delete of an object
+	// id the layer does not have.
+	EditErrObjectMissing = 1019
+	// EditErrRolledBack marks an edit that was valid but undone because
+	// another edit in the same call failed with rollbackOnFailure.
+	EditErrRolledBack = 1003
+)

@@ -1,0 +1,214 @@
+package arcgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Query selects features. The zero value selects every feature with every
+// field and no geometry.
+type Query struct {
+	// Where is a standardized SQL where clause; "1=1" when empty.
+	Where string
+	// ObjectIDs restricts the query to these features.
+	ObjectIDs []int64
+	// OutFields lists the fields to return; all ("*") when empty.
+	OutFields []string
+	// Geometry asks for geometries.
+	Geometry bool
+	// OutSR is the well-known id of the spatial reference geometries are
+	// returned in; the layer's own when zero.
+	OutSR int
+	// OrderBy lists "FIELD [ASC|DESC]" terms.
+	OrderBy []string
+	// Offset and Count select one page (resultOffset, resultRecordCount) in
+	// Query; QueryPages manages them itself and uses Count as its page size.
+	Offset, Count int
+}
+
+// FeatureSet is one page of query results.
+type FeatureSet struct {
+	ObjectIDFieldName     string            `json:"objectIdFieldName"`
+	GlobalIDFieldName     string            `json:"globalIdFieldName"`
+	GeometryType          string            `json:"geometryType"`
+	SpatialReference      *SpatialReference `json:"spatialReference"`
+	Fields                []Field           `json:"fields"`
+	Features              []Feature         `json:"features"`
+	ExceededTransferLimit bool              `json:"exceededTransferLimit"`
+}
+
+func (q Query) params() url.Values {
+	p := url.Values{}
+	p.Set("where", cmpOr(q.Where, "1=1"))
+	if len(q.ObjectIDs) > 0 {
+		p.Set("objectIds", formatIDs(q.ObjectIDs))
+	}
+	if len(q.OutFields) == 0 {
+		p.Set("outFields", "*")
+	} else {
+		p.Set("outFields", strings.Join(q.OutFields, ","))
+	}
+	p.Set("returnGeometry", strconv.FormatBool(q.Geometry))
+	if q.OutSR != 0 {
+		p.Set("outSR", strconv.Itoa(q.OutSR))
+	}
+	if len(q.OrderBy) > 0 {
+		p.Set("orderByFields", strings.Join(q.OrderBy, ","))
+	}
+	return p
+}
+
+func cmpOr(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+// Query runs one query request and returns one page as the server answers
+// it; ExceededTransferLimit says whether more remain. Use QueryPages to read
+// everything.
+func (c *Client) Query(ctx context.Context, layer int, q Query) (*FeatureSet, error) {
+	p := q.params()
+	if q.Offset > 0 {
+		p.Set("resultOffset", strconv.Itoa(q.Offset))
+	}
+	if q.Count > 0 {
+		p.Set("resultRecordCount", strconv.Itoa(q.Count))
+	}
+	return c.query(ctx, layer, p)
+}
+
+func (c *Client) query(ctx context.Context, layer int, p url.Values) (*FeatureSet, error) {
+	var fs FeatureSet
+	if err := c.call(ctx, http.MethodPost, c.serviceURL(strconv.Itoa(layer), "query"), p, true, &fs); err != nil {
+		return nil, fmt.Errorf("querying layer %d: %w", layer, err)
+	}
+	return &fs, nil
+}
+
+// QueryIDs returns the object ids a query selects, in ascending order.
+// ArcGIS does not cap this answer by maxRecordCount.
+func (c *Client) QueryIDs(ctx context.Context, layer int, q Query) ([]int64, error) {
+	p := q.params()
+	p.Set("returnIdsOnly", "true")
+	p.Del("outFields")
+	p.Del("orderByFields")
+	var res struct {
+		ObjectIDs []int64 `json:"objectIds"`
+	}
+	if err := c.call(ctx, http.MethodPost, c.serviceURL(strconv.Itoa(layer), "query"), p, true, &res); err != nil {
+		return nil, fmt.Errorf("querying layer %d ids: %w", layer, err)
+	}
+	slices.Sort(res.ObjectIDs)
+	return res.ObjectIDs, nil
+}
+
+// QueryCount returns how many features a query selects.
+func (c *Client) QueryCount(ctx context.Context, layer int, q Query) (int, error) {
+	p := q.params()
+	p.Set("returnCountOnly", "true")
+	p.Del("outFields")
+	p.Del("orderByFields")
+	var res struct {
+		Count *int `json:"count"`
+	}
+	if err := c.call(ctx, http.MethodPost, c.serviceURL(strconv.Itoa(layer), "query"), p, true, &res); err != nil {
+		return 0, fmt.Errorf("counting layer %d: %w", layer, err)
+	}
+	if res.Count == nil {
+		return 0, fmt.Errorf("counting layer %d: no count in the answer", layer)
+	}
+	return *res.Count, nil
+}
+
+// errNoProgress guards against a server that claims more results but sends
+// none, which would otherwise page forever.
+var errNoProgress = errors.New("server reported exceededTransferLimit with an empty page")
+
+// QueryPages reads every feature a query selects, handing them to fn one
+// non-empty page at a time; fn's error stops the paging and is returned. When the
+// layer supports pagination it pages with resultOffset, ordered by
+// q.OrderBy or else by object id so that pages neither skip nor repeat;
+// otherwise it fetches the matching object ids and queries them in chunks of
+// maxRecordCount, in object id order. q.Count sets the page size, capped by
+// the layer's maxRecordCount.
+func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*FeatureSet) error) error {
+	info, err := c.cachedLayer(ctx, layer)
+	if err != nil {
+		return err
+	}
+	size := info.MaxRecordCount
+	if q.Count > 0 && (size <= 0 || q.Count < size) {
+		size = q.Count
+	}
+	if size <= 0 {
+		size = 1000
+	}
+	if info.SupportsPagination() {
+		return c.pageByOffset(ctx, layer, info, q, size, fn)
+	}
+	return c.pageByIDs(ctx, layer, q, size, fn)
+}
+
+func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
+	if len(q.OrderBy) == 0 {
+		q.OrderBy = []string{info.ObjectIDField}
+	}
+	p := q.params()
+	p.Set("resultRecordCount", strconv.Itoa(size))
+	for offset := 0; ; {
+		p.Set("resultOffset", strconv.Itoa(offset))
+		fs, err := c.query(ctx, layer, p)
+		if err != nil {
+			return err
+		}
+		if fs.ExceededTransferLimit && len(fs.Features) == 0 {
+			return fmt.Errorf("querying layer %d at offset %d: %w", layer, offset, errNoProgress)
+		}
+		if len(fs.Features) > 0 {
+			if err := fn(fs); err != nil {
+				return err
+			}
+		}
+		if !fs.ExceededTransferLimit {
+			return nil
+		}
+		offset += len(fs.Features) // a server may send fewer than asked
+	}
+}
+
+func (c *Client) pageByIDs(ctx context.Context, layer int, q Query, size int, fn func(*FeatureSet) error) error {
+	ids := slices.Sorted(slices.Values(q.ObjectIDs))
+	if len(ids) == 0 || q.Where != "" {
+		var err error
+		if ids, err = c.QueryIDs(ctx, layer, q); err != nil {
+			return err
+		}
+	}
+	for chunk := range slices.Chunk(ids, size) {
+		cq := q
+		cq.Where, cq.ObjectIDs, cq.OrderBy = "", chunk, nil
+		fs, err := c.query(ctx, layer, cq.params())
+		if err != nil {
+			return err
+		}
+		if err := fn(fs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawJSON is a JSON-encoded parameter value.
+func rawJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
