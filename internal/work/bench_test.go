@@ -1,0 +1,114 @@
+package work
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/citylink/citylink/internal/pgtest"
+)
+
+// cityItems is the simulated city's 270,000 streetlights as plan items.
+const cityItems = 270_000
+
+// BenchmarkPlan plans the whole city twice per iteration, once with COPY and
+// once with one INSERT per row, each on a fresh database, and reports the
+// items/s of each and their ratio.
+func BenchmarkPlan(b *testing.B) {
+	items := makeItems("pole", cityItems)
+	var copyTime, insertTime time.Duration
+	plan := func(writer itemWriter) time.Duration {
+		b.StopTimer()
+		e, err := New(Config{
+			Workflow: "bench-plan", DB: pgtest.Pool(b), Publisher: &linkRecorder{},
+			Source: &pageSource{items: items, pageSize: 2000}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.writer = writer
+		b.StartTimer()
+		start := time.Now()
+		res, err := e.Plan(context.Background())
+		took := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Items != cityItems || res.Batches != cityItems/100 {
+			b.Fatalf("planned %+v", res)
+		}
+		return took
+	}
+	for b.Loop() {
+		copyTime += plan(copyItems)
+		insertTime += plan(insertItems)
+	}
+	n := float64(cityItems * b.N)
+	b.ReportMetric(n/copyTime.Seconds(), "copy_items/s")
+	b.ReportMetric(n/insertTime.Seconds(), "insert_items/s")
+	b.ReportMetric(insertTime.Seconds()/copyTime.Seconds(), "copy_speedup_x")
+}
+
+// noopSink succeeds at everything without doing anything, so the benchmark
+// measures the engine: claim, load, record, publish, close.
+type noopSink struct{}
+
+func (noopSink) Apply(_ context.Context, items []Item) ([]Outcome, error) {
+	outs := make([]Outcome, len(items))
+	for i := range outs {
+		outs[i] = Success("")
+	}
+	return outs, nil
+}
+
+// BenchmarkClaimComplete works a planned run of 1,000 batches of 100 items
+// on ten chains with a no-op sink, and reports batches/s and items/s.
+func BenchmarkClaimComplete(b *testing.B) {
+	const nItems, batchSize = 100_000, 100
+	items := makeItems("pole", nItems)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var worked time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		pool := pgtest.Pool(b)
+		links := &linkRecorder{}
+		planner, err := New(Config{
+			Workflow: "bench-work", DB: pool, Publisher: links, Logger: logger,
+			Source: &pageSource{items: items, pageSize: 2000}, BatchSize: batchSize,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := planner.Plan(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		local := NewLocal(context.Background(), nil)
+		worker, err := New(Config{Workflow: "bench-work", DB: pool, Publisher: local, Sink: noopSink{}, Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		local.Deliver = worker.Work
+		b.StartTimer()
+		start := time.Now()
+		for _, l := range links.links {
+			if err := local.Publish(context.Background(), l); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := local.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		worked += time.Since(start)
+		b.StopTimer()
+		var state string
+		if err := pool.QueryRow(context.Background(), `SELECT state FROM runs WHERE id = $1`, res.Run).Scan(&state); err != nil || state != "succeeded" {
+			b.Fatalf("run %s, %v", state, err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(nItems/batchSize*b.N)/worked.Seconds(), "batches/s")
+	b.ReportMetric(float64(nItems*b.N)/worked.Seconds(), "items/s")
+}
