@@ -119,20 +119,39 @@ func (c *Client) Create(ctx context.Context, in DeviceUpsert) (d Device, created
 }
 
 // Update applies patch to device id. With ifVersion > 0 the CMS refuses
-// (ErrPreconditionFailed) when the device has moved past that version; such a
-// conditional update is not retried after a lost answer, since the retry
-// would fail against the version the first attempt made. An unconditional
-// patch sets the same values however often it is sent, so it is retried.
+// (ErrPreconditionFailed) when the device has moved past that version. Both
+// kinds are retried: an unconditional patch sets the same values however
+// often it lands, and a conditional one cannot land twice. When a conditional
+// update's first answer was lost and its retry is refused, Update reads the
+// device back and succeeds if it holds the patch at the very next version,
+// that is, if the lost attempt is what moved it.
 func (c *Client) Update(ctx context.Context, id string, patch DevicePatch, ifVersion int) (Device, error) {
-	cl := call{method: http.MethodPatch, path: "/devices/" + url.PathEscape(id), body: patch, safe: ifVersion == 0}
+	cl := call{method: http.MethodPatch, path: "/devices/" + url.PathEscape(id), body: patch, safe: true}
 	if ifVersion > 0 {
 		cl.header = http.Header{"If-Match": {`"v` + strconv.Itoa(ifVersion) + `"`}}
 	}
 	var d Device
-	if _, err := c.do(ctx, cl, &d); err != nil {
+	_, err := c.do(ctx, cl, &d)
+	if err != nil && ifVersion > 0 && errors.Is(err, ErrPreconditionFailed) {
+		if cur, gerr := c.Get(ctx, id); gerr == nil && cur.Version == ifVersion+1 && patch.appliedTo(cur) {
+			return cur, nil
+		}
+	}
+	if err != nil {
 		return Device{}, fmt.Errorf("updating device %s: %w", id, err)
 	}
 	return d, nil
+}
+
+// appliedTo reports whether every field the patch sets has that value in d.
+func (p DevicePatch) appliedTo(d Device) bool {
+	eqS := func(v *string, have string) bool { return v == nil || *v == have }
+	eqI := func(v *int, have int) bool { return v == nil || *v == have }
+	return eqS(p.State, d.State) && eqS(p.ControllerID, d.ControllerID) && eqS(p.PoleID, d.PoleID) &&
+		(p.Location == nil || *p.Location == d.Location) && eqS(p.Address, d.Address) &&
+		eqS(p.Circuit, d.Circuit) && eqS(p.LampType, d.LampType) && eqI(p.NominalWatts, d.NominalWatts) &&
+		eqI(p.InputWatts, d.InputWatts) && eqS(p.RateSchedule, d.RateSchedule) &&
+		eqS(p.Ownership, d.Ownership) && eqS(p.InServiceDate, d.InServiceDate)
 }
 
 // Bulk item statuses.
