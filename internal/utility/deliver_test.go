@@ -1,0 +1,205 @@
+package utility_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/httpretry"
+	"github.com/citylink/citylink/internal/utility"
+	"golang.org/x/crypto/ssh"
+)
+
+// inventoryFile renders n changes as a file.
+func inventoryFile(t testing.TB, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := utility.NewWriter(&buf)
+	for _, c := range sampleChanges(n) {
+		if err := w.Write(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func startSFTP(t testing.TB) (*citysim.UtilitySFTP, utility.SFTPConfig) {
+	t.Helper()
+	clientKey := citysim.UtilityKeyFromSeed(1001)
+	srv, err := citysim.NewUtilitySFTP(citysim.UtilitySFTPOptions{
+		Seed: 1, AuthorizedKeys: []ssh.PublicKey{clientKey.PublicKey()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, utility.SFTPConfig{
+		Addr: addr.String(), User: "citylink", Signer: clientKey, HostKey: srv.HostKey(), Dir: srv.Dir(),
+	}
+}
+
+func TestSFTPDeliversAtomically(t *testing.T) {
+	t.Parallel()
+	srv, cfg := startSFTP(t)
+	cfg.VerifyContent = true
+	d, err := utility.NewSFTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := inventoryFile(t, 500)
+	name := utility.FileName("citylink", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), 1)
+	rc, err := d.Deliver(ctx, name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := srv.Inbox().File(name)
+	if !ok || !bytes.Equal(got.Data, data) || got.Rows != 500 || got.Err != "" || got.SHA256 != rc.SHA256 || got.Via != "sftp" {
+		t.Fatalf("arrived: ok=%v rows=%d err=%q sha=%s receipt=%+v", ok, got.Rows, got.Err, got.SHA256, rc)
+	}
+	if p := srv.Inbox().PartialReads(); len(p) != 0 {
+		t.Errorf("the utility saw half-written files: %v", p)
+	}
+	// Delivering again (a retried run) replaces the file, never duplicates.
+	if _, err := d.Deliver(ctx, name, data); err != nil {
+		t.Fatal(err)
+	}
+	if files := srv.Inbox().Files(); len(files) != 1 {
+		t.Errorf("after a repeat delivery the drop holds %d files", len(files))
+	}
+}
+
+func TestSFTPRefusesWrongKeysAndHosts(t *testing.T) {
+	t.Parallel()
+	_, cfg := startSFTP(t)
+	ctx := context.Background()
+	data := inventoryFile(t, 3)
+
+	wrongKey := cfg
+	wrongKey.Signer = citysim.UtilityKeyFromSeed(666)
+	d, _ := utility.NewSFTP(wrongKey)
+	if _, err := d.Deliver(ctx, "a.csv", data); err == nil || !strings.Contains(err.Error(), "handshake") {
+		t.Errorf("unauthorized key: %v", err)
+	}
+	wrongHost := cfg
+	wrongHost.HostKey = citysim.UtilityKeyFromSeed(777).PublicKey()
+	d, _ = utility.NewSFTP(wrongHost)
+	if _, err := d.Deliver(ctx, "a.csv", data); err == nil {
+		t.Error("a server with another host key was trusted")
+	}
+	d, _ = utility.NewSFTP(cfg)
+	if _, err := d.Deliver(ctx, "../etc/passwd", data); err == nil {
+		t.Error("a path was accepted as a file name")
+	}
+	if _, err := utility.NewSFTP(utility.SFTPConfig{Addr: cfg.Addr, User: "x", Signer: cfg.Signer}); err == nil {
+		t.Error("a config without a pinned host key was accepted")
+	}
+}
+
+func TestSFTPHonoursContext(t *testing.T) {
+	t.Parallel()
+	// A listener that accepts and never speaks SSH: the handshake hangs
+	// until the context ends.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	_, cfg := startSFTP(t)
+	cfg.Addr = ln.Addr().String()
+	d, _ := utility.NewSFTP(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Deliver(ctx, "a.csv", []byte("x")); err == nil {
+		t.Error("delivery with a cancelled context succeeded")
+	}
+}
+
+func startHTTPS(t testing.TB, opts citysim.UtilityHTTPSOptions) (*citysim.UtilityHTTPS, utility.HTTPSConfig) {
+	t.Helper()
+	drop := citysim.NewUtilityHTTPS(opts)
+	srv := httptest.NewTLSServer(drop)
+	t.Cleanup(srv.Close)
+	return drop, utility.HTTPSConfig{
+		BaseURL: srv.URL + "/inbox", Token: citysim.DefaultUtilityToken, Transport: srv.Client().Transport,
+		Retry: httpretry.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
+	}
+}
+
+func TestHTTPSDeliversUnderFaults(t *testing.T) {
+	t.Parallel()
+	drop, cfg := startHTTPS(t, citysim.UtilityHTTPSOptions{
+		Faults: citysim.Faults{Seed: 5, ErrorRate: 0.3, ThrottleRate: 0.2},
+	})
+	d, err := utility.NewHTTPS(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 5 {
+		data := inventoryFile(t, 50+i)
+		name := utility.FileName("citylink", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), i)
+		rc, err := d.Deliver(ctx, name, data)
+		if err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		got, ok := drop.Inbox().File(name)
+		if !ok || !bytes.Equal(got.Data, data) || rc.Rows != 50+i || rc.Status != "accepted" || got.Via != "https" {
+			t.Errorf("file %d: receipt %+v, arrived ok=%v rows=%d", i, rc, ok, got.Rows)
+		}
+		// The same file again is idempotent.
+		if _, err := d.Deliver(ctx, name, data); err != nil {
+			t.Errorf("file %d again: %v", i, err)
+		}
+	}
+	if n := len(drop.Inbox().Files()); n != 5 {
+		t.Errorf("drop holds %d files, want 5", n)
+	}
+}
+
+func TestHTTPSTypedRefusals(t *testing.T) {
+	t.Parallel()
+	_, cfg := startHTTPS(t, citysim.UtilityHTTPSOptions{})
+	d, _ := utility.NewHTTPS(cfg)
+	ctx := context.Background()
+	if _, err := d.Deliver(ctx, "x.csv", inventoryFile(t, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Deliver(ctx, "x.csv", inventoryFile(t, 3)); !errors.Is(err, utility.ErrConflict) {
+		t.Errorf("different content under one name: %v, want ErrConflict", err)
+	}
+	_, err := d.Deliver(ctx, "bad.csv", []byte("not,an,inventory\r\n"))
+	var rej *utility.RejectedError
+	if !errors.As(err, &rej) || rej.Reason == "" {
+		t.Errorf("invalid file: %v, want RejectedError", err)
+	}
+	cfg.Token = "wrong"
+	d, _ = utility.NewHTTPS(cfg)
+	_, err = d.Deliver(ctx, "y.csv", inventoryFile(t, 2))
+	var he *utility.HTTPError
+	if !errors.As(err, &he) || he.Status != 401 || he.Temporary() {
+		t.Errorf("bad token: %v", err)
+	}
+}

@@ -1,0 +1,207 @@
+package utility
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// Receipt confirms one delivered file.
+type Receipt struct {
+	Name   string
+	Size   int64
+	SHA256 string // hex
+	Via    string // sftp or https
+	// Status and Rows are the utility's own verdict when it gives one
+	// (the HTTPS drop does); empty over SFTP.
+	Status string
+	Rows   int
+}
+
+// SFTPConfig configures delivery over SFTP.
+type SFTPConfig struct {
+	// Addr is host:port of the utility's SFTP server.
+	Addr string
+	User string
+	// Signer is the client's private key (public-key authentication).
+	Signer ssh.Signer
+	// HostKey pins the server's host key; it is required, as an unpinned
+	// host would receive billing data from anyone's DNS.
+	HostKey ssh.PublicKey
+	// Dir is the remote drop directory.
+	Dir string
+	// Timeout bounds dialling and the SSH handshake (default 30s); the
+	// transfer is bounded by the context.
+	Timeout time.Duration
+	// VerifyContent reads the uploaded file back and compares its SHA-256
+	// before renaming it into place, besides checking its size.
+	VerifyContent bool
+}
+
+// SFTP delivers inventory files to an SFTP drop. A file is written under a
+// hidden temporary name, its size (and optionally content) checked, then
+// renamed into place with posix-rename, so the utility never reads half a
+// file and a repeated delivery replaces rather than duplicates.
+type SFTP struct{ cfg SFTPConfig }
+
+// NewSFTP returns an SFTP deliverer for cfg.
+func NewSFTP(cfg SFTPConfig) (*SFTP, error) {
+	switch {
+	case cfg.Addr == "":
+		return nil, errors.New("utility: sftp address is required")
+	case cfg.Signer == nil:
+		return nil, errors.New("utility: sftp private key is required")
+	case cfg.HostKey == nil:
+		return nil, errors.New("utility: sftp host key is required")
+	case cfg.User == "":
+		return nil, errors.New("utility: sftp user is required")
+	}
+	cfg.Dir = cmp.Or(cfg.Dir, ".")
+	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
+	return &SFTP{cfg: cfg}, nil
+}
+
+// checkName refuses names that are not a plain visible file name.
+func checkName(name string) error {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("utility: %q is not a plain file name", name)
+	}
+	return nil
+}
+
+// Deliver uploads data as name. ctx bounds the whole delivery: when it ends
+// the connection is closed and the temporary file is left for the server to
+// discard (it is hidden, so never imported).
+func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, error) {
+	if err := checkName(name); err != nil {
+		return Receipt{}, err
+	}
+	client, closeConn, err := s.connect(ctx)
+	if err != nil {
+		return Receipt{}, err
+	}
+	defer closeConn()
+	stop := context.AfterFunc(ctx, closeConn) // abandon a transfer the caller gave up on
+	defer stop()
+
+	final := path.Join(s.cfg.Dir, name)
+	tmp := path.Join(s.cfg.Dir, "."+name+"."+randomSuffix()+".part")
+	if err := s.upload(client, tmp, data); err != nil {
+		_ = client.Remove(tmp)
+		return Receipt{}, ctxErr(ctx, fmt.Errorf("uploading %s: %w", name, err))
+	}
+	if err := client.PosixRename(tmp, final); err != nil {
+		// Servers without the posix-rename extension: plain rename refuses
+		// to replace, so remove an earlier delivery first.
+		_ = client.Remove(final)
+		if err2 := client.Rename(tmp, final); err2 != nil {
+			_ = client.Remove(tmp)
+			return Receipt{}, ctxErr(ctx, fmt.Errorf("renaming %s into place: %w", name, errors.Join(err, err2)))
+		}
+	}
+	sum := sha256.Sum256(data)
+	return Receipt{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Via: "sftp"}, nil
+}
+
+// upload writes data to tmp, which must not exist, and checks it arrived whole.
+func (s *SFTP) upload(client *sftp.Client, tmp string, data []byte) error {
+	f, err := client.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return fmt.Errorf("creating temporary file: %w", err)
+	}
+	if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
+		f.Close()
+		return fmt.Errorf("writing: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing: %w", err)
+	}
+	st, err := client.Stat(tmp)
+	if err != nil {
+		return fmt.Errorf("checking size: %w", err)
+	}
+	if st.Size() != int64(len(data)) {
+		return fmt.Errorf("server holds %d bytes, sent %d", st.Size(), len(data))
+	}
+	if !s.cfg.VerifyContent {
+		return nil
+	}
+	r, err := client.Open(tmp)
+	if err != nil {
+		return fmt.Errorf("reading back: %w", err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("reading back: %w", err)
+	}
+	if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
+		return errors.New("content read back differs from what was sent")
+	}
+	return nil
+}
+
+// connect dials, authenticates and opens the sftp subsystem; closeConn
+// tears everything down and may be called more than once.
+func (s *SFTP) connect(ctx context.Context) (*sftp.Client, func(), error) {
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dialling %s: %w", s.cfg.Addr, err)
+	}
+	if dl, ok := dctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl) // bound the handshake
+	}
+	sc, chans, reqs, err := ssh.NewClientConn(conn, s.cfg.Addr, &ssh.ClientConfig{
+		User:            s.cfg.User,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(s.cfg.Signer)},
+		HostKeyCallback: ssh.FixedHostKey(s.cfg.HostKey),
+		Timeout:         s.cfg.Timeout,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("ssh handshake with %s: %w", s.cfg.Addr, err)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	sshClient := ssh.NewClient(sc, chans, reqs)
+	client, err := sftp.NewClient(sshClient)
+	if err != nil {
+		sshClient.Close()
+		return nil, nil, fmt.Errorf("starting sftp: %w", err)
+	}
+	closeConn := func() {
+		client.Close()
+		sshClient.Close()
+	}
+	return client, closeConn, nil
+}
+
+// ctxErr prefers the context's error when it ended the transfer.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
