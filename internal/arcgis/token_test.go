@@ -1,0 +1,74 @@
+package arcgis_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/citylink/citylink/internal/arcgis"
+	"github.com/citylink/citylink/internal/citysim"
+)
+
+func TestTokenSharedAcrossConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			if _, err := c.QueryCount(context.Background(), 0, arcgis.Query{}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := s.server.TokensIssued(); n != 1 {
+		t.Errorf("tokens issued = %d, want 1 shared by all calls", n)
+	}
+}
+
+func TestTokenRenewedBeforeExpiry(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: secured.Users, TokenTTL: 30 * time.Minute}})
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, TokenExpiration: 2 * time.Hour, Now: now})
+	ctx := context.Background()
+	if _, err := c.QueryCount(ctx, 0, arcgis.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	offset.Store(int64(20 * time.Minute))
+	if _, err := c.QueryCount(ctx, 0, arcgis.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.server.TokensIssued(); n != 1 {
+		t.Fatalf("tokens issued at 20 minutes = %d, want 1", n)
+	}
+	offset.Store(int64(29*time.Minute + 30*time.Second)) // inside the renewal margin of the granted 30 minutes
+	if _, err := c.QueryCount(ctx, 0, arcgis.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.server.TokensIssued(); n != 2 {
+		t.Fatalf("tokens issued near expiry = %d, want a renewal", n)
+	}
+}
+
+func TestPublicServiceNeedsNoToken(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{})
+	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
+	n, err := c.QueryCount(context.Background(), 0, arcgis.Query{})
+	if err != nil || n != 10 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	if s.server.TokensIssued() != 0 {
+		t.Errorf("a token was generated for a public service")
+	}
+}
