@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -49,7 +50,8 @@ type PollerConfig struct {
 // GetShardIterator and GetRecords, hands batches to a handler as
 // events.KinesisEvent, and honours batchItemFailures as Lambda does by
 // checkpointing before the lowest failed sequence number and delivering
-// again from it. A Poller is not safe for concurrent use.
+// again from it. The handler is called concurrently for different shards, as
+// Lambda does. Poll and Run must not be called concurrently.
 type Poller struct {
 	client  streamReader
 	handler KinesisHandler
@@ -121,20 +123,31 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 		}
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
-	total := 0
 	for _, id := range shardIDs {
-		st, ok := p.shards[id]
-		if !ok {
-			st = &shardState{}
-			p.shards[id] = st
-		}
-		n, err := p.pollShard(ctx, id, st)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("shard %s: %w", id, err)
+		if _, ok := p.shards[id]; !ok {
+			p.shards[id] = &shardState{}
 		}
 	}
-	return total, nil
+	// Like Lambda, one batch per shard is in flight at a time, and shards
+	// are handled concurrently.
+	var wg sync.WaitGroup
+	counts := make([]int, len(shardIDs))
+	errs := make([]error, len(shardIDs))
+	for i, id := range shardIDs {
+		st := p.shards[id]
+		wg.Go(func() {
+			counts[i], errs[i] = p.pollShard(ctx, id, st)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("shard %s: %w", id, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	return total, errors.Join(errs...)
 }
 
 func (p *Poller) pollShard(ctx context.Context, shardID string, st *shardState) (int, error) {
