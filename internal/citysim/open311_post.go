@@ -1,6 +1,7 @@
 package citysim
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"mime"
@@ -75,6 +76,17 @@ func (s *Open311) open311Post(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Attributes = attrs
 	req.assetID = strings.Join(attrs[Open311AttrAssetID], ",")
+	if s.opts.City != nil {
+		light, ok := s.opts.City.LightByAssetID(req.assetID)
+		if !ok {
+			open311WriteError(w, f, http.StatusBadRequest, "attribute ASSET_ID: no streetlight "+req.assetID+" in the asset register")
+			return
+		}
+		req.Address = cmp.Or(req.Address, light.Address)
+		if !req.HasLocation {
+			req.Lat, req.Long, req.HasLocation = light.Lat, light.Lon, true
+		}
+	}
 
 	view, dup := s.open311File(svc, req)
 	if dup != "" {

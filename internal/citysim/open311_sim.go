@@ -53,6 +53,10 @@ type Open311Options struct {
 	Speed float64
 	// MaxResults caps GET requests.json (default 1000, as the spec suggests).
 	MaxResults int
+	// City, when set, is the asset register requests are checked against:
+	// an ASSET_ID that names no light is refused with 400, and a request
+	// without an address or position gets the light's.
+	City *City
 	// Logger receives one line per accepted request; discarded when nil.
 	Logger *slog.Logger
 }

@@ -229,3 +229,24 @@ func TestOpen311ListFiltersAndXML(t *testing.T) {
 		t.Errorf("XML service definition: %s", body)
 	}
 }
+
+func TestOpen311ChecksAssetsAgainstTheCity(t *testing.T) {
+	t.Parallel()
+	city := NewCity(1, 100)
+	sim, srv, _ := open311TestServer(t, Open311Options{City: city})
+	light := city.Lights[41]
+	form := open311ValidForm(light.AssetID)
+	form.Del("lat")
+	form.Del("long")
+	form.Set("address_id", "pole "+light.PoleID)
+	if status, body := open311PostForm(t, srv.URL, form); status != 200 {
+		t.Fatalf("known asset: %d %s", status, body)
+	}
+	got := sim.Requests()[0]
+	if got.Address != light.Address || got.Lat != light.Lat || got.Long != light.Lon || !got.HasLocation {
+		t.Errorf("request not placed at the light: %+v, light %+v", got, light)
+	}
+	if status, body := open311PostForm(t, srv.URL, open311ValidForm("SL-9999999")); status != 400 || !strings.Contains(body, "asset register") {
+		t.Errorf("unknown asset: %d %s", status, body)
+	}
+}
