@@ -1,0 +1,74 @@
+package work
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestLeaseLostRecordsNothing has a worker outlive its lease: while it
+// applies, the lease expires, the rescuer hands the batch to a second worker
+// that finishes it, and the first worker's outcomes are discarded.
+func TestLeaseLostRecordsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	items := makeItems("pole", 10)
+	rec := &linkRecorder{}
+	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
+		c.Publisher = rec
+		c.LeaseTTL = time.Minute
+	})
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := true
+	h.sink.midBatch = func(ctx context.Context) error {
+		if !slow {
+			return nil
+		}
+		slow = false
+		h.clock.Advance(2 * time.Minute)
+		r, err := h.engine.Rescue(ctx)
+		if err != nil || r.Released != 1 || r.Relinked != 1 {
+			t.Errorf("rescue = %+v, %v; want the batch released and its chain relinked", r, err)
+			return err
+		}
+		// The second worker takes the relinked chain and finishes the batch.
+		return h.engine.Work(ctx, rec.links[len(rec.links)-1])
+	}
+	if err := h.engine.Work(ctx, rec.links[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.logs.count("batch lease lost"); n != 1 {
+		t.Fatalf("lease lost %d times, want once", n)
+	}
+	checkExactlyOnce(t, h, res.Run, items)
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM items WHERE run_id = $1 AND attempts = 1`, res.Run); n != 10 {
+		t.Fatalf("%d items recorded once, want 10", n)
+	}
+	for _, it := range items[:5] {
+		if applies, _ := h.sink.counts(it.Key); applies != 2 {
+			t.Fatalf("%s applied %d times, want 2 (before and after the lease passed)", it.Key, applies)
+		}
+	}
+}
+
+// TestRepeatedKeysKeepTheFirst checks that a key the source sends twice in
+// one plan becomes one item, so two chains never apply one key at once.
+func TestRepeatedKeysKeepTheFirst(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 20)
+	items = append(items, Item{Key: "pole-3", Payload: json.RawMessage(`{"again":true}`)})
+	h := newHarness(t, &pageSource{items: items, pageSize: 7}, func(c *Config) { c.BatchSize = 5 })
+	res, err := h.engine.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	if res.Items != 20 || res.Dropped != 1 || res.Batches != 4 {
+		t.Fatalf("plan = %+v, want 20 items, 1 dropped, 4 batches", res)
+	}
+	checkExactlyOnce(t, h, res.Run, items[:20])
+}
