@@ -76,6 +76,8 @@ func ArchiveKey(prefix string, arrival time.Time, shard, firstSeq, lastSeq strin
 // whole batch is reported failed from its first record, and the retry
 // writes the same keys.
 func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	ctx, cancel := withReserve(ctx)
+	defer cancel()
 	if len(ev.Records) == 0 {
 		return failures(nil), nil
 	}

@@ -137,4 +137,3 @@ func BenchmarkQueryLatency(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-

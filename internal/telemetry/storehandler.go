@@ -27,6 +27,8 @@ func NewStoreHandler(d Decoder, s *Store, m *Metrics, logger *slog.Logger) *Stor
 
 // Handle processes one Kinesis batch.
 func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	ctx, cancel := withReserve(ctx)
+	defer cancel()
 	readings := make([]Reading, 0, len(ev.Records))
 	seqsByKey := make(map[Key][]string, len(ev.Records))
 	rejected := 0
