@@ -2,6 +2,7 @@ package citysim
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"mime"
@@ -134,7 +135,7 @@ func (s *Open311) open311File(svc *open311Service, req *Open311Request) (open311
 	}
 	open311Plan(s.opts.Seed, s.seq, svc, req, s.opts.TokenDelay, s.opts.Speed)
 	s.reqs = append(s.reqs, req)
-	s.pending = append(s.pending, req)
+	heap.Push(&s.pending, req)
 	s.open[key] = req
 	s.open311AdvanceLocked(now) // a zero token delay resolves at once
 	return open311PostView{

@@ -2,6 +2,7 @@ package citysim
 
 import (
 	"cmp"
+	"container/heap"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -86,7 +87,7 @@ type Open311 struct {
 	byID    map[string]*Open311Request
 	byToken map[string]*Open311Request
 	open    map[string]*Open311Request // service code + asset id -> open request
-	pending []*Open311Request          // not yet closed
+	pending open311Queue               // not yet closed, by next transition
 	last    time.Time
 }
 
@@ -155,15 +156,11 @@ func (s *Open311) open311AdvanceLocked(now time.Time) {
 		return
 	}
 	s.last = now
-	// Visit pending requests in the order their next transition falls due,
-	// so batch ids are handed out in readiness order.
-	slices.SortStableFunc(s.pending, func(a, b *Open311Request) int {
-		return a.readyAt.Compare(b.readyAt)
-	})
-	kept := s.pending[:0]
-	for _, r := range s.pending {
-		svc := s.byCode[r.ServiceCode]
-		if open311Advance(r, now, s.open311NextID, svc, s.opts.Speed) && r.ID != "" {
+	// Pop requests in the order their next transition falls due, so batch
+	// ids are handed out in readiness order and only due requests are seen.
+	for s.pending.Len() > 0 && !s.pending[0].open311Due().After(now) {
+		r := heap.Pop(&s.pending).(*Open311Request)
+		if open311Advance(r, now, s.open311NextID, s.byCode[r.ServiceCode], s.opts.Speed) && r.ID != "" {
 			s.byID[r.ID] = r
 		}
 		if r.Status == "closed" {
@@ -172,10 +169,23 @@ func (s *Open311) open311AdvanceLocked(now time.Time) {
 			}
 			continue
 		}
-		kept = append(kept, r)
+		heap.Push(&s.pending, r)
 	}
-	clear(s.pending[len(kept):])
-	s.pending = kept
+}
+
+// open311Queue is a min-heap of open requests by their next transition.
+type open311Queue []*Open311Request
+
+func (q open311Queue) Len() int           { return len(q) }
+func (q open311Queue) Less(i, j int) bool { return q[i].open311Due().Before(q[j].open311Due()) }
+func (q open311Queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *open311Queue) Push(x any)        { *q = append(*q, x.(*Open311Request)) }
+func (q *open311Queue) Pop() any {
+	old := *q
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return r
 }
 
 func (s *Open311) open311NextID() string {

@@ -94,3 +94,15 @@ func open311Advance(r *Open311Request, now time.Time, nextID func() string, svc 
 	}
 	return changed
 }
+
+// open311Due is when r's next transition falls due: its id for a batch
+// request, then acknowledgement, then closing.
+func (r *Open311Request) open311Due() time.Time {
+	switch {
+	case r.ID == "":
+		return r.readyAt
+	case r.StatusNotes == "":
+		return r.ackAt
+	}
+	return r.closeAt
+}

@@ -43,7 +43,7 @@ var simEpoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // simClient starts the Open311 simulator behind httptest and returns a
 // client for it with patient, fast retries.
-func simClient(t *testing.T, opts citysim.Open311Options, cfg open311.Config) (*open311.Client, *citysim.Open311, *stepClock, *atomic.Int64) {
+func simClient(t testing.TB, opts citysim.Open311Options, cfg open311.Config) (*open311.Client, *citysim.Open311, *stepClock, *atomic.Int64) {
 	t.Helper()
 	clock := &stepClock{now: simEpoch, step: time.Second}
 	if opts.Now == nil {
