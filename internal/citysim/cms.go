@@ -18,13 +18,16 @@ package citysim
 //
 //	GET   /api/v1/devices?since=T&after=C&limit=N&state=S[,S]&externalId=A
 //	      Devices created or changed at or after since (RFC 3339), oldest first
-//	      in (updatedAt, id) order: {"devices":[...],"nextCursor":"..."}.
-//	      nextCursor is present while more remain; pass it back as after
-//	      (with the same since) for the next page. The order is stable and every
-//	      write stamps its devices at or after all earlier stamps, so a device
-//	      written during the listing turns up on a later page rather than being
-//	      missed; a bulk write stamps all its devices with one time, and ties
-//	      are broken by id. limit defaults to 500, at most 1000.
+//	      in (updatedAt, id) order: {"devices":[...],"nextCursor":"...",
+//	      "more":true}. nextCursor is the position after the page's last
+//	      device (or the after given, on an empty page); while more is true,
+//	      pass it back as after for the next page. Kept after the last page,
+//	      it resumes the listing later with exactly the writes made since. The
+//	      order is stable and every write stamps its devices after all earlier
+//	      stamps, so a device written during the listing turns up on a later
+//	      page rather than being missed; a bulk write stamps all its devices
+//	      with one time, and ties are broken by id. limit defaults to 500, at
+//	      most 1000.
 //	GET   /api/v1/devices/{id}        one device, with ETag "v<version>".
 //	POST  /api/v1/devices             create; 201 with Location. externalId
 //	      (the city's asset id) is unique: creating it again answers 409

@@ -23,7 +23,7 @@ func cmsTestAllAlarms(t *testing.T, c *CMS, since time.Time) []cmsAlarm {
 			t.Fatal(err)
 		}
 		all = append(all, p.Alarms...)
-		if p.NextCursor == "" {
+		if !p.More {
 			return all
 		}
 		cursor = p.NextCursor

@@ -43,8 +43,10 @@ func (c *CMS) cmsListAlarms(w http.ResponseWriter, r *http.Request) {
 	resp := struct {
 		Alarms     []cmsAlarm `json:"alarms"`
 		NextCursor string     `json:"nextCursor,omitempty"`
+		More       bool       `json:"more"`
 	}{Alarms: out}
-	if more {
+	resp.More, resp.NextCursor = more, p.after
+	if len(out) > 0 {
 		last := out[len(out)-1]
 		resp.NextCursor = cmsEncodeCursor(last.stamp, last.ID)
 	}

@@ -61,8 +61,10 @@ func (c *CMS) cmsListDevices(w http.ResponseWriter, r *http.Request) {
 	resp := struct {
 		Devices    []cmsDevice `json:"devices"`
 		NextCursor string      `json:"nextCursor,omitempty"`
+		More       bool        `json:"more"`
 	}{Devices: out}
-	if more {
+	resp.More, resp.NextCursor = more, p.after
+	if len(out) > 0 {
 		last := out[len(out)-1]
 		resp.NextCursor = cmsEncodeCursor(last.stamp, last.ID)
 	}

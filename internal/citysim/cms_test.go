@@ -86,6 +86,7 @@ type cmsTestPage struct {
 	Devices    []cmsDevice `json:"devices"`
 	Alarms     []cmsAlarm  `json:"alarms"`
 	NextCursor string      `json:"nextCursor"`
+	More       bool        `json:"more"`
 }
 
 func TestCMSRejectsMissingOrWrongKey(t *testing.T) {
@@ -139,7 +140,7 @@ func TestCMSListDevicesPagesEveryDeviceOnceInOrder(t *testing.T) {
 			}
 			prev = &d
 		}
-		if p.NextCursor == "" {
+		if !p.More {
 			break
 		}
 		cursor = p.NextCursor
@@ -157,7 +158,7 @@ func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
 	_, srv, clock := cmsTestServer(t, 3000, CMSOptions{})
 	var first cmsTestPage
 	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=50", nil, nil, &first)
-	if first.NextCursor == "" {
+	if !first.More {
 		t.Fatal("expected more than one page")
 	}
 	// Write a device the listing already passed; it must come round again.
@@ -170,7 +171,7 @@ func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
 	}
 	found := false
 	cursor := first.NextCursor
-	for cursor != "" {
+	for more := true; more; {
 		var p cmsTestPage
 		cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=500&after="+url.QueryEscape(cursor), nil, nil, &p)
 		for _, d := range p.Devices {
@@ -178,15 +179,31 @@ func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
 				found = d.NominalWatts == watts && d.Version == passed.Version+1
 			}
 		}
-		cursor = p.NextCursor
+		cursor, more = p.NextCursor, p.More
 	}
 	if !found {
 		t.Fatalf("device %s written mid-listing never came round with its new version", passed.ID)
 	}
+	// The last page's cursor resumes with only the writes made after it.
+	var none cmsTestPage
+	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &none)
+	if len(none.Devices) != 0 || none.More || none.NextCursor != cursor {
+		t.Fatalf("nothing written since the end: %+v", none)
+	}
+	other := first.Devices[7]
+	clock.Set(cmsTestStart) // a clock that steps back still stamps later writes later
+	if resp := cmsCall(t, srv, http.MethodPatch, "/api/v1/devices/"+other.ID, map[string]any{"address": "2 N State St"}, nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("patch: status %d", resp.StatusCode)
+	}
+	var resumed cmsTestPage
+	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &resumed)
+	if len(resumed.Devices) != 1 || resumed.Devices[0].ID != other.ID || resumed.More {
+		t.Fatalf("resumed after the end: %+v", resumed)
+	}
 	// since excludes everything stamped before it.
 	var recent cmsTestPage
 	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?since="+url.QueryEscape(patched.UpdatedAt.Format(time.RFC3339Nano)), nil, nil, &recent)
-	if len(recent.Devices) != 1 || recent.Devices[0].ID != passed.ID || recent.NextCursor != "" {
+	if len(recent.Devices) != 2 || recent.Devices[0].ID != passed.ID || recent.Devices[1].ID != other.ID || recent.More {
 		t.Fatalf("since %v listed %+v", patched.UpdatedAt, recent)
 	}
 }

@@ -9,11 +9,13 @@
 //
 //	GET   /devices?since=T&after=C&limit=N&state=S[,S]   devices created or
 //	      changed at or after since, in (updatedAt, id) order, paged:
-//	      {"devices":[…],"nextCursor":"…"}; nextCursor is absent on the last
-//	      page and is passed back as after. Every write stamps its devices at or
-//	      after all earlier stamps (one bulk write shares one stamp, ties break
-//	      by id), so a listing misses nothing, and a device written while the
-//	      listing runs shows up again later in it.
+//	      {"devices":[…],"nextCursor":"…","more":true}. nextCursor is the
+//	      position after the page's last device; while more is true it is
+//	      passed back as after for the next page, and kept after the last page
+//	      it resumes the listing later with just the writes made since. Every
+//	      write stamps its devices after all earlier stamps (one bulk write
+//	      shares one stamp, ties break by id), so a listing misses nothing, and
+//	      a device written while the listing runs shows up again later in it.
 //	GET   /devices?externalId=A        the device for one asset id, if any.
 //	GET   /devices/{id}                one device; ETag "v<version>".
 //	POST  /devices                     create; 201. externalId (the city's

@@ -17,17 +17,20 @@ type DeviceQuery struct {
 	// Since lists devices created or changed at or after it; the zero time
 	// lists every device.
 	Since time.Time
-	// After resumes a listing from a page's NextCursor (with the same Since).
+	// After resumes a listing from a page's NextCursor (with the same Since,
+	// or none).
 	After string
 	// States keeps only devices in these states; all when empty.
 	States []string
 }
 
-// DevicePage is one page of a device listing. NextCursor resumes the listing
-// after this page; it is empty on the last page.
+// DevicePage is one page of a device listing. NextCursor is the position
+// after its last device: the next page's After while More is true, and, kept
+// after the last page, the After that later lists only newer writes.
 type DevicePage struct {
 	Devices    []Device `json:"devices"`
 	NextCursor string   `json:"nextCursor"`
+	More       bool     `json:"more"`
 }
 
 // AlarmQuery selects alarms raised or cleared since a time.
@@ -42,6 +45,7 @@ type AlarmQuery struct {
 type AlarmPage struct {
 	Alarms     []Alarm `json:"alarms"`
 	NextCursor string  `json:"nextCursor"`
+	More       bool    `json:"more"`
 }
 
 // errStop ends an iterator's listing early without an error.
@@ -55,7 +59,7 @@ func (c *Client) ListDevices(ctx context.Context, q DeviceQuery, fn func(DeviceP
 	if len(q.States) > 0 {
 		v.Set("state", strings.Join(q.States, ","))
 	}
-	return listPages(ctx, c, "/devices", v, q.After, func(p DevicePage) (string, error) { return p.NextCursor, fn(p) })
+	return listPages(ctx, c, "/devices", v, q.After, func(p DevicePage) (string, bool, error) { return p.NextCursor, p.More, fn(p) })
 }
 
 // ListDevicesSince calls fn with each page of devices written at or after
@@ -92,7 +96,7 @@ func (c *Client) ListAlarms(ctx context.Context, q AlarmQuery, fn func(AlarmPage
 	if q.State != "" {
 		v.Set("state", q.State)
 	}
-	return listPages(ctx, c, "/alarms", v, q.After, func(p AlarmPage) (string, error) { return p.NextCursor, fn(p) })
+	return listPages(ctx, c, "/alarms", v, q.After, func(p AlarmPage) (string, bool, error) { return p.NextCursor, p.More, fn(p) })
 }
 
 // ListAlarmsSince calls fn with each page of alarms raised or cleared at or
@@ -127,8 +131,8 @@ func listQuery(since time.Time, limit int) url.Values {
 }
 
 // listPages walks a cursor-paged listing: handle gets each page and returns
-// its next cursor along with fn's verdict.
-func listPages[P any](ctx context.Context, c *Client, path string, q url.Values, after string, handle func(P) (string, error)) error {
+// its next cursor and whether more follow, along with fn's verdict.
+func listPages[P any](ctx context.Context, c *Client, path string, q url.Values, after string, handle func(P) (string, bool, error)) error {
 	for {
 		if after != "" {
 			q.Set("after", after)
@@ -137,14 +141,14 @@ func listPages[P any](ctx context.Context, c *Client, path string, q url.Values,
 		if _, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return fmt.Errorf("listing %s: %w", strings.TrimPrefix(path, "/"), err)
 		}
-		next, err := handle(page)
+		next, more, err := handle(page)
 		if err != nil {
 			return err
 		}
-		if next == "" {
+		if !more {
 			return nil
 		}
-		if next == after {
+		if next == "" || next == after {
 			return fmt.Errorf("listing %s: cursor did not advance", strings.TrimPrefix(path, "/"))
 		}
 		after = next

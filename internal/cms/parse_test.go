@@ -113,6 +113,14 @@ func TestParseRecordedDevicePages(t *testing.T) {
 	if got[2].State != cms.StateDecommissioned || got[2].UpdatedAt.Nanosecond() != 123456000 {
 		t.Errorf("third device %+v", got[2])
 	}
+	var last cms.DevicePage
+	err := c.ListDevicesSince(context.Background(), time.Date(2025, 11, 30, 2, 0, 0, 0, time.UTC), func(p cms.DevicePage) error {
+		last = p
+		return nil
+	})
+	if err != nil || last.More || last.NextCursor != "MTc3NTQ4NTM1MTEyMzQ1NjpkZXYtMDAwMDAwOQ" {
+		t.Errorf("last page %+v, err %v: its cursor is the resume point", last, err)
+	}
 }
 
 func TestParseRecordedAlarms(t *testing.T) {
