@@ -80,6 +80,9 @@ type Config struct {
 	BatchesPerLink int
 	// Owner names this worker in batch leases (host name and process id).
 	Owner string
+	// MaxClaims is how many times a batch is claimed by workers that die
+	// before the rescuer gives up on it and fails its items (5).
+	MaxClaims int
 	// RescueLimit is how many expired leases the rescuer returns per
 	// statement (1000).
 	RescueLimit int
@@ -117,8 +120,9 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Margin = cmp.Or(cfg.Margin, 20*time.Second)
 	cfg.BatchesPerLink = cmp.Or(cfg.BatchesPerLink, 1)
 	cfg.Owner = cmp.Or(cfg.Owner, fmt.Sprintf("%s/%d", cmp.Or(host, "worker"), os.Getpid()))
+	cfg.MaxClaims = cmp.Or(cfg.MaxClaims, 5)
 	cfg.RescueLimit = cmp.Or(cfg.RescueLimit, 1000)
-	if cfg.BatchSize < 1 || cfg.Chains < 1 || cfg.MaxAttempts < 1 || cfg.Tries < 1 || cfg.BatchesPerLink < 1 {
+	if cfg.BatchSize < 1 || cfg.Chains < 1 || cfg.MaxAttempts < 1 || cfg.Tries < 1 || cfg.BatchesPerLink < 1 || cfg.MaxClaims < 1 {
 		return nil, errors.New("work: batch size, chains, attempts, tries and batches per link must be positive")
 	}
 	return &Engine{

@@ -72,3 +72,48 @@ func TestRepeatedKeysKeepTheFirst(t *testing.T) {
 	}
 	checkExactlyOnce(t, h, res.Run, items[:20])
 }
+
+// TestPoisonBatchIsAbandoned has every worker that takes a batch die on it:
+// after MaxClaims claims the rescuer gives the batch up, its items die with
+// an alert, and the run closes.
+func TestPoisonBatchIsAbandoned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	items := makeItems("pole", 10)
+	var alerts alertRecorder
+	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
+		c.LeaseTTL = time.Minute
+		c.MaxClaims = 2
+		c.MaxAttempts = 1
+		c.Alerter = &alerts
+	})
+	h.local.Lose = func(Link) bool { return true }
+	h.sink.midBatch = func(ctx context.Context) error {
+		Crash(ctx)
+		return ctx.Err()
+	}
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	h.clock.Advance(2 * time.Minute)
+	if r, err := h.engine.Rescue(ctx); err != nil || r.Released != 1 || r.Abandoned != 0 {
+		t.Fatalf("first rescue = %+v, %v; want the batch released for a second claim", r, err)
+	}
+	h.wait(t)
+	h.clock.Advance(2 * time.Minute)
+	r, err := h.engine.Rescue(ctx)
+	if err != nil || r.Abandoned != 1 || r.Released != 0 || r.Closed != 1 {
+		t.Fatalf("second rescue = %+v, %v; want the batch abandoned and the run closed", r, err)
+	}
+	if s := runState(t, h.pool, res.Run); s != "failed" {
+		t.Fatalf("run is %s, want failed", s)
+	}
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM critical_errors WHERE run_id = $1 AND error = 'worker lost 2 times on this batch'`, res.Run); n != 10 {
+		t.Fatalf("%d items in the critical error log, want 10", n)
+	}
+	if len(alerts.dead) != 10 || alerts.dead[0].Run != res.Run || alerts.dead[0].Attempts != 1 || alerts.dead[0].Key == "" {
+		t.Fatalf("alerts = %+v, want the 10 items", alerts.dead)
+	}
+}

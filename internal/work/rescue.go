@@ -10,9 +10,10 @@ import (
 
 // RescueResult counts what a rescue did.
 type RescueResult struct {
-	Released int // batches whose expired lease went back to pending
-	Relinked int // links published to restart chains
-	Closed   int // runs closed that had no work left
+	Abandoned int // batches given up after MaxClaims lost workers
+	Released  int // batches whose expired lease went back to pending
+	Relinked  int // links published to restart chains
+	Closed    int // runs closed that had no work left
 }
 
 // releaseExpiredSQL returns up to @limit batches of the workflow whose lease
@@ -31,6 +32,40 @@ UPDATE batches b
 SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
 FROM expired
 WHERE b.run_id = expired.run_id AND b.seq = expired.seq`
+
+// abandonSQL settles batches whose lease expired after MaxClaims claims: a
+// batch that kills every worker that takes it (out of memory, a sink that
+// hangs past the Lambda timeout) must not be handed out forever. Its undone
+// items fail, as if the sink had failed them, and die when out of attempts.
+const abandonSQL = `
+WITH expired AS (
+    SELECT b.run_id, b.seq, b.attempt
+    FROM batches b JOIN runs r ON r.id = b.run_id
+    WHERE b.state = 'running' AND b.lease_expires_at <= @now AND b.attempt >= @max_claims
+      AND r.workflow = @workflow
+    ORDER BY b.lease_expires_at
+    LIMIT @limit
+    FOR UPDATE OF b SKIP LOCKED
+), upd AS (
+    UPDATE items i
+    SET state = CASE WHEN i.attempts + 1 >= @max_attempts THEN 'dead' ELSE 'failed' END,
+        error = 'worker lost ' || expired.attempt || ' times on this batch',
+        attempts = i.attempts + 1, finished_at = @now
+    FROM expired
+    WHERE i.run_id = expired.run_id AND i.batch_seq = expired.seq AND i.state = 'pending'
+    RETURNING i.id, i.run_id, i.batch_seq, i.state, i.source_key, i.error, i.attempts
+), dead AS (
+    INSERT INTO critical_errors (at, workflow, run_id, batch_seq, item_id, source_key, error)
+    SELECT @now, @workflow, run_id, batch_seq, id, source_key, error FROM upd WHERE state = 'dead'
+)
+UPDATE batches b
+SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, finished_at = @now
+FROM expired
+WHERE b.run_id = expired.run_id AND b.seq = expired.seq
+RETURNING b.run_id, b.seq,
+    COALESCE((SELECT json_agg(json_build_object('workflow', @workflow::text, 'run', u.run_id, 'item_id', u.id,
+        'source_key', u.source_key, 'attempts', u.attempts, 'error', u.error))
+        FROM upd u WHERE u.state = 'dead' AND u.run_id = b.run_id AND u.batch_seq = b.seq), '[]')`
 
 const openRunsSQL = `SELECT id FROM runs WHERE workflow = $1 AND state = 'running' ORDER BY id`
 
@@ -53,6 +88,9 @@ ORDER BY c.chain`
 // Tick runs it before every plan.
 func (e *Engine) Rescue(ctx context.Context) (RescueResult, error) {
 	var res RescueResult
+	if err := e.abandon(ctx, &res); err != nil {
+		return res, err
+	}
 	for {
 		tag, err := e.db.Exec(ctx, releaseExpiredSQL, pgx.NamedArgs{
 			"now": e.clock.Now(), "workflow": e.cfg.Workflow, "limit": e.cfg.RescueLimit,
@@ -95,7 +133,7 @@ func (e *Engine) Rescue(ctx context.Context) (RescueResult, error) {
 		}
 	}
 	if res != (RescueResult{}) {
-		e.log.InfoContext(ctx, "rescued", "released", res.Released, "relinked", res.Relinked, "closed", res.Closed)
+		e.log.InfoContext(ctx, "rescued", "abandoned", res.Abandoned, "released", res.Released, "relinked", res.Relinked, "closed", res.Closed)
 	}
 	return res, nil
 }
@@ -132,4 +170,46 @@ func (e *Engine) Tick(ctx context.Context) (res PlanResult, planned bool, err er
 		return res, false, err
 	}
 	return res, true, nil
+}
+
+// abandon settles the expired batches that have used up their claims, and
+// alerts on the items that died with them.
+func (e *Engine) abandon(ctx context.Context, res *RescueResult) error {
+	for {
+		rows, err := e.db.Query(ctx, abandonSQL, pgx.NamedArgs{
+			"now": e.clock.Now(), "workflow": e.cfg.Workflow, "limit": e.cfg.RescueLimit,
+			"max_claims": e.cfg.MaxClaims, "max_attempts": e.cfg.MaxAttempts,
+		})
+		if err != nil {
+			return fmt.Errorf("abandoning batches: %w", err)
+		}
+		var dead []DeadItem
+		n := 0
+		for rows.Next() {
+			var (
+				run int64
+				seq int
+				d   []DeadItem
+			)
+			if err := rows.Scan(&run, &seq, &d); err != nil {
+				rows.Close()
+				return fmt.Errorf("abandoning batches: %w", err)
+			}
+			e.log.ErrorContext(ctx, "batch abandoned", "run", run, "batch", seq, "dead", len(d))
+			dead = append(dead, d...)
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("abandoning batches: %w", err)
+		}
+		res.Abandoned += n
+		if len(dead) > 0 && e.cfg.Alerter != nil {
+			if err := e.cfg.Alerter.Alert(ctx, dead); err != nil {
+				e.log.ErrorContext(ctx, "alerting dead items", "error", err)
+			}
+		}
+		if n < e.cfg.RescueLimit {
+			return nil
+		}
+	}
 }
