@@ -290,3 +290,22 @@ func TestRequestsFollowCrewsAndBetweenPages(t *testing.T) {
 		t.Errorf("Between returned %d requests (%d distinct), server holds %d", len(all), len(ids), want)
 	}
 }
+
+func TestReadsSurviveHungRequests(t *testing.T) {
+	t.Parallel()
+	// A third of calls hang until the client gives up on them; the
+	// per-attempt timeout abandons those and the retry gets an answer.
+	hung := citysim.Faults{Seed: 8, HangRate: 0.35}
+	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 6, Faults: hung}, open311.Config{
+		Retry: httpretry.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, AttemptTimeout: 300 * time.Millisecond},
+	})
+	ctx := context.Background()
+	for range 5 {
+		if _, err := c.Services(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Request(ctx, "26000001"); !open311.IsNotFound(err) {
+		t.Errorf("unknown id under hangs: %v", err)
+	}
+}

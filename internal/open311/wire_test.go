@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 )
@@ -203,5 +204,47 @@ func TestCreateValidatesBeforeSending(t *testing.T) {
 	}
 	if len(rp.forms) != 0 {
 		t.Errorf("invalid requests reached the server: %v", rp.forms)
+	}
+}
+
+func TestParseRecordedDiscovery(t *testing.T) {
+	t.Parallel()
+	rp := &replay{routes: map[string]replayAnswer{"GET /discovery.json": {"discovery.json", 200}}}
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	d, err := open311.Discover(context.Background(), srv.Client(), srv.URL+"/discovery.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Endpoints) != 3 || d.Changeset != "2026-03-01 00:00" {
+		t.Fatalf("discovery: %+v", d)
+	}
+	prod, ok := d.GeoReportV2("production")
+	if !ok || prod.URL != "https://open311.city.example.gov/v2" {
+		t.Errorf("production endpoint: %+v %v", prod, ok)
+	}
+	if test, ok := d.GeoReportV2("test"); !ok || test.URL != "https://dev.open311.city.example.gov/v2" {
+		t.Errorf("test endpoint: %+v %v", test, ok)
+	}
+}
+
+func TestDiscoverTheSimulator(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(citysim.NewOpen311(citysim.Open311Options{}))
+	defer srv.Close()
+	d, err := open311.Discover(context.Background(), nil, srv.URL+"/discovery.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, ok := d.GeoReportV2("test")
+	if !ok {
+		t.Fatalf("no GeoReport v2 endpoint in %+v", d)
+	}
+	c, err := open311.New(open311.Config{BaseURL: ep.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svcs, err := c.Services(context.Background()); err != nil || len(svcs) == 0 {
+		t.Errorf("services from the discovered endpoint: %v %v", svcs, err)
 	}
 }
