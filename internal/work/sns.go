@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -62,8 +63,9 @@ func DecodeLink(message string) (Link, error) {
 	return l, nil
 }
 
-// SNSAlerter announces dead items on the alert topic, one message per batch
-// of dead items, for the operators' e-mail or pager subscription.
+// SNSAlerter announces dead items on the alert topic, for the operators'
+// e-mail or pager subscription. Each message is a JSON array of dead items,
+// split so that no message nears SNS's 256 KB limit.
 type SNSAlerter struct {
 	client snsAPI
 	topic  string
@@ -74,23 +76,54 @@ func NewSNSAlerter(client snsAPI, topicARN string) *SNSAlerter {
 	return &SNSAlerter{client: client, topic: topicARN}
 }
 
-// Alert publishes the dead items as a JSON array.
+const (
+	maxAlertBytes = 200 << 10 // per message, well under SNS's 256 KB
+	maxAlertError = 4 << 10   // per item's error text
+)
+
+// Alert publishes the dead items, in as many messages as their size needs.
 func (a *SNSAlerter) Alert(ctx context.Context, dead []DeadItem) error {
-	if len(dead) == 0 {
-		return nil
+	var (
+		msg   []byte
+		n     int
+		first DeadItem
+		errs  []error
+	)
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		msg = append(msg, ']')
+		subject := fmt.Sprintf("citylink %s: %d item(s) dead in run %d", first.Workflow, n, first.Run)
+		_, err := a.client.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String(a.topic),
+			Subject:  aws.String(subject),
+			Message:  aws.String(string(msg)),
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publishing alert to sns: %w", err))
+		}
+		msg, n = nil, 0
 	}
-	body, err := json.Marshal(dead)
-	if err != nil {
-		return fmt.Errorf("encoding dead items: %w", err)
+	for _, d := range dead {
+		if len(d.Error) > maxAlertError {
+			d.Error = strings.ToValidUTF8(d.Error[:maxAlertError], "") + "…"
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding dead item: %w", err)
+		}
+		if n > 0 && len(msg)+len(b)+2 > maxAlertBytes {
+			flush()
+		}
+		if n == 0 {
+			msg, first = append(msg, '['), d
+		} else {
+			msg = append(msg, ',')
+		}
+		msg = append(msg, b...)
+		n++
 	}
-	subject := fmt.Sprintf("citylink %s: %d item(s) dead in run %d", dead[0].Workflow, len(dead), dead[0].Run)
-	_, err = a.client.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(a.topic),
-		Subject:  aws.String(subject),
-		Message:  aws.String(string(body)),
-	})
-	if err != nil {
-		return fmt.Errorf("publishing alert to sns: %w", err)
-	}
-	return nil
+	flush()
+	return errors.Join(errs...)
 }

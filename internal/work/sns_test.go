@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -213,5 +214,55 @@ func TestHandleRejectsForeignRecords(t *testing.T) {
 	d := snsDelivery{Type: "Notification", MessageId: "m1", TopicArn: "arn:aws:sns:us-east-1:1:x", Message: `{"workflow":"other","run":1}`}
 	if err := h.engine.Handle(context.Background(), lambdaSNSEvent(t, d)); err == nil || !strings.Contains(err.Error(), `link for workflow "other"`) {
 		t.Fatalf("link of another workflow: %v, want an error", err)
+	}
+}
+
+// TestSNSAlerterSplitsLargeAlerts sends more dead items than fit in one SNS
+// message and checks they arrive whole, in several messages, each under the
+// limit.
+func TestSNSAlerterSplitsLargeAlerts(t *testing.T) {
+	ctx := context.Background()
+	goaws := awstest.StartSNS()
+	defer goaws.Close()
+	client := awstest.SNSClient(goaws.Endpoint)
+	box := &inbox{}
+	endpoint := httptest.NewServer(box)
+	defer endpoint.Close()
+	topic := subscribe(t, ctx, client, "citylink-work-big-alerts", endpoint.URL)
+
+	dead := make([]DeadItem, 300)
+	for i := range dead {
+		dead[i] = DeadItem{Workflow: "gis-push", Run: 7, ItemID: int64(i + 1), Key: fmt.Sprintf("pole-%d", i),
+			Attempts: 3, Error: strings.Repeat("applyEdits failed: 500 ", 100)}
+	}
+	dead[0].Error = strings.Repeat("x", 10_000)
+	if err := NewSNSAlerter(client, topic).Alert(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	got := box.take(topic)
+	if len(got) < 2 {
+		t.Fatalf("%d messages for %d KB of alerts, want them split", len(got), 300*2300/1024)
+	}
+	var all []DeadItem
+	for _, m := range got {
+		if len(m.Message) > maxAlertBytes {
+			t.Fatalf("message of %d bytes", len(m.Message))
+		}
+		var part []DeadItem
+		if err := json.Unmarshal([]byte(m.Message), &part); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, part...)
+	}
+	if len(all) != len(dead) {
+		t.Fatalf("%d dead items arrived, want %d", len(all), len(dead))
+	}
+	for i, d := range all {
+		if d.ItemID != int64(i+1) {
+			t.Fatalf("item %d arrived as %+v", i, d)
+		}
+	}
+	if len(all[0].Error) > maxAlertError+len("…") {
+		t.Fatalf("a 10,000-byte error arrived with %d bytes", len(all[0].Error))
 	}
 }
