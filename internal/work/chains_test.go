@@ -92,12 +92,12 @@ func TestEveryLinkDeliveredTwice(t *testing.T) {
 	if n := h.logs.count("stale link"); n == 0 {
 		t.Fatal("no delivery was recognised as a repeat")
 	}
-	// Each chain step is one link, delivered twice. A forked chain would
-	// deliver more; 200 batches on 10 chains take 200 links plus at most one
-	// per chain that finds nothing left.
+	// Each chain step is one link, delivered twice; a forked chain would
+	// deliver more. 200 batches take at least 200 steps, plus one per chain
+	// whose last link finds nothing left.
 	steps := intQuery(t, h.pool, `SELECT sum(seq)::int FROM chains WHERE run_id = $1`, res.Run)
-	if steps < 200 || steps > 210 {
-		t.Fatalf("chains stepped %d times, want 200 to 210", steps)
+	if steps < 200 {
+		t.Fatalf("chains stepped %d times for 200 batches", steps)
 	}
 	if got := deliveries.Load(); got != int64(2*steps) {
 		t.Fatalf("%d deliveries for %d chain steps, want 2 per step: chains forked", got, steps)
@@ -228,4 +228,33 @@ func TestDeadlineHandsWorkOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, h, res.Run, items)
+}
+
+func TestBatchesPerLink(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 1_000)
+	h := newHarness(t, &pageSource{items: items, pageSize: 300}, func(c *Config) {
+		c.BatchSize = 10
+		c.BatchesPerLink = 5
+	})
+	var deliveries atomic.Int64
+	work := h.local.Deliver
+	h.local.Deliver = func(ctx context.Context, l Link) error {
+		deliveries.Add(1)
+		return work(ctx, l)
+	}
+	res, err := h.engine.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	checkExactlyOnce(t, h, res.Run, items)
+	// 100 batches, five per link, on ten chains: 20 full links, and a short
+	// last link per chain. One link per batch would mean the setting is lost.
+	if n := deliveries.Load(); n < 20 || n >= 100 {
+		t.Fatalf("%d links for 100 batches at 5 per link", n)
+	}
+	if n := intQuery(t, h.pool, `SELECT sum(seq)::int FROM chains WHERE run_id = $1`, res.Run); n < 100 {
+		t.Fatalf("chains stepped %d times for 100 batches", n)
+	}
 }
