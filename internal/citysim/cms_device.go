@@ -167,6 +167,11 @@ func cmsDeviceID(i int) string { return string(cityPadded(nil, "dev-", i+1, 7)) 
 func (c *CMS) load() {
 	r := rand.New(rand.NewPCG(c.opts.Seed, 0x2545f4914f6cdd1d))
 	epoch := CityEpoch()
+	n := len(c.city.Lights) * 3 / 5
+	c.devices = make([]*cmsDevice, 0, n)
+	c.byExt = make(map[string]int32, n)
+	c.devLog.entries = make([]cmsLogEntry, 0, n)
+	store := make([]cmsDevice, 0, n) // one allocation backs the starting devices
 	for i := range c.city.Lights {
 		l := &c.city.Lights[i]
 		var state string
@@ -192,8 +197,12 @@ func (c *CMS) load() {
 			d.Version = 1
 		}
 		d.Version++
-		idx := c.cmsInsertLocked(&d)
-		c.devLog.add(d.stamp, idx)
+		if len(store) == cap(store) {
+			store = make([]cmsDevice, 0, n/8+1)
+		}
+		store = append(store, d)
+		idx := c.cmsInsertLocked(&store[len(store)-1])
+		c.devLog.add(c.devices[idx].stamp, idx)
 	}
 	c.devLog.sortAll()
 	for _, e := range c.devLog.entries {

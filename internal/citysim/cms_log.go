@@ -1,8 +1,10 @@
 package citysim
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +39,12 @@ func (l *cmsLog) add(at int64, idxs ...int32) {
 
 // sortAll sorts the log after a bulk load that did not append in order.
 func (l *cmsLog) sortAll() {
-	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].less(l.entries[j]) })
+	slices.SortFunc(l.entries, func(a, b cmsLogEntry) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
 }
 
 // compact drops stale entries when they outnumber live ones.
