@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
@@ -47,9 +49,13 @@ type Options struct {
 	// HTTPClient sends requests. When nil the client builds one on the
 	// retrying transport with Retry.
 	HTTPClient *http.Client
-	// Retry is the retry policy (and optional rate limiter) of the default
-	// transport.
+	// Retry is the retry policy of the default transport. Its
+	// AttemptTimeout defaults to 30s, so a hung request is abandoned and
+	// tried again rather than eating the whole call's timeout.
 	Retry httpretry.Policy
+	// RequestsPerSecond, when positive and Retry.Limiter is nil, limits the
+	// default transport's requests to this target, retries included.
+	RequestsPerSecond float64
 	// Timeout bounds each call, paging calls per page; 60s when zero.
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -80,6 +86,10 @@ func New(o Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
+		o.Retry.AttemptTimeout = cmp.Or(o.Retry.AttemptTimeout, 30*time.Second)
+		if o.Retry.Limiter == nil && o.RequestsPerSecond > 0 {
+			o.Retry.Limiter = rate.NewLimiter(rate.Limit(o.RequestsPerSecond), max(1, int(o.RequestsPerSecond)))
+		}
 		hc = &http.Client{Transport: httpretry.New(nil, o.Retry)}
 	}
 	if o.Now == nil {
@@ -169,7 +179,12 @@ func (c *Client) send(ctx context.Context, method, endpoint string, form url.Val
 		return nil, fmt.Errorf("reading response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: string(body[:min(len(body), 512)])}
+		httpErr := &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: string(body[:min(len(body), 512)])}
+		var apiErr *APIError
+		if errors.As(decodeBody(body, nil), &apiErr) {
+			httpErr.API = apiErr
+		}
+		return nil, httpErr
 	}
 	return body, nil
 }

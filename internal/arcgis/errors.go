@@ -47,6 +47,16 @@ type HTTPError struct {
 	StatusCode int
 	Status     string
 	Body       string // the first bytes of the body, for the error log
+	// API is the ArcGIS error the body carried, if it carried one.
+	API *APIError
+}
+
+// Unwrap exposes the ArcGIS error in the body, if any, to errors.As.
+func (e *HTTPError) Unwrap() error {
+	if e.API == nil {
+		return nil
+	}
+	return e.API
 }
 
 func (e *HTTPError) Error() string {

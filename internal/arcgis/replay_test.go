@@ -256,3 +256,23 @@ func TestParseErrorsAndTokens(t *testing.T) {
 		t.Errorf("referer token request = %v", r)
 	}
 }
+
+func TestHTTPErrorCarriesBodyError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":{"code":403,"message":"You do not have permissions to access this resource or perform this operation.","details":[]}}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + replayService, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Service(context.Background())
+	var httpErr *arcgis.HTTPError
+	var apiErr *arcgis.APIError
+	if !errors.As(err, &httpErr) || httpErr.StatusCode != 403 || httpErr.Retryable() || !errors.As(err, &apiErr) || apiErr.Code != 403 {
+		t.Fatalf("err = %v, want HTTP 403 carrying ArcGIS error 403", err)
+	}
+}

@@ -158,3 +158,23 @@ func arcgisNullIfEmpty(s string) any {
 	}
 	return s
 }
+
+// Service names of the simulated city's two ArcGIS servers.
+const (
+	ArcGISAuditService = "StreetlightAudit"
+	ArcGISDOTService   = "DOT_Streetlights"
+)
+
+// NewCityArcGIS builds the simulated city's two ArcGIS servers: the
+// third-party auditor's, serving the audit layer as layer 0 of
+// ArcGISAuditService, and the DOT's, serving the pole layer as layer 0 of
+// ArcGISDOTService. Each options value supplies auth, faults, seed, clock
+// and logger; its Services are replaced. The layers are returned too, for
+// an ArcGISAuditFeed and an ArcGISDOTCrew to edit.
+func NewCityArcGIS(c *City, audit, dot ArcGISOptions) (auditSrv, dotSrv *ArcGISServer, auditLayer, dotLayer *ArcGISLayer) {
+	auditLayer = NewAuditLayer(c, ArcGISLayerConfig{})
+	dotLayer = NewDOTLayer(c, ArcGISLayerConfig{})
+	audit.Services = []ArcGISService{{Name: ArcGISAuditService, Description: "Third-party streetlight audits", Layers: []*ArcGISLayer{auditLayer}}}
+	dot.Services = []ArcGISService{{Name: ArcGISDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{dotLayer}}}
+	return NewArcGISServer(audit), NewArcGISServer(dot), auditLayer, dotLayer
+}
