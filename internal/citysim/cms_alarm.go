@@ -3,6 +3,7 @@ package citysim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -173,4 +174,35 @@ func (c *CMS) cmsStampAlarmsLocked(idxs ...int32) {
 	}
 	c.alarmLog.add(at, idxs...)
 	c.alarmLog.compact(len(c.alarms), func(i int32) int64 { return c.alarms[i].stamp })
+}
+
+// cmsRetireAlarmsLocked clears the open alarms of those of devs that were
+// just decommissioned: a device taken off the street reports nothing more.
+// It runs after the devices' own write is logged, so the clears get a stamp
+// of their own.
+func (c *CMS) cmsRetireAlarmsLocked(devs []int32) {
+	var gone []int32
+	for _, i := range devs {
+		if c.devices[i].State == CMSStateDecommissioned {
+			gone = append(gone, i)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	var cleared []int32
+	for key, idx := range c.active {
+		if slices.Contains(gone, key.dev) {
+			cleared = append(cleared, idx)
+		}
+	}
+	if len(cleared) == 0 {
+		return
+	}
+	at := c.devices[gone[0]].UpdatedAt
+	slices.Sort(cleared)
+	for _, idx := range cleared {
+		c.cmsClearLocked(idx, at)
+	}
+	c.cmsStampAlarmsLocked(cleared...)
 }

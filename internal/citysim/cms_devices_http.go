@@ -140,6 +140,7 @@ func (c *CMS) cmsPatchDevice(w http.ResponseWriter, r *http.Request) {
 	if status == "updated" {
 		c.devLog.add(d.stamp, i)
 		c.devLog.compact(len(c.devices), c.cmsDeviceStamp)
+		c.cmsRetireAlarmsLocked([]int32{i})
 	}
 	c.mu.Unlock()
 	if prob != nil {
@@ -208,6 +209,7 @@ func (c *CMS) cmsBulkUpsert(w http.ResponseWriter, r *http.Request) {
 		slices.Sort(touched)
 		c.devLog.add(stamp, touched...)
 		c.devLog.compact(len(c.devices), c.cmsDeviceStamp)
+		c.cmsRetireAlarmsLocked(touched)
 	}
 	c.mu.Unlock()
 	if len(touched) > 0 && c.cmsLoseReply() {

@@ -133,3 +133,22 @@ func TestCMSRaiseAndClearAlarm(t *testing.T) {
 		t.Error("clearing a cleared alarm was accepted")
 	}
 }
+
+func TestCMSDecommissioningClearsOpenAlarms(t *testing.T) {
+	t.Parallel()
+	c, srv, clock := cmsTestServer(t, 300, CMSOptions{})
+	d := *c.devices[6]
+	id, err := c.RaiseAlarm(d.ExternalID, CMSAlarmCommunicationFailure, cmsTestStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(cmsTestStart.Add(time.Hour))
+	if resp := cmsCall(t, srv, http.MethodPatch, "/api/v1/devices/"+d.ID, map[string]any{"state": CMSStateDecommissioned}, nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("decommission: status %d", resp.StatusCode)
+	}
+	var a cmsAlarm
+	cmsCall(t, srv, http.MethodGet, "/api/v1/alarms/"+id, nil, nil, &a)
+	if a.State != CMSAlarmCleared || a.ClearedAt == nil || !a.ClearedAt.Equal(cmsTestStart.Add(time.Hour)) || !a.UpdatedAt.After(*a.ClearedAt) {
+		t.Fatalf("alarm of a decommissioned device: %+v", a)
+	}
+}
