@@ -4,21 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// RunSummary is a closed run's outcome.
-type RunSummary struct {
-	Run       int64
-	State     string // succeeded, partial or failed
-	Succeeded int
-	Skipped   int
-	Failed    int
-	Dead      int
-	Finished  time.Time
-}
 
 // closeRunSQL closes a run whose batches are all done, once: the guard on
 // state makes every later attempt (another chain's last link, the rescuer)
@@ -46,7 +34,7 @@ RETURNING r.state, r.succeeded, r.skipped, r.failed, r.dead, r.finished_at`
 // closeRun closes the run if all its batches are done and nobody closed it
 // yet. It reports whether this call closed it.
 func (e *Engine) closeRun(ctx context.Context, run int64) (bool, error) {
-	s := RunSummary{Run: run}
+	s := Run{ID: run}
 	err := e.db.QueryRow(ctx, closeRunSQL, run, e.clock.Now()).
 		Scan(&s.State, &s.Succeeded, &s.Skipped, &s.Failed, &s.Dead, &s.Finished)
 	if errors.Is(err, pgx.ErrNoRows) {
