@@ -2,7 +2,7 @@
 // (wiki.open311.org/GeoReport_v2): the service list and definitions, filing
 // service requests with form-encoded POSTs (attribute[code] answers
 // included), resolving batch tokens, and reading requests back by id or by
-// filter. It speaks JSON; error arrays come back as *APIError.
+// filter. It speaks JSON or XML; error arrays come back as *APIError.
 //
 // Reads are retried by the httpretry transport. Filing a request is not
 // idempotent, so a POST is only sent again when the server provably did not
@@ -14,9 +14,7 @@ package open311
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,6 +33,9 @@ type Config struct {
 	// JurisdictionID is sent with every call when set; servers that host
 	// several jurisdictions require it.
 	JurisdictionID string
+	// Format is JSON (the default) or XML, for servers that serve only the
+	// format the spec makes mandatory.
+	Format Format
 	// Transport is the base RoundTripper under the retrying transport
 	// (http.DefaultTransport when nil).
 	Transport http.RoundTripper
@@ -64,6 +65,13 @@ func New(cfg Config) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("open311: base URL %q is not an absolute URL", cfg.BaseURL)
+	}
+	switch cfg.Format {
+	case "":
+		cfg.Format = JSON
+	case JSON, XML:
+	default:
+		return nil, fmt.Errorf("open311: format %q is neither json nor xml", cfg.Format)
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 	cfg.TokenPollInterval = cmp.Or(cfg.TokenPollInterval, 2*time.Second)
@@ -99,55 +107,6 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, c.cfg.Timeout)
 }
 
-// getJSON GETs name and decodes a 2xx JSON answer into v.
-func (c *Client) getJSON(ctx context.Context, name string, q url.Values, v any) error {
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.resource(name, q), nil)
-	if err != nil {
-		return fmt.Errorf("building request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return decode(resp, v)
-}
-
-// maxBody bounds what is read of one answer; 1,000 requests are well under it.
-const maxBody = 32 << 20
-
-// decode reads resp: a 2xx JSON answer into v, anything else as an *APIError.
-func decode(resp *http.Response, v any) error {
-	_, err := decodeBody(resp, v)
-	return err
-}
-
-// decodeBody is decode that also returns the body it read.
-func decodeBody(resp *http.Response, v any) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, fmt.Errorf("reading answer: %w", err)
-	}
-	return body, decodeRead(resp, body, v)
-}
-
-func decodeRead(resp *http.Response, body []byte, v any) error {
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return readAPIError(resp, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		// Some servers answer 200 with an error array.
-		if entries, ok := parseErrorArray(body); ok {
-			return &APIError{Status: resp.StatusCode, Errors: entries}
-		}
-		return fmt.Errorf("decoding answer: %w", err)
-	}
-	return nil
-}
-
 // parseRetryAfter reads a Retry-After header.
 func parseRetryAfter(v string) (time.Duration, bool) {
 	return httpretry.ParseRetryAfter(v, time.Now())
@@ -155,8 +114,12 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 
 // Services returns the server's service list.
 func (c *Client) Services(ctx context.Context) ([]Service, error) {
-	var wire []wireService
-	if err := c.getJSON(ctx, "services.json", nil, &wire); err != nil {
+	body, err := c.get(ctx, "services", nil)
+	if err != nil {
+		return nil, fmt.Errorf("getting services: %w", err)
+	}
+	wire, err := decodeList[wireService](c.cfg.Format, body, "service")
+	if err != nil {
 		return nil, fmt.Errorf("getting services: %w", err)
 	}
 	out := make([]Service, 0, len(wire))
@@ -171,8 +134,12 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 
 // ServiceDefinition returns the attributes of one service.
 func (c *Client) ServiceDefinition(ctx context.Context, code string) (ServiceDefinition, error) {
-	var w wireDefinition
-	if err := c.getJSON(ctx, "services/"+url.PathEscape(code)+".json", nil, &w); err != nil {
+	body, err := c.get(ctx, "services/"+url.PathEscape(code), nil)
+	if err != nil {
+		return ServiceDefinition{}, fmt.Errorf("getting service definition %s: %w", code, err)
+	}
+	w, err := decodeOne[wireDefinition](c.cfg.Format, body)
+	if err != nil {
 		return ServiceDefinition{}, fmt.Errorf("getting service definition %s: %w", code, err)
 	}
 	d := ServiceDefinition{ServiceCode: cmp.Or(string(w.ServiceCode), code)}

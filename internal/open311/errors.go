@@ -90,10 +90,14 @@ func readAPIError(resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-// parseErrorArray reads a JSON error array, a single error object, or an
-// {"errors": [...]} wrapper, which servers in the wild all send.
+// parseErrorArray reads a JSON error array, a single error object, an
+// {"errors": [...]} wrapper, which servers in the wild all send, or the XML
+// <errors> document.
 func parseErrorArray(body []byte) ([]ErrorEntry, bool) {
 	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '<' {
+		return parseXMLErrors(body)
+	}
 	var list []wireError
 	switch {
 	case len(body) > 0 && body[0] == '[':

@@ -113,12 +113,12 @@ func (c *Client) Create(ctx context.Context, r NewRequest) (Created, error) {
 // postOnce sends the POST once. wait is negative when the error is final,
 // and otherwise the delay before the POST may be sent again (0: backoff).
 func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.resource("requests.json", nil), strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.resource("requests."+string(c.cfg.Format), nil), strings.NewReader(body))
 	if err != nil {
 		return Created{}, -1, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", c.cfg.Format.accept())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if notSent(err) && ctx.Err() == nil {
@@ -127,25 +127,24 @@ func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Durat
 		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, err)
 	}
 	defer resp.Body.Close()
-	var wire []wireRequest
-	answer, err := decodeBody(resp, &wire)
+	answer, err := readAnswer(resp)
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && notProcessed(ae):
 		return Created{}, ae.RetryAfter, fmt.Errorf("filing request: %w", ae)
 	case errors.As(err, &ae) && ae.Status >= 500:
 		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, ae)
-	case err != nil && ae == nil:
-		// A 2xx we cannot read may still have filed the request.
-		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, err)
+	case errors.As(err, &ae):
+		return Created{}, -1, fmt.Errorf("filing request: %w", ae)
 	case err != nil:
-		return Created{}, -1, fmt.Errorf("filing request: %w", err)
+		// A 2xx we could not read may still have filed the request.
+		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, err)
+	}
+	wire, err := decodeList[wireRequest](c.cfg.Format, answer, "request")
+	if err != nil {
+		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, err)
 	}
 	if len(wire) == 0 || (wire[0].ServiceRequestID == "" && wire[0].Token == "") {
-		if entries, ok := parseErrorArray(answer); ok {
-			// An error array in a 2xx answer: the server refused it.
-			return Created{}, -1, fmt.Errorf("filing request: %w", &APIError{Status: resp.StatusCode, Errors: entries})
-		}
 		return Created{}, -1, fmt.Errorf("filing request: %w: answer has neither service_request_id nor token", ErrMaybeCreated)
 	}
 	w := wire[0]

@@ -15,8 +15,8 @@ const MaxWindow = 90 * 24 * time.Hour
 // Request returns one service request (GET requests/{id}.json). An unknown
 // id is an *APIError for which IsNotFound is true.
 func (c *Client) Request(ctx context.Context, id string) (ServiceRequest, error) {
-	var wire []wireRequest
-	if err := c.getJSON(ctx, "requests/"+url.PathEscape(id)+".json", nil, &wire); err != nil {
+	wire, err := c.requestList(ctx, "requests/"+url.PathEscape(id), nil)
+	if err != nil {
 		return ServiceRequest{}, fmt.Errorf("getting request %s: %w", id, err)
 	}
 	for _, w := range wire {
@@ -38,8 +38,8 @@ func (c *Client) RequestsByID(ctx context.Context, ids []string) ([]ServiceReque
 	for start := 0; start < len(ids); start += c.cfg.IDsPerCall {
 		chunk := ids[start:min(start+c.cfg.IDsPerCall, len(ids))]
 		q := url.Values{"service_request_id": {strings.Join(chunk, ",")}}
-		var wire []wireRequest
-		if err := c.getJSON(ctx, "requests.json", q, &wire); err != nil {
+		wire, err := c.requestList(ctx, "requests", q)
+		if err != nil {
 			return out, fmt.Errorf("getting %d requests by id: %w", len(chunk), err)
 		}
 		for _, w := range wire {
@@ -53,8 +53,8 @@ func (c *Client) RequestsByID(ctx context.Context, ids []string) ([]ServiceReque
 // spec suggests 1,000 requests) and, without dates, looks back 90 days; use
 // Between to read a whole span.
 func (c *Client) Requests(ctx context.Context, q Query) ([]ServiceRequest, error) {
-	var wire []wireRequest
-	if err := c.getJSON(ctx, "requests.json", q.values(), &wire); err != nil {
+	wire, err := c.requestList(ctx, "requests", q.values())
+	if err != nil {
 		return nil, fmt.Errorf("getting requests: %w", err)
 	}
 	out := make([]ServiceRequest, 0, len(wire))
@@ -142,8 +142,8 @@ func (q Query) values() url.Values {
 // Token looks a batch token up once (GET tokens/{token}.json) and returns
 // its service request id, or "" while the server has not created it yet.
 func (c *Client) Token(ctx context.Context, token string) (string, error) {
-	var wire []wireRequest
-	if err := c.getJSON(ctx, "tokens/"+url.PathEscape(token)+".json", nil, &wire); err != nil {
+	wire, err := c.requestList(ctx, "tokens/"+url.PathEscape(token), nil)
+	if err != nil {
 		return "", fmt.Errorf("looking up token %s: %w", token, err)
 	}
 	for _, w := range wire {
@@ -183,4 +183,13 @@ func (w wireRequest) request() ServiceRequest {
 		Zipcode: string(w.Zipcode), Lat: w.Lat.v, Long: w.Long.v, HasLocation: w.Lat.ok && w.Long.ok,
 		MediaURL: w.MediaURL,
 	}
+}
+
+// requestList GETs a resource answering a list of requests.
+func (c *Client) requestList(ctx context.Context, resource string, q url.Values) ([]wireRequest, error) {
+	body, err := c.get(ctx, resource, q)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList[wireRequest](c.cfg.Format, body, "request")
 }

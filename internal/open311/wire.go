@@ -115,58 +115,82 @@ func parseTime(s string) (time.Time, error) {
 
 // wireService is one entry of services.json.
 type wireService struct {
-	ServiceCode flexString `json:"service_code"`
-	ServiceName string     `json:"service_name"`
-	Description string     `json:"description"`
-	Metadata    flexBool   `json:"metadata"`
-	Type        string     `json:"type"`
-	Keywords    string     `json:"keywords"`
-	Group       string     `json:"group"`
+	ServiceCode flexString `json:"service_code" xml:"service_code"`
+	ServiceName string     `json:"service_name" xml:"service_name"`
+	Description string     `json:"description" xml:"description"`
+	Metadata    flexBool   `json:"metadata" xml:"metadata"`
+	Type        string     `json:"type" xml:"type"`
+	Keywords    string     `json:"keywords" xml:"keywords"`
+	Group       string     `json:"group" xml:"group"`
 }
 
 // wireDefinition is services/{code}.json.
 type wireDefinition struct {
-	ServiceCode flexString `json:"service_code"`
+	ServiceCode flexString `json:"service_code" xml:"service_code"`
 	Attributes  []struct {
-		Variable            flexBool   `json:"variable"`
-		Code                flexString `json:"code"`
-		Datatype            string     `json:"datatype"`
-		Required            flexBool   `json:"required"`
-		DatatypeDescription string     `json:"datatype_description"`
-		Order               flexFloat  `json:"order"`
-		Description         string     `json:"description"`
+		Variable            flexBool   `json:"variable" xml:"variable"`
+		Code                flexString `json:"code" xml:"code"`
+		Datatype            string     `json:"datatype" xml:"datatype"`
+		Required            flexBool   `json:"required" xml:"required"`
+		DatatypeDescription string     `json:"datatype_description" xml:"datatype_description"`
+		Order               flexFloat  `json:"order" xml:"order"`
+		Description         string     `json:"description" xml:"description"`
 		Values              []struct {
-			Key  flexString `json:"key"`
-			Name string     `json:"name"`
-		} `json:"values"`
-	} `json:"attributes"`
+			Key  flexString `json:"key" xml:"key"`
+			Name string     `json:"name" xml:"name"`
+		} `json:"values" xml:"values>value"`
+	} `json:"attributes" xml:"attributes>attribute"`
 }
 
 // wireRequest is one service request of GET requests.json.
 type wireRequest struct {
-	ServiceRequestID  flexString `json:"service_request_id"`
-	Token             flexString `json:"token"`
-	Status            string     `json:"status"`
-	StatusNotes       string     `json:"status_notes"`
-	ServiceName       string     `json:"service_name"`
-	ServiceCode       flexString `json:"service_code"`
-	Description       string     `json:"description"`
-	AgencyResponsible string     `json:"agency_responsible"`
-	ServiceNotice     string     `json:"service_notice"`
-	RequestedDatetime flexTime   `json:"requested_datetime"`
-	UpdatedDatetime   flexTime   `json:"updated_datetime"`
-	ExpectedDatetime  flexTime   `json:"expected_datetime"`
-	Address           string     `json:"address"`
-	AddressID         flexString `json:"address_id"`
-	Zipcode           flexString `json:"zipcode"`
-	Lat               flexFloat  `json:"lat"`
-	Long              flexFloat  `json:"long"`
-	MediaURL          string     `json:"media_url"`
-	AccountID         flexString `json:"account_id"`
+	ServiceRequestID  flexString `json:"service_request_id" xml:"service_request_id"`
+	Token             flexString `json:"token" xml:"token"`
+	Status            string     `json:"status" xml:"status"`
+	StatusNotes       string     `json:"status_notes" xml:"status_notes"`
+	ServiceName       string     `json:"service_name" xml:"service_name"`
+	ServiceCode       flexString `json:"service_code" xml:"service_code"`
+	Description       string     `json:"description" xml:"description"`
+	AgencyResponsible string     `json:"agency_responsible" xml:"agency_responsible"`
+	ServiceNotice     string     `json:"service_notice" xml:"service_notice"`
+	RequestedDatetime flexTime   `json:"requested_datetime" xml:"requested_datetime"`
+	UpdatedDatetime   flexTime   `json:"updated_datetime" xml:"updated_datetime"`
+	ExpectedDatetime  flexTime   `json:"expected_datetime" xml:"expected_datetime"`
+	Address           string     `json:"address" xml:"address"`
+	AddressID         flexString `json:"address_id" xml:"address_id"`
+	Zipcode           flexString `json:"zipcode" xml:"zipcode"`
+	Lat               flexFloat  `json:"lat" xml:"lat"`
+	Long              flexFloat  `json:"long" xml:"long"`
+	MediaURL          string     `json:"media_url" xml:"media_url"`
+	AccountID         flexString `json:"account_id" xml:"account_id"`
 }
 
 // wireError is one entry of an error array.
 type wireError struct {
-	Code        flexString `json:"code"`
-	Description string     `json:"description"`
+	Code        flexString `json:"code" xml:"code"`
+	Description string     `json:"description" xml:"description"`
+}
+
+// The flex types read XML character data too: every value is text there.
+
+func (s *flexString) UnmarshalText(b []byte) error {
+	*s = flexString(strings.TrimSpace(string(b)))
+	return nil
+}
+
+func (f *flexFloat) UnmarshalText(b []byte) error {
+	return f.UnmarshalJSON(strconv.AppendQuote(nil, string(b)))
+}
+
+func (f *flexBool) UnmarshalText(b []byte) error {
+	return f.UnmarshalJSON(strconv.AppendQuote(nil, string(b)))
+}
+
+func (t *flexTime) UnmarshalText(b []byte) error {
+	v, err := parseTime(string(b))
+	if err != nil {
+		return err
+	}
+	*t = flexTime(v)
+	return nil
 }
