@@ -3,7 +3,8 @@
 // records under a quarantine prefix. Its event source mapping must set
 // FunctionResponseTypes: [ReportBatchItemFailures].
 //
-// Environment: ARCHIVE_BUCKET (required).
+// Environment: ARCHIVE_BUCKET (required); S3_USE_PATH_STYLE=true for
+// S3-compatible stores without virtual-hosted buckets (local stand-ins).
 package main
 
 import (
@@ -38,7 +39,9 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("loading aws config: %w", err)
 	}
-	h := telemetry.NewArchiveHandler(telemetry.Decoder{}, s3.NewFromConfig(cfg), bucket,
+	pathStyle := os.Getenv("S3_USE_PATH_STYLE") == "true"
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+	h := telemetry.NewArchiveHandler(telemetry.Decoder{}, client, bucket,
 		telemetry.NewMetrics(os.Stdout, "telemetry-archive", nil), logger)
 	lambda.Start(h.Handle)
 	return nil

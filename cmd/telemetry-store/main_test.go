@@ -1,0 +1,86 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/telemetry"
+)
+
+func kinesisEvent(data ...string) events.KinesisEvent {
+	var ev events.KinesisEvent
+	for i, d := range data {
+		seq := "4959033827149025660855969253836157109592157598913658880" + string(rune('1'+i))
+		ev.Records = append(ev.Records, events.KinesisEventRecord{
+			AwsRegion: "us-east-1", EventID: "shardId-000000000000:" + seq, EventName: "aws:kinesis:record",
+			EventSource: "aws:kinesis", EventVersion: "1.0",
+			EventSourceArn: "arn:aws:kinesis:us-east-1:123456789012:stream/citylink-telemetry",
+			Kinesis: events.KinesisRecord{
+				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: time.Now()},
+				Data:                        []byte(d), PartitionKey: "SL-1", SequenceNumber: seq, KinesisSchemaVersion: "1.0",
+			},
+		})
+	}
+	return ev
+}
+
+// TestBootstrapStoresReadings builds the Lambda binary and runs it against
+// a Runtime API harness and dynalite.
+func TestBootstrapStoresReadings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := awstest.New(t)
+	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
+		t.Fatal(err)
+	}
+	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-store"),
+		"SENSOR_TABLE=SensorData", "READING_TTL=24h", "AWS_ENDPOINT_URL="+s.DynamoDBEndpoint)
+
+	now := time.Now().UTC().Format(time.RFC3339)
+	ev := kinesisEvent(
+		`{"sensor_id":"SL-1","timestamp":"`+now+`","value":5}`,
+		`garbage`,
+		`{"sensorid":"SL-2","timestamp":"`+now+`","value":"6"}`,
+	)
+	payload, _ := json.Marshal(ev)
+	out, err := fn.InvokeFunction(ctx, payload, 30*time.Second)
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, fn.Output())
+	}
+	var resp events.KinesisEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.BatchItemFailures == nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("response = %s (%v), want no failures", out, err)
+	}
+	scan, err := s.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("SensorData")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scan.Items) != 2 || scan.Items[0]["expires_at"] == nil {
+		t.Fatalf("table = %v, want 2 readings with expires_at", scan.Items)
+	}
+
+	var sawEMF, sawReject bool
+	for _, line := range strings.Split(fn.Output(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if _, ok := m["_aws"]; ok && m["RecordsProcessed"] == 2.0 && m["RecordsRejected"] == 1.0 {
+			sawEMF = true
+		}
+		if m["message"] == "rejected record" && m["reason"] == "not_json" && m["requestId"] != nil {
+			sawReject = true
+		}
+	}
+	if !sawEMF || !sawReject {
+		t.Fatalf("output lacks the EMF line (%v) or the JSON rejection log with requestId (%v):\n%s", sawEMF, sawReject, fn.Output())
+	}
+}
