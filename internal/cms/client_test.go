@@ -3,6 +3,7 @@ package cms_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -80,9 +81,24 @@ func allDevices(t *testing.T, c *cms.Client, since time.Time) []cms.Device {
 func TestListDevicesUnderFaultsMatchesCleanListing(t *testing.T) {
 	t.Parallel()
 	_, clean, _ := newSim(t, 4000, citysim.CMSOptions{})
-	_, noisy, _ := newSim(t, 4000, citysim.CMSOptions{Faults: faulty})
+	noisySim := citysim.NewCMS(citysim.CMSOptions{City: citysim.NewCity(31, 4000), Seed: 31, Faults: faulty})
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	noisy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		noisySim.ServeHTTP(rec, r)
+		mu.Lock()
+		statuses[rec.status]++
+		mu.Unlock()
+	}))
+	t.Cleanup(noisy.Close)
 	want := allDevices(t, newClient(t, clean, citysim.CMSDefaultAPIKey, 0), time.Time{})
 	got := allDevices(t, newClient(t, noisy, citysim.CMSDefaultAPIKey, 97), time.Time{})
+	mu.Lock()
+	if statuses[http.StatusTooManyRequests] == 0 || statuses[http.StatusServiceUnavailable]+statuses[http.StatusInternalServerError] == 0 {
+		t.Errorf("the faults never fired: %v", statuses)
+	}
+	mu.Unlock()
 	if len(want) < 2000 {
 		t.Fatalf("clean listing has only %d devices", len(want))
 	}
@@ -206,4 +222,15 @@ func TestWrongKeyIsUnauthorized(t *testing.T) {
 	if !errors.Is(err, cms.ErrUnauthorized) || !errors.As(err, &apiErr) || apiErr.Key != "unauthorized" {
 		t.Fatalf("err %v", err)
 	}
+}
+
+// statusRecorder notes the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
 }
