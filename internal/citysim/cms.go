@@ -63,6 +63,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -167,6 +168,11 @@ func (c *CMS) cmsRoutes() http.Handler {
 	mux.HandleFunc("GET /api/v1/alarms", c.cmsListAlarms)
 	mux.HandleFunc("GET /api/v1/alarms/{id}", c.cmsGetAlarm)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := cmsAllowed(r.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+			cmsProblem(w, http.StatusMethodNotAllowed, "genericError", r.Method+" is not allowed on "+r.URL.Path, nil)
+			return
+		}
 		cmsProblem(w, http.StatusNotFound, "resourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path, nil)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +183,26 @@ func (c *CMS) cmsRoutes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cmsAllowed names the methods a known resource path takes, or "" for an
+// unknown path.
+func cmsAllowed(path string) string {
+	rest, ok := strings.CutPrefix(path, "/api/v1/")
+	if !ok {
+		return ""
+	}
+	switch parts := strings.Split(rest, "/"); {
+	case len(parts) == 1 && parts[0] == "devices":
+		return "GET, POST"
+	case len(parts) == 2 && parts[0] == "devices" && parts[1] == "bulk":
+		return "POST"
+	case len(parts) == 2 && parts[0] == "devices" && parts[1] != "":
+		return "GET, PATCH"
+	case len(parts) == 1 && parts[0] == "alarms", len(parts) == 2 && parts[0] == "alarms" && parts[1] != "":
+		return "GET"
+	}
+	return ""
 }
 
 // cmsLoseReply reports whether this successful write's answer is to be lost.

@@ -306,3 +306,26 @@ func TestCMSLostReplyStillAppliesTheWrite(t *testing.T) {
 		t.Fatalf("retry: status %d, %+v; the first create should have gone through", resp.StatusCode, p)
 	}
 }
+
+func TestCMSUnknownPathsAndMethods(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := cmsTestServer(t, 100, CMSOptions{})
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodDelete, "/api/v1/devices/dev-0000001", http.StatusMethodNotAllowed, "GET, PATCH"},
+		{http.MethodPut, "/api/v1/devices", http.StatusMethodNotAllowed, "GET, POST"},
+		{http.MethodGet, "/api/v1/devices/bulk", http.StatusNotFound, ""},
+		{http.MethodPost, "/api/v1/alarms", http.StatusMethodNotAllowed, "GET"},
+		{http.MethodGet, "/api/v2/devices", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		var p cmsProblemBody
+		resp := cmsCall(t, srv, tt.method, tt.path, nil, nil, &p)
+		if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow || p.Status != tt.status {
+			t.Errorf("%s %s: status %d, allow %q, problem %+v", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), p)
+		}
+	}
+}
