@@ -169,6 +169,8 @@ func (systemClock) Now() time.Time { return time.Now() }
 // or another plan of it is in progress.
 var ErrRunOpen = errors.New("work: a run of this workflow is open")
 
-// ErrLeaseLost is returned when a worker records a batch whose lease it no
-// longer holds: the lease expired and the rescuer gave the batch to another.
+// ErrLeaseLost reports that a worker tried to record a batch whose lease it no
+// longer holds: the lease expired and the rescuer gave the batch to another
+// worker, whose outcomes count. Nothing is written; Work logs it and goes on
+// with its chain.
 var ErrLeaseLost = errors.New("work: batch lease lost")
