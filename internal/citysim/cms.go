@@ -1,5 +1,51 @@
 package citysim
 
+import (
+	"cmp"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CMSDefaultAPIKey is the key the simulated CMS accepts when CMSOptions.APIKey
+// is empty.
+const CMSDefaultAPIKey = "sim-cms-key"
+
+// CMSOptions configures the simulated CMS.
+type CMSOptions struct {
+	// City supplies the lights; NewCity(Seed, DefaultLights) when nil.
+	City *City
+	// Seed drives which lights start in the CMS and every alarm it raises.
+	Seed uint64
+	// APIKey is the accepted X-API-Key; CMSDefaultAPIKey when empty.
+	APIKey string
+	// Clock stamps writes; time.Now when nil.
+	Clock func() time.Time
+	// Faults are the generic HTTP faults wrapped around the API.
+	Faults Faults
+	// LostReplyRate is the share of successful writes whose answer is lost:
+	// the write is applied, then the client is told 503, as when a gateway
+	// times out after the database committed. Retried creates must not
+	// duplicate.
+	LostReplyRate float64
+	// AlarmsPerDay is how many device alarms Advance raises per simulated day;
+	// 0.5% of the commissioned devices when zero, negative for none.
+	AlarmsPerDay float64
+	// ChangesPerDay is how many device changes (commissioning, conversions,
+	// re-lamping, removals) Advance makes per simulated day; 0.05% of the
+	// devices when zero, negative for none.
+	ChangesPerDay float64
+	// Logger receives one line per Advance; discarded when nil.
+	Logger *slog.Logger
+}
+
+// CMS is the simulated streetlight central management system. It is an
+// http.Handler; Advance moves its devices and alarms forward in time.
+//
 // The streetlight CMS simulator speaks a REST JSON API whose vocabulary follows
 // TALQ (the smart city protocol streetlight central management systems and
 // outdoor device networks share): devices carrying a lamp actuator/monitor and
@@ -56,52 +102,6 @@ package citysim
 // An alarm: {"id":"alm-00000001","deviceId":"dev-…","externalId":"SL-…",
 // "type":"lampFailure","severity":"major","state":"active",
 // "raisedAt":"…","clearedAt":"…","updatedAt":"…","message":"…"}.
-
-import (
-	"cmp"
-	"encoding/json"
-	"log/slog"
-	"math/rand/v2"
-	"net/http"
-	"strings"
-	"sync"
-	"time"
-)
-
-// CMSDefaultAPIKey is the key the simulated CMS accepts when CMSOptions.APIKey
-// is empty.
-const CMSDefaultAPIKey = "sim-cms-key"
-
-// CMSOptions configures the simulated CMS.
-type CMSOptions struct {
-	// City supplies the lights; NewCity(Seed, DefaultLights) when nil.
-	City *City
-	// Seed drives which lights start in the CMS and every alarm it raises.
-	Seed uint64
-	// APIKey is the accepted X-API-Key; CMSDefaultAPIKey when empty.
-	APIKey string
-	// Clock stamps writes; time.Now when nil.
-	Clock func() time.Time
-	// Faults are the generic HTTP faults wrapped around the API.
-	Faults Faults
-	// LostReplyRate is the share of successful writes whose answer is lost:
-	// the write is applied, then the client is told 503, as when a gateway
-	// times out after the database committed. Retried creates must not
-	// duplicate.
-	LostReplyRate float64
-	// AlarmsPerDay is how many device alarms Advance raises per simulated day;
-	// 0.5% of the commissioned devices when zero, negative for none.
-	AlarmsPerDay float64
-	// ChangesPerDay is how many device changes (commissioning, conversions,
-	// re-lamping, removals) Advance makes per simulated day; 0.05% of the
-	// devices when zero, negative for none.
-	ChangesPerDay float64
-	// Logger receives one line per Advance; discarded when nil.
-	Logger *slog.Logger
-}
-
-// CMS is the simulated streetlight central management system. It is an
-// http.Handler; Advance moves its devices and alarms forward in time.
 type CMS struct {
 	opts    CMSOptions
 	city    *City

@@ -34,8 +34,10 @@
 // application/problem+json bodies with the TALQ error key ("payloadError",
 // "resourceNotFound", "resourceConflict", …) and per-field errors; the client
 // returns them as *APIError. Calls go through the shared retrying transport
-// (internal/httpretry): reads are retried, and so are the writes that are
-// idempotent by asset id (create, bulk upsert, unconditional patch).
+// (internal/httpretry): reads are retried, and so are the writes, each of
+// which is safe to repeat: create and bulk upsert are idempotent by asset id,
+// a plain patch sets the same values again, and a conditional patch cannot
+// land twice.
 package cms
 
 import (
