@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -71,12 +70,10 @@ func (d Decoder) Decode(data []byte) (Reading, error) {
 		return Reading{}, reject(ReasonNotJSON, "record is not JSON")
 	}
 	var w wireReading
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&w); err != nil {
+	// Unmarshal validates the whole input, so data after the object is a
+	// syntax error too.
+	if err := json.Unmarshal(data, &w); err != nil {
 		return Reading{}, reject(ReasonNotJSON, "%s", jsonDetail(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Reading{}, reject(ReasonNotJSON, "data after the JSON object")
 	}
 
 	var r Reading
@@ -107,14 +104,12 @@ func sensorID(w wireReading) (string, error) {
 	if isNull(raw) {
 		return "", reject(ReasonMissingSensorID, "no sensor_id or sensorid")
 	}
-	var id string
-	if err := json.Unmarshal(*raw, &id); err != nil {
+	id, ok := jsonString(*raw)
+	if !ok {
 		// The seed's page sent whatever was typed; a bare number is an id too.
-		var n json.Number
-		if json.Unmarshal(*raw, &n) != nil {
+		if id, ok = jsonNumber(*raw); !ok {
 			return "", reject(ReasonBadSensorID, "sensor id must be a string")
 		}
-		id = n.String()
 	}
 	id = strings.TrimSpace(id)
 	switch {
@@ -135,8 +130,7 @@ func (d Decoder) timestamp(raw *json.RawMessage) (time.Time, error) {
 		return time.Time{}, reject(ReasonMissingTimestamp, "no timestamp")
 	}
 	var t time.Time
-	var s string
-	if json.Unmarshal(*raw, &s) == nil {
+	if s, ok := jsonString(*raw); ok {
 		s = strings.TrimSpace(s)
 		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 			t = time.UnixMilli(ms)
@@ -144,11 +138,11 @@ func (d Decoder) timestamp(raw *json.RawMessage) (time.Time, error) {
 			return time.Time{}, reject(ReasonBadTimestamp, "timestamp %q is neither RFC 3339 nor epoch milliseconds", truncate(s, 40))
 		}
 	} else {
-		var n json.Number
-		if json.Unmarshal(*raw, &n) != nil {
+		n, ok := jsonNumber(*raw)
+		if !ok {
 			return time.Time{}, reject(ReasonBadTimestamp, "timestamp must be a string or a number")
 		}
-		ms, err := n.Int64()
+		ms, err := strconv.ParseInt(n, 10, 64)
 		if err != nil {
 			return time.Time{}, reject(ReasonBadTimestamp, "numeric timestamp must be whole epoch milliseconds")
 		}
@@ -171,15 +165,11 @@ func value(raw *json.RawMessage) (float64, error) {
 	if isNull(raw) {
 		return 0, reject(ReasonMissingValue, "no value")
 	}
-	var text string
-	if json.Unmarshal(*raw, &text) == nil {
+	text, ok := jsonString(*raw)
+	if ok {
 		text = strings.TrimSpace(text)
-	} else {
-		var n json.Number
-		if json.Unmarshal(*raw, &n) != nil {
-			return 0, reject(ReasonBadValue, "value must be a number or a numeric string")
-		}
-		text = n.String()
+	} else if text, ok = jsonNumber(*raw); !ok {
+		return 0, reject(ReasonBadValue, "value must be a number or a numeric string")
 	}
 	v, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -192,8 +182,8 @@ func label(name string, raw *json.RawMessage) (string, error) {
 	if isNull(raw) {
 		return "", nil
 	}
-	var s string
-	if json.Unmarshal(*raw, &s) != nil {
+	s, ok := jsonString(*raw)
+	if !ok {
 		return "", reject(ReasonBadField, "%s must be a string", name)
 	}
 	s = strings.TrimSpace(s)
@@ -204,6 +194,31 @@ func label(name string, raw *json.RawMessage) (string, error) {
 		return "", reject(ReasonBadField, "%s has control characters", name)
 	}
 	return s, nil
+}
+
+// jsonString returns the string a raw JSON value holds, if it is a string.
+// json.Unmarshal has already validated raw, so a string without escapes is
+// its bytes between the quotes.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// jsonNumber returns the literal of a raw JSON value, if it is a number.
+func jsonNumber(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return "", false
+	}
+	return string(raw), true
 }
 
 func isNull(raw *json.RawMessage) bool {
