@@ -3,6 +3,7 @@ package work
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 )
@@ -116,4 +117,62 @@ func TestPoisonBatchIsAbandoned(t *testing.T) {
 	if len(alerts.dead) != 10 || alerts.dead[0].Run != res.Run || alerts.dead[0].Attempts != 1 || alerts.dead[0].Key == "" {
 		t.Fatalf("alerts = %+v, want the 10 items", alerts.dead)
 	}
+}
+
+// dropLinks loses the links it chooses, as SNS does when a delivery to
+// Lambda fails for good, and hands the rest to a Publisher.
+type dropLinks struct {
+	to   Publisher
+	drop func(Link) bool
+}
+
+func (d *dropLinks) Publish(ctx context.Context, l Link) error {
+	if d.drop(l) {
+		return nil
+	}
+	return d.to.Publish(ctx, l)
+}
+
+// TestRescuerRestartsLostChains loses every chain's fourth link, so the run
+// stalls with pending batches and no worker; the rescuer publishes the
+// chains' links again and the run completes.
+func TestRescuerRestartsLostChains(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	items := makeItems("pole", 1_000)
+	var (
+		mu      sync.Mutex
+		dropped = map[int]bool{}
+	)
+	drops := &dropLinks{drop: func(l Link) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if l.Seq != 3 || dropped[l.Chain] {
+			return false
+		}
+		dropped[l.Chain] = true
+		return true
+	}}
+	h := newHarness(t, &pageSource{items: items, pageSize: 250}, func(c *Config) {
+		c.BatchSize = 10
+		c.Publisher = drops
+	})
+	drops.to = h.local
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM batches WHERE run_id = $1 AND state = 'done'`, res.Run); n != 30 {
+		t.Fatalf("%d batches done before the links were lost, want 30", n)
+	}
+	r, err := h.engine.Rescue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Relinked != 10 || r.Released != 0 {
+		t.Fatalf("rescue = %+v, want 10 chains relinked", r)
+	}
+	h.wait(t)
+	checkExactlyOnce(t, h, res.Run, items)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -147,7 +148,9 @@ func TestSNSChainsThroughLambdaHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.engine.Handle(ctx, scheduled); err != nil {
+	// The handler runs as lambda.Start would run it.
+	handler := lambda.NewHandler(h.engine.Handle)
+	if _, err := handler.Invoke(ctx, scheduled); err != nil {
 		t.Fatalf("handling the scheduled event: %v", err)
 	}
 	// goaws delivers inside Publish, so the plan's links are queued already.
@@ -171,7 +174,7 @@ func TestSNSChainsThroughLambdaHandler(t *testing.T) {
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = append(queue[1:], box.take(links)...)
-		if err := h.engine.Handle(ctx, lambdaSNSEvent(t, d)); err != nil {
+		if _, err := handler.Invoke(ctx, lambdaSNSEvent(t, d)); err != nil {
 			t.Fatalf("handling link %s: %v", d.Message, err)
 		}
 		handled++
