@@ -19,6 +19,9 @@ type Local struct {
 	// Lose, when set, chooses deliveries whose worker a sink can kill
 	// mid-batch with Crash.
 	Lose func(Link) bool
+	// OnError, when set, is told of each failed delivery (`citylink dev`
+	// logs them); otherwise Wait returns them.
+	OnError func(Link, error)
 
 	ctx  context.Context
 	wg   sync.WaitGroup
@@ -72,6 +75,10 @@ func (l *Local) deliver(link Link) {
 	if err := l.Deliver(ctx, link); err != nil {
 		if k, ok := ctx.Value(crashKey{}).(*crash); ok && k.fired.Load() && errors.Is(err, context.Canceled) {
 			return // the worker we killed; its error is the point
+		}
+		if l.OnError != nil {
+			l.OnError(link, err)
+			return
 		}
 		l.mu.Lock()
 		l.errs = append(l.errs, err)
