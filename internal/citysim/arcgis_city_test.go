@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestArcGISCityLayers(t *testing.T) {
@@ -105,5 +107,30 @@ func BenchmarkArcGISCityLayers(b *testing.B) {
 	for b.Loop() {
 		NewAuditLayer(c, ArcGISLayerConfig{})
 		NewDOTLayer(c, ArcGISLayerConfig{})
+	}
+}
+
+// BenchmarkArcGISLookupByAssetID looks up 100 poles by asset id in the full
+// 270k DOT layer per query, as gis-push does before an upsert.
+func BenchmarkArcGISLookupByAssetID(b *testing.B) {
+	c := NewCity(1, DefaultLights)
+	layer := NewDOTLayer(c, ArcGISLayerConfig{})
+	b.ResetTimer()
+	round := 0
+	for b.Loop() {
+		var ids strings.Builder
+		for i := range 100 {
+			if i > 0 {
+				ids.WriteByte(',')
+			}
+			fmt.Fprintf(&ids, "'%s'", c.Lights[(round*100+i)%len(c.Lights)].AssetID)
+		}
+		round++
+		layer.mu.RLock()
+		recs, err := layer.selectRecords(arcgisQuery{where: DOTFieldAssetID + " IN (" + ids.String() + ")"}, time.Now())
+		layer.mu.RUnlock()
+		if err != nil || len(recs) != 100 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
 	}
 }

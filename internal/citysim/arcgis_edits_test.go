@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,5 +154,24 @@ func TestArcGISExtractChanges(t *testing.T) {
 	}
 	if m := extract(url.Values{}); arcgisErrCode(m) != 400 {
 		t.Errorf("extractChanges without generations answered %v", m)
+	}
+}
+
+func TestArcGISWithoutChangeTracking(t *testing.T) {
+	t.Parallel()
+	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
+	s := NewArcGISServer(ArcGISOptions{Services: []ArcGISService{{Name: "Things", Layers: []*ArcGISLayer{l}, NoChangeTracking: true}}})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	svc := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer", nil)
+	if strings.Contains(svc["capabilities"].(string), "ChangeTracking") || svc["changeTrackingInfo"] != nil {
+		t.Errorf("service without change tracking advertises it: %v", svc)
+	}
+	if lyr := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil); lyr["serverGens"] != nil {
+		t.Errorf("layer without change tracking has serverGens: %v", lyr["serverGens"])
+	}
+	m := arcgisCall(t, srv, http.MethodPost, "/arcgis/rest/services/Things/FeatureServer/extractChanges", url.Values{"layerServerGens": {`[{"id":0,"serverGen":1}]`}})
+	if arcgisErrCode(m) != 400 {
+		t.Errorf("extractChanges without change tracking answered %v", m)
 	}
 }

@@ -50,7 +50,7 @@ func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *
 		l.mu.RUnlock()
 		maxRecords = max(maxRecords, l.cfg.MaxRecordCount)
 	}
-	arcgisWriteJSON(w, map[string]any{
+	meta := map[string]any{
 		"currentVersion":                  arcgisVersion,
 		"serviceDescription":              svc.Description,
 		"hasVersionedData":                false,
@@ -72,7 +72,13 @@ func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *
 		"changeTrackingInfo": map[string]any{"lastSyncDate": lastEdit, "layerServerGens": gens},
 		"layers":             arcgisNonNil(layers),
 		"tables":             arcgisNonNil(tables),
-	})
+	}
+	if svc.NoChangeTracking {
+		meta["capabilities"] = "Query,Editing,Create,Update,Delete"
+		delete(meta, "extractChangesCapabilities")
+		delete(meta, "changeTrackingInfo")
+	}
+	arcgisWriteJSON(w, meta)
 }
 
 func arcgisNonNil(v []map[string]any) []map[string]any {
@@ -84,7 +90,7 @@ func arcgisNonNil(v []map[string]any) []map[string]any {
 
 // layerInfo serves a layer resource: schema, paging limits, edit tracking
 // and generations.
-func (s *ArcGISServer) layerInfo(w http.ResponseWriter, l *ArcGISLayer) {
+func (s *ArcGISServer) layerInfo(w http.ResponseWriter, svc *ArcGISService, l *ArcGISLayer) {
 	l.mu.RLock()
 	lastEdit, gen, minGen := l.lastEdit.UnixMilli(), l.gen, l.minGen
 	l.mu.RUnlock()
@@ -132,6 +138,10 @@ func (s *ArcGISServer) layerInfo(w http.ResponseWriter, l *ArcGISLayer) {
 	if l.cfg.GeometryType != "" {
 		meta["geometryType"] = l.cfg.GeometryType
 		meta["extent"] = l.extent()
+	}
+	if svc.NoChangeTracking {
+		meta["capabilities"] = "Query,Editing,Create,Update,Delete"
+		delete(meta, "serverGens")
 	}
 	arcgisWriteJSON(w, meta)
 }

@@ -14,6 +14,10 @@ type ArcGISService struct {
 	Name        string
 	Description string
 	Layers      []*ArcGISLayer
+	// NoChangeTracking serves the layers without the ChangeTracking
+	// capability, as many enterprise geodatabases do: no server
+	// generations, and extractChanges is refused.
+	NoChangeTracking bool
 }
 
 // ArcGISOptions configures a simulated ArcGIS server.
@@ -128,6 +132,10 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.EqualFold(parts[0], "extractChanges") && len(parts) == 1 {
+		if svc.NoChangeTracking {
+			arcgisWriteError(w, 400, "Unable to complete operation.", "Extract changes is not supported: the service does not have the ChangeTracking capability.")
+			return
+		}
 		s.extractChanges(w, r, svc)
 		return
 	}
@@ -144,7 +152,7 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(parts) == 1:
-		s.layerInfo(w, layer)
+		s.layerInfo(w, svc, layer)
 	case len(parts) == 2 && strings.EqualFold(parts[1], "query"):
 		s.query(w, r, layer)
 	case len(parts) == 2 && strings.EqualFold(parts[1], "applyEdits"):
