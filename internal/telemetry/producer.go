@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -31,6 +33,9 @@ type ProducerConfig struct {
 	MaxAttempts int
 	// Backoff spaces those attempts (default DefaultBackoff).
 	Backoff Backoff
+	// Concurrency bounds PutRecords calls in flight (default 4). Readings
+	// carry their own timestamps, so no order across calls is needed.
+	Concurrency int
 }
 
 // Producer is the device-side writer: it puts readings to the stream, the
@@ -44,6 +49,7 @@ type Producer struct {
 // NewProducer returns a Producer writing through client, a *kinesis.Client.
 func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
 	if cfg.Backoff == (Backoff{}) {
 		cfg.Backoff = DefaultBackoff
 	}
@@ -77,8 +83,13 @@ func (p *Producer) Put(ctx context.Context, readings []Reading) (retries int, er
 		}
 		all[i] = types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(r.SensorID)}
 	}
-	var failed []int
-	var last error
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		failed []int
+		last   error
+		sem    = make(chan struct{}, p.cfg.Concurrency)
+	)
 	for start := 0; start < len(all); {
 		// Kinesis counts the data and the partition key against 5 MiB.
 		end, size := start, 0
@@ -94,15 +105,24 @@ func (p *Producer) Put(ctx context.Context, readings []Reading) (retries int, er
 		for j := range idx {
 			idx[j] = start + j
 		}
-		r, f, l := p.putChunk(ctx, all[start:end], idx)
-		retries += r
-		failed = append(failed, f...)
-		if l != nil {
-			last = l
-		}
+		chunk := all[start:end]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r, f, l := p.putChunk(ctx, chunk, idx)
+			mu.Lock()
+			defer mu.Unlock()
+			retries += r
+			failed = append(failed, f...)
+			if l != nil {
+				last = l
+			}
+		})
 		start = end
 	}
+	wg.Wait()
 	if len(failed) > 0 {
+		slices.Sort(failed)
 		return retries, &PutError{Failed: failed, Last: last}
 	}
 	return retries, nil

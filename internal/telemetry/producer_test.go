@@ -82,7 +82,7 @@ func TestProducerPutsInChunksAndRetriesFailedRecords(t *testing.T) {
 	s := standIns(t)
 	stream := newStream(t, s, 2)
 	putter := &throttlingPutter{Client: s.Kinesis}
-	p := telemetry.NewProducer(putter, telemetry.ProducerConfig{Stream: stream, Backoff: quickBackoff})
+	p := telemetry.NewProducer(putter, telemetry.ProducerConfig{Stream: stream, Concurrency: 1, Backoff: quickBackoff})
 
 	rs := readingsFor(13, 95, fixedNow.Add(-2*time.Hour)) // 1,235 readings
 	retries, err := p.Put(context.Background(), rs)
