@@ -35,9 +35,48 @@ func newUtilityFS(dir string, inbox *UtilityInbox, now func() time.Time) *utilit
 	return &utilityFS{dir: dir, inbox: inbox, now: now, files: make(map[string]*utilityMemFile)}
 }
 
-func (fs *utilityFS) handlers() sftp.Handlers {
-	return sftp.Handlers{FileGet: fs, FilePut: fs, FileCmd: fs, FileList: fs}
+// handlers returns the request-server handlers for one session; drop, when
+// set, is asked at each file opened for writing whether to cut the session
+// once half of the first write has landed.
+func (fs *utilityFS) handlers(drop func() bool, cut func()) sftp.Handlers {
+	put := sftp.FileWriter(fs)
+	if drop != nil {
+		put = utilityDroppingWriter{fs: fs, drop: drop, cut: cut}
+	}
+	return sftp.Handlers{FileGet: fs, FilePut: put, FileCmd: fs, FileList: fs}
 }
+
+// utilityDroppingWriter opens files like the file system does, but a doomed
+// upload loses its connection part-way, the way a flaky link does.
+type utilityDroppingWriter struct {
+	fs   *utilityFS
+	drop func() bool
+	cut  func()
+}
+
+func (d utilityDroppingWriter) Filewrite(r *sftp.Request) (io.WriterAt, error) {
+	w, err := d.fs.Filewrite(r)
+	if err != nil || !d.drop() {
+		return w, err
+	}
+	return &utilityCutWriter{w: w.(*utilityWriter), cut: d.cut}, nil
+}
+
+// utilityCutWriter keeps half of the first write, then cuts the session.
+type utilityCutWriter struct {
+	w   *utilityWriter
+	cut func()
+}
+
+func (c *utilityCutWriter) WriteAt(b []byte, off int64) (int, error) {
+	n, _ := c.w.WriteAt(b[:len(b)/2], off)
+	c.cut()
+	return n, io.ErrUnexpectedEOF
+}
+
+// Close leaves the partial file where it is; a visible one is still
+// imported, as a real importer would try.
+func (c *utilityCutWriter) Close() error { return c.w.Close() }
 
 // inDir reports whether p names a file directly in the drop directory.
 func (fs *utilityFS) inDir(p string) bool {

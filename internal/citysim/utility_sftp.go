@@ -36,6 +36,9 @@ type UtilitySFTPOptions struct {
 	Inbox *UtilityInbox
 	// Now is the file system's clock (time.Now when nil).
 	Now func() time.Time
+	// DropRate is the share of uploads whose connection is cut part-way,
+	// decided in order from Seed.
+	DropRate float64
 	// Logger gets one line per session; discarded when nil.
 	Logger *slog.Logger
 }
@@ -50,6 +53,7 @@ type UtilitySFTP struct {
 	fs     *utilityFS
 
 	mu     sync.Mutex
+	rng    *rand.Rand // drop decisions
 	ln     net.Listener
 	conns  map[net.Conn]bool
 	closed bool
@@ -89,7 +93,7 @@ func NewUtilitySFTP(opts UtilitySFTPOptions) (*UtilitySFTP, error) {
 		opts.Inbox = NewUtilityInbox(opts.Now)
 	}
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
-	s := &UtilitySFTP{opts: opts, conns: make(map[net.Conn]bool)}
+	s := &UtilitySFTP{opts: opts, conns: make(map[net.Conn]bool), rng: rand.New(rand.NewPCG(opts.Seed, 0xd209))}
 	s.fs = newUtilityFS(opts.Dir, opts.Inbox, opts.Now)
 	s.config = &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
@@ -216,13 +220,24 @@ func (s *UtilitySFTP) utilityServeConn(conn net.Conn) {
 					continue
 				}
 				go ssh.DiscardRequests(creqs)
-				srv := sftp.NewRequestServer(ch, s.fs.handlers())
+				var drop func() bool
+				if s.opts.DropRate > 0 {
+					drop = s.utilityDrop
+				}
+				srv := sftp.NewRequestServer(ch, s.fs.handlers(drop, func() { conn.Close() }))
 				_ = srv.Serve()
 				_ = srv.Close()
 				return
 			}
 		}()
 	}
+}
+
+// utilityDrop decides whether the next upload is cut.
+func (s *UtilitySFTP) utilityDrop() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Float64() < s.opts.DropRate
 }
 
 // utilitySubsystem reads the subsystem name from a "subsystem" request's

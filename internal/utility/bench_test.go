@@ -78,7 +78,7 @@ func BenchmarkParseCityInventory(b *testing.B) {
 // BenchmarkSFTPDeliverCityInventory delivers the 270,000-light file to the
 // simulated SFTP drop over loopback: connect, upload, size check, rename.
 func BenchmarkSFTPDeliverCityInventory(b *testing.B) {
-	_, cfg := startSFTP(b)
+	_, cfg := startSFTP(b, citysim.UtilitySFTPOptions{Seed: 1})
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {
 		b.Fatal(err)

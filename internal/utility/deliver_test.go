@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,12 +31,11 @@ func inventoryFile(t testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-func startSFTP(t testing.TB) (*citysim.UtilitySFTP, utility.SFTPConfig) {
+func startSFTP(t testing.TB, opts citysim.UtilitySFTPOptions) (*citysim.UtilitySFTP, utility.SFTPConfig) {
 	t.Helper()
 	clientKey := citysim.UtilityKeyFromSeed(1001)
-	srv, err := citysim.NewUtilitySFTP(citysim.UtilitySFTPOptions{
-		Seed: 1, AuthorizedKeys: []ssh.PublicKey{clientKey.PublicKey()},
-	})
+	opts.AuthorizedKeys = []ssh.PublicKey{clientKey.PublicKey()}
+	srv, err := citysim.NewUtilitySFTP(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +51,7 @@ func startSFTP(t testing.TB) (*citysim.UtilitySFTP, utility.SFTPConfig) {
 
 func TestSFTPDeliversAtomically(t *testing.T) {
 	t.Parallel()
-	srv, cfg := startSFTP(t)
+	srv, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
 	cfg.VerifyContent = true
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {
@@ -82,23 +80,63 @@ func TestSFTPDeliversAtomically(t *testing.T) {
 	}
 }
 
+func TestSFTPRetriesCutConnections(t *testing.T) {
+	t.Parallel()
+	// Half the uploads lose their connection part-way; the retry uploads
+	// afresh, and the utility never imports a half file.
+	srv, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 0.5})
+	cfg.Attempts, cfg.RetryDelay = 12, time.Millisecond
+	d, err := utility.NewSFTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		name := utility.FileName("citylink", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), i)
+		data := inventoryFile(t, 200+i)
+		if _, err := d.Deliver(context.Background(), name, data); err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		if got, ok := srv.Inbox().File(name); !ok || !bytes.Equal(got.Data, data) || got.Err != "" {
+			t.Errorf("file %d arrived damaged: ok=%v err=%q", i, ok, got.Err)
+		}
+	}
+	if files := srv.Inbox().Files(); len(files) != 4 {
+		t.Errorf("the utility imported %d files, want 4", len(files))
+	}
+	if p := srv.Inbox().PartialReads(); len(p) != 0 {
+		t.Errorf("partial files seen: %v", p)
+	}
+
+	// Every upload cut, one attempt: the delivery fails and nothing is
+	// imported, because the half file only ever had a hidden name.
+	always, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 1})
+	cfg.Attempts = 1
+	d, _ = utility.NewSFTP(cfg)
+	if _, err := d.Deliver(context.Background(), "cut.csv", inventoryFile(t, 100)); err == nil {
+		t.Error("a cut upload reported success")
+	}
+	if files := always.Inbox().Files(); len(files) != 0 {
+		t.Errorf("a cut upload was imported: %+v", files[0].Name)
+	}
+}
+
 func TestSFTPRefusesWrongKeysAndHosts(t *testing.T) {
 	t.Parallel()
-	_, cfg := startSFTP(t)
+	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
 	ctx := context.Background()
 	data := inventoryFile(t, 3)
 
 	wrongKey := cfg
 	wrongKey.Signer = citysim.UtilityKeyFromSeed(666)
 	d, _ := utility.NewSFTP(wrongKey)
-	if _, err := d.Deliver(ctx, "a.csv", data); err == nil || !strings.Contains(err.Error(), "handshake") {
-		t.Errorf("unauthorized key: %v", err)
+	if _, err := d.Deliver(ctx, "a.csv", data); !errors.Is(err, utility.ErrUnauthorized) {
+		t.Errorf("unauthorized key: %v, want ErrUnauthorized", err)
 	}
 	wrongHost := cfg
 	wrongHost.HostKey = citysim.UtilityKeyFromSeed(777).PublicKey()
 	d, _ = utility.NewSFTP(wrongHost)
-	if _, err := d.Deliver(ctx, "a.csv", data); err == nil {
-		t.Error("a server with another host key was trusted")
+	if _, err := d.Deliver(ctx, "a.csv", data); !errors.Is(err, utility.ErrUnauthorized) {
+		t.Errorf("a server with another host key: %v, want ErrUnauthorized", err)
 	}
 	d, _ = utility.NewSFTP(cfg)
 	if _, err := d.Deliver(ctx, "../etc/passwd", data); err == nil {
@@ -127,7 +165,7 @@ func TestSFTPHonoursContext(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	_, cfg := startSFTP(t)
+	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
 	cfg.Addr = ln.Addr().String()
 	d, _ := utility.NewSFTP(cfg)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"path"
@@ -50,7 +51,17 @@ type SFTPConfig struct {
 	// VerifyContent reads the uploaded file back and compares its SHA-256
 	// before renaming it into place, besides checking its size.
 	VerifyContent bool
+	// Attempts is how many times a delivery is tried when the connection
+	// fails (default 3); refused credentials and host keys are not retried.
+	Attempts int
+	// RetryDelay is the backoff ceiling before the second attempt, doubled
+	// after (default 1s); the wait is full-jitter.
+	RetryDelay time.Duration
 }
+
+// ErrUnauthorized means the server refused the key, or did not present the
+// pinned host key; trying again will not help.
+var ErrUnauthorized = errors.New("utility: sftp credentials or host key refused")
 
 // SFTP delivers inventory files to an SFTP drop. A file is written under a
 // hidden temporary name, its size (and optionally content) checked, then
@@ -72,6 +83,8 @@ func NewSFTP(cfg SFTPConfig) (*SFTP, error) {
 	}
 	cfg.Dir = cmp.Or(cfg.Dir, ".")
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
+	cfg.Attempts = cmp.Or(cfg.Attempts, 3)
+	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, time.Second)
 	return &SFTP{cfg: cfg}, nil
 }
 
@@ -83,13 +96,32 @@ func checkName(name string) error {
 	return nil
 }
 
-// Deliver uploads data as name. ctx bounds the whole delivery: when it ends
-// the connection is closed and the temporary file is left for the server to
-// discard (it is hidden, so never imported).
+// Deliver uploads data as name, trying again on connection failures. ctx
+// bounds the whole delivery: when it ends the connection is closed and the
+// temporary file is left for the server to discard (it is hidden, so never
+// imported).
 func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, error) {
 	if err := checkName(name); err != nil {
 		return Receipt{}, err
 	}
+	for attempt := 1; ; attempt++ {
+		rc, err := s.deliverOnce(ctx, name, data)
+		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Attempts {
+			return rc, err
+		}
+		ceiling := s.cfg.RetryDelay << (attempt - 1)
+		t := time.NewTimer(mathrand.N(ceiling + 1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Receipt{}, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// deliverOnce is one connection's worth of Deliver.
+func (s *SFTP) deliverOnce(ctx context.Context, name string, data []byte) (Receipt, error) {
 	client, closeConn, err := s.connect(ctx)
 	if err != nil {
 		return Receipt{}, err
@@ -168,14 +200,23 @@ func (s *SFTP) connect(ctx context.Context) (*sftp.Client, func(), error) {
 	if dl, ok := dctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl) // bound the handshake
 	}
+	pinned := ssh.FixedHostKey(s.cfg.HostKey)
+	badHost := false
 	sc, chans, reqs, err := ssh.NewClientConn(conn, s.cfg.Addr, &ssh.ClientConfig{
-		User:            s.cfg.User,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(s.cfg.Signer)},
-		HostKeyCallback: ssh.FixedHostKey(s.cfg.HostKey),
-		Timeout:         s.cfg.Timeout,
+		User: s.cfg.User,
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(s.cfg.Signer)},
+		HostKeyCallback: func(host string, remote net.Addr, key ssh.PublicKey) error {
+			err := pinned(host, remote, key)
+			badHost = err != nil
+			return err
+		},
+		Timeout: s.cfg.Timeout,
 	})
 	if err != nil {
 		conn.Close()
+		if badHost || strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, nil, fmt.Errorf("ssh handshake with %s: %w: %w", s.cfg.Addr, ErrUnauthorized, err)
+		}
 		return nil, nil, fmt.Errorf("ssh handshake with %s: %w", s.cfg.Addr, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
