@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/ed25519"
 	"encoding/binary"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,16 +64,31 @@ type UtilitySFTP struct {
 // UtilityKeyFromSeed returns a deterministic ed25519 SSH key for seed, for
 // the drop's host key and for dev and test client keys.
 func UtilityKeyFromSeed(seed uint64) ssh.Signer {
+	signer, err := ssh.NewSignerFromKey(utilityPrivateKey(seed))
+	if err != nil {
+		panic(fmt.Sprintf("citysim: ed25519 signer: %v", err)) // cannot happen for a valid key
+	}
+	return signer
+}
+
+// UtilityKeyPEM returns UtilityKeyFromSeed(seed)'s private key in OpenSSH
+// format, to write a key file for the sftp command:
+// sftp -i key -P port citylink@127.0.0.1.
+func UtilityKeyPEM(seed uint64) []byte {
+	block, err := ssh.MarshalPrivateKey(utilityPrivateKey(seed), "citylink simulated utility key")
+	if err != nil {
+		panic(fmt.Sprintf("citysim: marshalling ed25519 key: %v", err)) // cannot happen for a valid key
+	}
+	return pem.EncodeToMemory(block)
+}
+
+func utilityPrivateKey(seed uint64) ed25519.PrivateKey {
 	rng := rand.New(rand.NewPCG(seed, 0x55f7))
 	var b [ed25519.SeedSize]byte
 	for i := 0; i < len(b); i += 8 {
 		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 	}
-	signer, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(b[:]))
-	if err != nil {
-		panic(fmt.Sprintf("citysim: ed25519 signer: %v", err)) // cannot happen for a valid key
-	}
-	return signer
+	return ed25519.NewKeyFromSeed(b[:])
 }
 
 // NewUtilitySFTP returns the SFTP drop configured by opts; start it with

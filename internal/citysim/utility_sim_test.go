@@ -164,3 +164,17 @@ func TestUtilitySFTPDrop(t *testing.T) {
 		t.Errorf("listing: %v %v", entries, err)
 	}
 }
+
+func TestUtilityKeyPEMMatchesSigner(t *testing.T) {
+	t.Parallel()
+	signer, err := ssh.ParsePrivateKey(UtilityKeyPEM(77))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(signer.PublicKey().Marshal(), UtilityKeyFromSeed(77).PublicKey().Marshal()) {
+		t.Error("the PEM key is not the seeded key")
+	}
+	if bytes.Equal(UtilityKeyFromSeed(77).PublicKey().Marshal(), UtilityKeyFromSeed(78).PublicKey().Marshal()) {
+		t.Error("two seeds gave one key")
+	}
+}
