@@ -27,8 +27,11 @@ type UtilityHTTPSOptions struct {
 	// Tokens are the accepted bearer tokens (or X-API-Key values);
 	// DefaultUtilityToken when empty.
 	Tokens []string
-	// Inbox receives the files; a new one when nil.
+	// Inbox receives the files; a new one on the Now clock when nil. Give
+	// the SFTP drop the same inbox to run both as one utility.
 	Inbox *UtilityInbox
+	// Now is the new inbox's clock (time.Now when nil).
+	Now func() time.Time
 	// AllowOverwrite lets a file be replaced by different content; by
 	// default that is a 409, and only an identical PUT (or one replacing a
 	// rejected file) succeeds.
@@ -72,7 +75,7 @@ func NewUtilityHTTPS(opts UtilityHTTPSOptions) *UtilityHTTPS {
 		opts.Tokens = []string{DefaultUtilityToken}
 	}
 	if opts.Inbox == nil {
-		opts.Inbox = NewUtilityInbox(nil)
+		opts.Inbox = NewUtilityInbox(opts.Now)
 	}
 	opts.MaxBytes = cmp.Or(opts.MaxBytes, 128<<20)
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
