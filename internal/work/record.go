@@ -31,15 +31,17 @@ WITH lease AS (
     INSERT INTO critical_errors (at, workflow, run_id, batch_seq, item_id, source_key, error)
     SELECT @now, @workflow, @run, @seq, id, source_key, error FROM upd WHERE state = 'dead'
     RETURNING item_id, source_key, error
-)
-UPDATE batches b
-SET state = CASE WHEN EXISTS (
+), undone AS (
+    SELECT EXISTS (
         SELECT 1 FROM items
         WHERE run_id = @run AND batch_seq = @seq AND state = 'pending' AND NOT (id = ANY(@ids::bigint[]))
-    ) THEN 'pending' ELSE 'done' END,
+    ) AS any
+)
+UPDATE batches b
+SET state = CASE WHEN undone.any THEN 'pending' ELSE 'done' END,
     lease_owner = NULL, lease_expires_at = NULL,
-    finished_at = @now
-FROM lease
+    finished_at = CASE WHEN undone.any THEN NULL ELSE @now END
+FROM lease, undone
 WHERE b.run_id = lease.run_id AND b.seq = lease.seq
 RETURNING b.state,
     (SELECT count(*) FROM upd),
