@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -161,5 +162,51 @@ func TestPollerEventsAreLambdaShaped(t *testing.T) {
 		r.Kinesis.SequenceNumber != seqs[1] || r.Kinesis.PartitionKey != "k" || string(r.Kinesis.Data) != "1" ||
 		r.Kinesis.KinesisSchemaVersion != "1.0" || r.Kinesis.ApproximateArrivalTimestamp.IsZero() {
 		t.Fatalf("record = %+v", r)
+	}
+}
+
+func TestPollerRunDeliversUntilCancelled(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	stream := newStream(t, s, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var c collector
+	done := make(chan struct{})
+	want := 30
+	handler := func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		resp, err := c.handle(ctx, ev)
+		c.mu.Lock()
+		if c.records >= want {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+		c.mu.Unlock()
+		return resp, err
+	}
+	p := telemetry.NewPoller(s.Kinesis, handler, telemetry.PollerConfig{Stream: stream, Interval: 5 * time.Millisecond}, testLogger(t))
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.Run(ctx) }()
+
+	// Records put while Run is already polling are picked up.
+	producer := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: stream})
+	if _, err := producer.Put(ctx, readingsFor(3, 10, fixedNow.Add(-time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not deliver the records within 30s")
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("Run = %v, want nil after cancel", err)
+	}
+	if len(c.readings) != want {
+		t.Fatalf("delivered %d readings, want %d", len(c.readings), want)
 	}
 }
