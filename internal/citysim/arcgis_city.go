@@ -51,14 +51,15 @@ func arcgisTyped(name, typ string, nullable bool) ArcGISField {
 // NewAuditLayer builds the third-party audit layer from the city: one point
 // feature per audit record with its status, auditor, audit date and the
 // lamp attributes the auditor recorded. tune supplies the layer's ID, Name,
-// MaxRecordCount and NoPagination; the schema is fixed. Seeded features carry
+// MaxRecordCount and NoPagination; the schema is fixed and asset_id is
+// indexed. Seeded features carry
 // the audit date as their edit date, so "audited since" and "edited since"
 // agree.
 func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 	l := NewArcGISLayer(ArcGISLayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Audits"), GeometryType: "esriGeometryPoint",
 		DisplayField: AuditFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
-		ObjectIDField: "OBJECTID", EditTracking: true,
+		ObjectIDField: "OBJECTID", EditTracking: true, Indexes: []string{AuditFieldAssetID},
 		Fields: []ArcGISField{
 			arcgisStr(AuditFieldAssetID, 20, false),
 			arcgisStr(AuditFieldPoleID, 20, true),
@@ -108,13 +109,13 @@ func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 
 // NewDOTLayer builds the DOT GIS pole layer from the city: one point feature
 // per light, keyed by asset id. tune supplies the layer's ID, Name,
-// MaxRecordCount and NoPagination. Seeded features were created by the
+// MaxRecordCount and NoPagination; ASSET_ID is indexed. Seeded features were created by the
 // city's initial GIS load at the city epoch.
 func NewDOTLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 	l := NewArcGISLayer(ArcGISLayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Poles"), GeometryType: "esriGeometryPoint",
 		DisplayField: DOTFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
-		ObjectIDField: "OBJECTID", EditTracking: true,
+		ObjectIDField: "OBJECTID", EditTracking: true, Indexes: []string{DOTFieldAssetID},
 		Fields: []ArcGISField{
 			arcgisStr(DOTFieldAssetID, 20, false),
 			arcgisStr(DOTFieldPoleID, 20, true),

@@ -79,6 +79,7 @@ func (l *ArcGISLayer) insert(vals []any, geom *ArcGISPoint) int64 {
 	l.recs = append(l.recs, r)
 	l.byOID[oid] = r
 	l.live++
+	l.indexRecord(r)
 	return oid
 }
 
@@ -197,6 +198,7 @@ func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults
 			}
 		}
 		l.stamp(vals, ms, e.Editor, false)
+		l.reindex(p.rec, p.rec.vals, vals)
 		p.rec.vals, p.rec.gen = vals, l.gen
 		if p.geom != nil {
 			p.rec.geom = p.geom
@@ -208,6 +210,7 @@ func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults
 			continue
 		}
 		rec.deleted, rec.gen = true, l.gen
+		l.unindex(rec)
 		delete(l.byOID, oid)
 		l.live--
 		l.deletes = append(l.deletes, arcgisDeletion{oid: oid, createdGen: rec.createdGen, gen: l.gen})

@@ -61,6 +61,9 @@ type ArcGISLayerConfig struct {
 	NoPagination bool
 	// EditTracking adds CreationDate, Creator, EditDate and Editor.
 	EditTracking bool
+	// Indexes names fields to keep a hash index on, so that where clauses
+	// with "field = value" or "field IN (...)" skip the full scan.
+	Indexes []string
 }
 
 // arcgisRecord is one stored feature. Values are kept by field position.
@@ -98,6 +101,7 @@ type ArcGISLayer struct {
 	deletes  []arcgisDeletion
 	lastEdit time.Time
 	cache    arcgisQueryCache
+	indexes  map[int]arcgisIndex // field position -> index
 }
 
 // NewArcGISLayer builds an empty layer from its definition.
@@ -124,6 +128,14 @@ func NewArcGISLayer(cfg ArcGISLayerConfig) *ArcGISLayer {
 		l.track.creator = add(ArcGISField{Name: "Creator", Type: ArcGISFieldString, Length: 128, Nullable: true})
 		l.track.edited = add(ArcGISField{Name: "EditDate", Type: ArcGISFieldDate, Length: 8, Nullable: true})
 		l.track.editor = add(ArcGISField{Name: "Editor", Type: ArcGISFieldString, Length: 128, Nullable: true})
+	}
+	for _, name := range cfg.Indexes {
+		if i, ok := l.field(name); ok {
+			if l.indexes == nil {
+				l.indexes = map[int]arcgisIndex{}
+			}
+			l.indexes[i] = arcgisIndex{}
+		}
 	}
 	return l
 }

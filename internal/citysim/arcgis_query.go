@@ -134,7 +134,11 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 		slices.SortFunc(out, func(a, b *arcgisRecord) int { return cmp.Compare(a.oid, b.oid) })
 		out = slices.CompactFunc(out, func(a, b *arcgisRecord) bool { return a == b })
 	} else {
-		for _, r := range l.recs {
+		scan := l.recs
+		if h, ok := l.indexHint(q.where); ok {
+			scan = l.candidates(h)
+		}
+		for _, r := range scan {
 			if !r.deleted && pred(r.vals) == arcgisTrue {
 				out = append(out, r)
 			}
