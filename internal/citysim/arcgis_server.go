@@ -34,10 +34,28 @@ type ArcGISOptions struct {
 	Logger *slog.Logger
 }
 
-// ArcGISServer simulates ArcGIS Enterprise feature services under
-// /arcgis/rest/services, with token security under /arcgis/tokens and
-// /sharing/rest. Errors are answered, as ArcGIS does, with HTTP 200 and an
-// {"error":{code,message,details}} body. It is an http.Handler.
+// ArcGISServer simulates ArcGIS Enterprise feature services. It is an
+// http.Handler serving:
+//
+//	GET      /arcgis/rest/info                                  authInfo (token service URL)
+//	POST     /arcgis/tokens/generateToken, /sharing/rest/generateToken
+//	GET      /arcgis/rest/services                              catalog
+//	GET      /arcgis/rest/services/<name>/FeatureServer         service, changeTrackingInfo
+//	GET      /arcgis/rest/services/<name>/FeatureServer/<id>    layer: fields, maxRecordCount, editingInfo, serverGens
+//	GET|POST .../FeatureServer/<id>/query                       where, objectIds, outFields, returnGeometry, orderByFields,
+//	                                                            resultOffset, resultRecordCount, returnIdsOnly, returnCountOnly
+//	POST     .../FeatureServer/<id>/applyEdits                  adds, updates, deletes, rollbackOnFailure, returnEditMoment
+//	POST     .../FeatureServer/extractChanges                   layers, layerServerGens or serverGens, returnIdsOnly
+//
+// Errors are answered, as ArcGIS does, with HTTP 200 and an
+// {"error":{code,message,details}} body: 499 without a token, 498 for an
+// invalid or expired one, 400 for bad parameters. Every answer is JSON
+// whatever f says. Try it with:
+//
+//	curl 'http://HOST/arcgis/rest/services/StreetlightAudit/FeatureServer/0/query?where=1%3D1&outFields=*&resultRecordCount=2&f=json'
+//
+// (with Auth set, POST username and password to generateToken first and add
+// &token=... to the query).
 type ArcGISServer struct {
 	opts     ArcGISOptions
 	services map[string]*ArcGISService // lower-cased name
