@@ -59,7 +59,7 @@ func (c *Client) ApplyEdits(ctx context.Context, layer int, e Edits) (*EditResul
 		name string
 		v    any
 		n    int
-	}{{"adds", e.Adds, len(e.Adds)}, {"updates", e.Updates, len(e.Updates)}, {"deletes", e.Deletes, len(e.Deletes)}} {
+	}{{"adds", e.Adds, len(e.Adds)}, {"updates", e.Updates, len(e.Updates)}} {
 		if part.n == 0 {
 			continue
 		}
@@ -68,6 +68,11 @@ func (c *Client) ApplyEdits(ctx context.Context, layer int, e Edits) (*EditResul
 			return nil, fmt.Errorf("encoding %s: %w", part.name, err)
 		}
 		p.Set(part.name, s)
+	}
+	if len(e.Deletes) > 0 {
+		// A comma-separated list is the form every server version accepts;
+		// JSON arrays came later.
+		p.Set("deletes", formatIDs(e.Deletes))
 	}
 	p.Set("rollbackOnFailure", strconv.FormatBool(e.RollbackOnFailure))
 	p.Set("returnEditMoment", "true")

@@ -163,7 +163,7 @@ func TestParseApplyEdits(t *testing.T) {
 		t.Errorf("failed delete = %+v", res.DeleteResults[0])
 	}
 	sent := rp.requests(replayService + "/0/applyEdits")[0]
-	if sent.Get("rollbackOnFailure") != "false" || sent.Get("deletes") != "[19]" || !strings.Contains(sent.Get("adds"), `"audit_date":1763899200000`) {
+	if sent.Get("rollbackOnFailure") != "false" || sent.Get("deletes") != "19" || !strings.Contains(sent.Get("adds"), `"audit_date":1763899200000`) {
 		t.Errorf("applyEdits parameters sent = %v", sent)
 	}
 }
