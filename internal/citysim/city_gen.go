@@ -38,7 +38,7 @@ type cityGen struct {
 func (g *cityGen) light(l *Light, i int) {
 	r := g.rng
 	g.buf = g.buf[:0]
-	l.AssetID = CityAssetID(i)
+	l.AssetID = string(cityPadded(g.buf[:0], "SL-", i+1, 7))
 	if g.prev != nil && r.IntN(100) < 6 {
 		// A twin-arm pole: the second light shares the pole, its place and its circuit.
 		p := g.prev
