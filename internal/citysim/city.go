@@ -89,7 +89,7 @@ func NewCity(seed uint64, n int) *City {
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	c := &City{Seed: seed, Lights: make([]Light, n), Audits: make([]Audit, 0, n*2/5)}
-	g := cityGen{rng: rng, ctrlKey: rng.Uint64(), buf: make([]byte, 0, 96)}
+	g := cityGen{rng: rng, ctrlKey: rng.Uint64(), buf: make([]byte, 0, 96), streets: make(map[int]string)}
 	for i := range c.Lights {
 		g.light(&c.Lights[i], i)
 	}

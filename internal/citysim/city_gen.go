@@ -32,6 +32,21 @@ type cityGen struct {
 	poles   int
 	prev    *Light
 	buf     []byte
+	streets map[int]string // street names by grid line, built once each
+}
+
+// street names the grid line, from the cache when it can.
+func (g *cityGen) street(nsStreet bool, line int) string {
+	key := line * 2
+	if nsStreet {
+		key++
+	}
+	if s, ok := g.streets[key]; ok {
+		return s
+	}
+	s := cityStreetName(nsStreet, line)
+	g.streets[key] = s
+	return s
 }
 
 // light fills l, the light at index i.
@@ -82,7 +97,7 @@ func (g *cityGen) place(l *Light) bool {
 		if !cityInside(n, e) {
 			continue
 		}
-		l.Street = cityStreetName(nsStreet, line)
+		l.Street = g.street(nsStreet, line)
 		num := max(1, cityAbs(along)&^1|r.IntN(2)) // one side of the street is odd, the other even
 		l.Address = string(cityAddress(g.buf[:0], num, dir, l.Street))
 		lat, lon := cityLatLon(n, e)
