@@ -32,13 +32,7 @@ func (s *Open311) open311List(w http.ResponseWriter, r *http.Request, f open311F
 		open311WriteRequests(w, f, views)
 		return
 	}
-	codes := open311Set(q.Get("service_code"))
-	for c := range codes {
-		if _, ok := s.byCode[c]; !ok {
-			open311WriteError(w, f, http.StatusBadRequest, "service_code "+c+" was not found")
-			return
-		}
-	}
+	codes := open311Set(q.Get("service_code")) // unknown codes simply match nothing
 	statuses := open311Set(q.Get("status"))
 	for st := range statuses {
 		if st != "open" && st != "closed" {

@@ -57,7 +57,8 @@ func (s *Open311) open311Post(w http.ResponseWriter, r *http.Request) {
 	}
 	svc, ok := s.byCode[code]
 	if !ok {
-		open311WriteError(w, f, http.StatusBadRequest, "service_code "+code+" was not found")
+		// The spec answers 404 for resources that do not exist.
+		open311WriteError(w, f, http.StatusNotFound, "service_code "+code+" was not found")
 		return
 	}
 	req := &Open311Request{

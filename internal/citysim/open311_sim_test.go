@@ -77,7 +77,7 @@ func TestOpen311PostValidation(t *testing.T) {
 		{"no api key", edit(func(v url.Values) { v.Del("api_key") }), 403, "api_key"},
 		{"bad api key", edit(func(v url.Values) { v.Set("api_key", "nope") }), 403, "api_key"},
 		{"no service code", edit(func(v url.Values) { v.Del("service_code") }), 400, "service_code was not provided"},
-		{"unknown service code", edit(func(v url.Values) { v.Set("service_code", "POTHOLE") }), 400, "POTHOLE"},
+		{"unknown service code", edit(func(v url.Values) { v.Set("service_code", "POTHOLE") }), 404, "POTHOLE"},
 		{"no location", edit(func(v url.Values) { v.Del("lat"); v.Del("long") }), 400, "location is required"},
 		{"lat without long", edit(func(v url.Values) { v.Del("long") }), 400, "together"},
 		{"missing asset", edit(func(v url.Values) { v.Del("attribute[ASSET_ID]") }), 400, "ASSET_ID is required"},

@@ -117,7 +117,7 @@ func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Durat
 	if err != nil {
 		return Created{}, -1, fmt.Errorf("building request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	req.Header.Set("Accept", c.cfg.Format.accept())
 	resp, err := c.http.Do(req)
 	if err != nil {

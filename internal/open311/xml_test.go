@@ -97,7 +97,7 @@ func TestXMLAgainstTheSimulator(t *testing.T) {
 	bad := lightOut("SL-1")
 	bad.ServiceCode = "NOPE"
 	var ae *open311.APIError
-	if _, err := c.Create(ctx, bad); !errors.As(err, &ae) || ae.Status != 400 || len(ae.Errors) != 1 {
+	if _, err := c.Create(ctx, bad); !errors.As(err, &ae) || ae.Status != 404 || len(ae.Errors) != 1 {
 		t.Errorf("error over XML: %v", err)
 	}
 }
