@@ -11,7 +11,8 @@ import (
 // spread out instead of hitting DynamoDB or Kinesis together again.
 type Backoff struct {
 	Base time.Duration
-	Max  time.Duration
+	// Max caps a wait; zero means no cap.
+	Max time.Duration
 }
 
 // DefaultBackoff suits DynamoDB and Kinesis throttling inside a Lambda deadline.
@@ -19,12 +20,15 @@ var DefaultBackoff = Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}
 
 // Delay returns the jittered wait before retry attempt n (from 0).
 func (b Backoff) Delay(n int) time.Duration {
-	ceil := b.Base << min(n, 30)
-	if ceil <= 0 || ceil > b.Max {
+	if b.Base <= 0 {
+		return 0
+	}
+	ceil := b.Base << min(max(n, 0), 30)
+	if b.Max > 0 && (ceil > b.Max || ceil <= 0) {
 		ceil = b.Max
 	}
 	if ceil <= 0 {
-		return 0
+		ceil = b.Base
 	}
 	return rand.N(ceil)
 }
