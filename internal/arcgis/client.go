@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,6 +71,7 @@ type Client struct {
 	timeout time.Duration
 	log     *slog.Logger
 	tokens  *tokenSource // nil without credentials
+	retry   httpretry.Policy
 
 	mu     sync.Mutex
 	layers map[int]*LayerInfo
@@ -101,6 +103,11 @@ func New(o Options) (*Client, error) {
 		timeout: cmp.Or(o.Timeout, 60*time.Second),
 		log:     cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
 		layers:  map[int]*LayerInfo{},
+		retry: httpretry.Policy{
+			MaxAttempts: cmp.Or(o.Retry.MaxAttempts, 4),
+			BaseDelay:   cmp.Or(o.Retry.BaseDelay, 100*time.Millisecond),
+			MaxDelay:    cmp.Or(o.Retry.MaxDelay, 5*time.Second),
+		},
 	}
 	if o.Username != "" {
 		c.tokens = &tokenSource{c: c, opts: o}
@@ -115,14 +122,17 @@ func (c *Client) serviceURL(elem ...string) string {
 
 // call sends one request and decodes its JSON answer into out. Parameters
 // go in the query string for GET and as a form body for POST. Token errors
-// inside the body trigger one token refresh and a second attempt.
+// inside the body trigger one token refresh and a second attempt. Server
+// failures inside a 200 body (codes 500-504), which the transport cannot
+// see, are retried with backoff when the call is safe to repeat.
 func (c *Client) call(ctx context.Context, method, endpoint string, params url.Values, safe bool, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if safe {
 		ctx = httpretry.Safe(ctx)
 	}
-	for attempt := 0; ; attempt++ {
+	refreshed, failures := false, 0
+	for {
 		form := url.Values{}
 		for k, v := range params {
 			form[k] = v
@@ -144,12 +154,38 @@ func (c *Client) call(ctx context.Context, method, endpoint string, params url.V
 		}
 		err = decodeBody(body, out)
 		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.TokenError() && c.tokens != nil && attempt == 0 {
+		if !errors.As(err, &apiErr) {
+			return err
+		}
+		switch {
+		case apiErr.TokenError() && c.tokens != nil && !refreshed:
 			c.log.DebugContext(ctx, "arcgis token rejected, refreshing", slog.Int("code", apiErr.Code))
 			c.tokens.invalidate(tok)
+			refreshed = true
+			continue
+		case apiErr.Code >= 500 && apiErr.Code <= 504 && safe && failures+1 < c.retry.MaxAttempts:
+			failures++
+			c.log.DebugContext(ctx, "arcgis body error, retrying", slog.Int("code", apiErr.Code), slog.Int("attempt", failures))
+			if werr := c.backoff(ctx, failures); werr != nil {
+				return err
+			}
 			continue
 		}
 		return err
+	}
+}
+
+// backoff sleeps a full-jitter exponential delay before retry n, or returns
+// the context's error if it ends first.
+func (c *Client) backoff(ctx context.Context, n int) error {
+	ceiling := min(c.retry.MaxDelay, c.retry.BaseDelay<<min(n-1, 20))
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling) + 1)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

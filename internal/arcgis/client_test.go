@@ -88,8 +88,9 @@ func TestNewRejectsBadURLs(t *testing.T) {
 func TestQueryPagesByOffsetWithFaults(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, 2345, citysim.ArcGISLayerConfig{MaxRecordCount: 200}, citysim.ArcGISOptions{
-		Auth:   citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 5},
-		Faults: citysim.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
+		Auth:          citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 5},
+		Faults:        citysim.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
+		BodyErrorRate: 0.2, Seed: 42,
 	})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
 	ctx := context.Background()

@@ -117,3 +117,22 @@ func TestApplyEditsUnderFaultsConverges(t *testing.T) {
 		t.Fatalf("updated features = %d, %v; want 200", n, err)
 	}
 }
+
+func TestBodyErrorsRetriedOnlyWhenSafe(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{BodyErrorRate: 1})
+	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
+	ctx := context.Background()
+	var apiErr *arcgis.APIError
+	_, err := c.ApplyEdits(ctx, 0, arcgis.Edits{Adds: []arcgis.Feature{{Attributes: map[string]any{"ASSET_ID": "X"}}}})
+	if !errors.As(err, &apiErr) || apiErr.Code != 500 || !apiErr.Retryable() || s.requests.Load() != 1 {
+		t.Fatalf("adds: err %v after %d requests; want one attempt and a retryable *APIError 500", err, s.requests.Load())
+	}
+	_, err = c.QueryCount(ctx, 0, arcgis.Query{})
+	if !errors.As(err, &apiErr) || apiErr.Code != 500 || s.requests.Load() != 4 {
+		t.Fatalf("query: err %v after %d requests; want three attempts", err, s.requests.Load()-1)
+	}
+	if s.layer.Count() != 3 {
+		t.Errorf("a failed applyEdits changed the layer")
+	}
+}

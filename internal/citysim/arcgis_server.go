@@ -2,10 +2,12 @@ package citysim
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +29,11 @@ type ArcGISOptions struct {
 	Auth ArcGISAuth
 	// Faults injects latency, 5xx, 429 and hangs in front of every request.
 	Faults Faults
+	// BodyErrorRate is the share of query, applyEdits and extractChanges
+	// requests answered HTTP 200 with {"error":{"code":500,...}}, the way
+	// ArcGIS reports a failed database call; nothing is applied. The draw
+	// uses Seed, so the sequence repeats.
+	BodyErrorRate float64
 	// Seed makes issued tokens reproducible.
 	Seed uint64
 	// Clock is the server's time; time.Now when nil.
@@ -61,6 +68,9 @@ type ArcGISServer struct {
 	services map[string]*ArcGISService // lower-cased name
 	tokens   *arcgisTokens
 	handler  http.Handler
+
+	faultMu  sync.Mutex
+	faultRng *rand.Rand
 }
 
 // NewArcGISServer builds a server over the given services.
@@ -76,6 +86,7 @@ func NewArcGISServer(opts ArcGISOptions) *ArcGISServer {
 		s.services[strings.ToLower(opts.Services[i].Name)] = &opts.Services[i]
 	}
 	s.tokens = newArcGISTokens(opts.Auth, opts.Seed, opts.Clock)
+	s.faultRng = rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xbad))
 	s.handler = opts.Faults.Wrap(http.HandlerFunc(s.route))
 	return s
 }
@@ -157,6 +168,12 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 		s.extractChanges(w, r, svc)
 		return
 	}
+	if len(parts) == 2 || strings.EqualFold(parts[0], "extractChanges") {
+		if s.bodyError() {
+			arcgisWriteError(w, 500, "Unable to complete operation.", "Simulated database failure.")
+			return
+		}
+	}
 	id, err := strconv.Atoi(parts[0])
 	var layer *ArcGISLayer
 	for _, l := range svc.Layers {
@@ -178,6 +195,16 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		arcgisWriteError(w, 400, "Unable to complete operation.", "Operation "+strings.Join(parts[1:], "/")+" is not supported.")
 	}
+}
+
+// bodyError draws whether an operation fails inside a 200 body.
+func (s *ArcGISServer) bodyError() bool {
+	if s.opts.BodyErrorRate <= 0 {
+		return false
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.faultRng.Float64() < s.opts.BodyErrorRate
 }
 
 // arcgisParseForm reads query-string and form parameters, URL-encoded or

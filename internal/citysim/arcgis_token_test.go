@@ -100,3 +100,19 @@ func TestArcGISFaults(t *testing.T) {
 		t.Errorf("statuses with ErrorRate 0.5: %v", statuses)
 	}
 }
+
+func TestArcGISBodyErrors(t *testing.T) {
+	t.Parallel()
+	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
+	_, srv := arcgisTestServer(t, l, ArcGISOptions{Seed: 3, BodyErrorRate: 0.5})
+	codes := map[int]int{}
+	for range 40 {
+		codes[arcgisErrCode(arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "returnCountOnly": {"true"}}))]++
+	}
+	if codes[500] == 0 || codes[0] == 0 || len(codes) != 2 {
+		t.Errorf("answers with BodyErrorRate 0.5: %v", codes)
+	}
+	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil); arcgisErrCode(m) != 0 {
+		t.Errorf("metadata is not an operation and never fails in the body: %v", m)
+	}
+}
