@@ -52,8 +52,8 @@ type open311AttrValue struct{ Key, Name string }
 // open311Catalog returns the simulated city's streetlight services, in the
 // order services.json lists them. SLPWR is always a batch service; batch
 // names further codes served as batch services (answered with a token rather
-// than a service_request_id).
-func open311Catalog(batch map[string]bool) []open311Service {
+// than a service_request_id), blackbox those answered with neither.
+func open311Catalog(batch, blackbox map[string]bool) []open311Service {
 	lampTypes := []open311AttrValue{
 		{"LED", "LED"}, {"HPS", "High pressure sodium"}, {"LPS", "Low pressure sodium"}, {"MH", "Metal halide"},
 	}
@@ -112,6 +112,8 @@ func open311Catalog(batch map[string]bool) []open311Service {
 	}
 	for i := range services {
 		switch {
+		case blackbox[services[i].Code]:
+			services[i].Type = "blackbox"
 		case batch[services[i].Code]:
 			services[i].Type = "batch"
 		case services[i].Type == "":

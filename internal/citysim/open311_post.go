@@ -139,9 +139,13 @@ func (s *Open311) open311File(svc *open311Service, req *Open311Request) (open311
 	heap.Push(&s.pending, req)
 	s.open[key] = req
 	s.open311AdvanceLocked(now) // a zero token delay resolves at once
-	return open311PostView{
+	view := open311PostView{
 		ServiceRequestID: req.ID, Token: req.Token, ServiceNotice: req.ServiceNotice, AccountID: req.AccountID,
-	}, ""
+	}
+	if svc.Type == "blackbox" {
+		view.ServiceRequestID = ""
+	}
+	return view, ""
 }
 
 // open311Location reads lat/long into req; the spec requires lat and long,

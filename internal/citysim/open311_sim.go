@@ -45,6 +45,9 @@ type Open311Options struct {
 	// BatchServices are service codes answered with a token instead of an id,
 	// besides SLPWR, which always is.
 	BatchServices []string
+	// BlackboxServices are service codes whose POST answer carries neither
+	// an id nor a token; the request is filed all the same.
+	BlackboxServices []string
 	// TokenDelay is how long a batch request waits before it gets its id
 	// (default 30s; negative means at once).
 	TokenDelay time.Duration
@@ -106,13 +109,16 @@ func NewOpen311(opts Open311Options) *Open311 {
 	opts.MaxResults = cmp.Or(opts.MaxResults, 1000)
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 
-	batch := make(map[string]bool)
+	batch, blackbox := make(map[string]bool), make(map[string]bool)
 	for _, c := range opts.BatchServices {
 		batch[c] = true
 	}
+	for _, c := range opts.BlackboxServices {
+		blackbox[c] = true
+	}
 	s := &Open311{
 		opts:     opts,
-		services: open311Catalog(batch),
+		services: open311Catalog(batch, blackbox),
 		byCode:   make(map[string]*open311Service),
 		keys:     make(map[string]bool),
 		nextNum:  open311FirstID,

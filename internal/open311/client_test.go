@@ -309,3 +309,17 @@ func TestReadsSurviveHungRequests(t *testing.T) {
 		t.Errorf("unknown id under hangs: %v", err)
 	}
 }
+
+func TestBlackboxServiceAnswersNoID(t *testing.T) {
+	t.Parallel()
+	c, sim, _, _ := simClient(t, citysim.Open311Options{BlackboxServices: []string{citysim.Open311ServiceWiring}}, open311.Config{})
+	r := lightOut("SL-0000003")
+	r.ServiceCode = citysim.Open311ServiceWiring
+	got, err := c.Create(context.Background(), r)
+	if err != nil || got.ID != "" || got.Token != "" || got.ServiceNotice == "" {
+		t.Errorf("blackbox create: %+v %v", got, err)
+	}
+	if n := len(sim.Requests()); n != 1 {
+		t.Errorf("simulator filed %d requests, want 1", n)
+	}
+}

@@ -70,7 +70,8 @@ func (r NewRequest) validate() error {
 }
 
 // Create files a service request (POST requests.json). A realtime service
-// answers its ID, a batch service a Token (see WaitToken). The POST is sent
+// answers its ID, a batch service a Token (see WaitToken), a blackbox service
+// neither. The POST is sent
 // again only when the server provably did not take it; an outcome that is
 // unknown is returned wrapping ErrMaybeCreated, and error arrays as *APIError.
 func (c *Client) Create(ctx context.Context, r NewRequest) (Created, error) {
@@ -144,8 +145,8 @@ func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Durat
 	if err != nil {
 		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, err)
 	}
-	if len(wire) == 0 || (wire[0].ServiceRequestID == "" && wire[0].Token == "") {
-		return Created{}, -1, fmt.Errorf("filing request: %w: answer has neither service_request_id nor token", ErrMaybeCreated)
+	if len(wire) == 0 {
+		return Created{}, -1, fmt.Errorf("filing request: %w: answer lists no request", ErrMaybeCreated)
 	}
 	w := wire[0]
 	return Created{

@@ -94,7 +94,8 @@ type NewRequest struct {
 }
 
 // Created is the server's answer to POST requests: a realtime service gives
-// the ID, a batch service a Token to resolve later.
+// the ID, a batch service a Token to resolve later, a blackbox service
+// neither (the request is filed but cannot be followed).
 type Created struct {
 	ID            string
 	Token         string
