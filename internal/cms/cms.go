@@ -109,7 +109,7 @@ func New(opts Options) (*Client, error) {
 	}, nil
 }
 
-// call is one API request: its method, path under /api/v1, query, JSON body,
+// call is one API request: its method, escaped path under /api/v1, query, JSON body,
 // extra headers, and whether it may be sent again after a lost answer.
 type call struct {
 	method string
@@ -132,7 +132,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (http.Header, error) 
 		ctx = httpretry.Safe(ctx)
 	}
 	u := *c.base
-	u.Path += cl.path
+	u.RawPath = c.base.EscapedPath() + cl.path // cl.path is escaped already
+	path, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("building request path: %w", err)
+	}
+	u.Path = path
 	u.RawQuery = cl.query.Encode()
 	var body io.Reader
 	if cl.body != nil {

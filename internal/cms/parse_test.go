@@ -61,6 +61,11 @@ func replay(t *testing.T) *httptest.Server {
 			file(w, 400, problem, "problem_400.json")
 		case "GET /api/v1/devices/dev-0000001":
 			file(w, 502, "text/html", "gateway_502.html")
+		case "GET /api/v1/devices/odd/id":
+			if r.URL.EscapedPath() != "/api/v1/devices/odd%2Fid" {
+				t.Errorf("id with a slash sent as %s", r.URL.EscapedPath())
+			}
+			file(w, 404, problem, "problem_404.json")
 		default:
 			t.Errorf("unexpected %s %s", r.Method, r.URL)
 			http.NotFound(w, r)
@@ -183,6 +188,10 @@ func TestParseRecordedProblems(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "nominalWatts: must be between 0 and 2000") {
 		t.Errorf("message %q does not name the field", msg)
+	}
+
+	if _, err := c.Get(ctx, "odd/id"); !errors.Is(err, cms.ErrNotFound) {
+		t.Fatalf("get of an id with a slash: %v", err)
 	}
 
 	_, err = c.Get(ctx, "dev-0000001")
