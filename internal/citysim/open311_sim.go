@@ -73,9 +73,23 @@ const (
 )
 
 // Open311 is a simulated Open311 GeoReport v2 server for streetlight service
-// requests. It is an http.Handler serving discovery.json, services, service
-// definitions, requests and tokens in JSON and XML, and its crews work and
-// close requests over simulated time.
+// requests (wiki.open311.org/GeoReport_v2). It is an http.Handler serving,
+// in JSON (.json) or XML (.xml):
+//
+//	GET  /discovery.json             service discovery
+//	GET  /services.json              the streetlight services (SLOUT, SLDAY, SLCYC, SLKNK, SLWIR, SLPWR)
+//	GET  /services/{code}.json       a service definition: ASSET_ID (required), POLE_ID, LAMP_TYPE, OBSERVED_AT, HAZARD
+//	POST /requests.json              file a request: form-encoded, api_key required (403), errors as [{code, description}]
+//	GET  /requests.json              service_request_id, service_code, status, start_date, end_date; 90 days, 1,000 max
+//	GET  /requests/{id}.json         one request
+//	GET  /tokens/{token}.json        a batch request's id once it has one
+//
+// Its crews acknowledge, work and close requests over simulated time, each
+// request's history decided by the seed, and it can answer duplicates and
+// inject faults. For example:
+//
+//	curl -d api_key=citylink-open311-dev-key -d service_code=SLOUT -d address_string='100 N State St' \
+//	     -d 'attribute[ASSET_ID]=SL-0000001' http://127.0.0.1:PORT/requests.json
 type Open311 struct {
 	opts     Open311Options
 	handler  http.Handler
