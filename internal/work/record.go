@@ -44,6 +44,7 @@ SET state = CASE WHEN undone.any THEN 'pending' ELSE 'done' END,
 FROM lease, undone
 WHERE b.run_id = lease.run_id AND b.seq = lease.seq
 RETURNING b.state,
+    undone.any OR EXISTS (SELECT 1 FROM batches WHERE run_id = @run AND state = 'pending' AND seq <> @seq),
     (SELECT count(*) FROM upd),
     COALESCE((SELECT array_agg(item_id) FROM dead), '{}'),
     COALESCE((SELECT array_agg(source_key) FROM dead), '{}'),
@@ -52,6 +53,7 @@ RETURNING b.state,
 // recorded is what recording a batch did.
 type recorded struct {
 	done  bool // the batch is done; false: items went back to pending
+	more  bool // the run has pending batches, this one included
 	items int
 	dead  []DeadItem
 }
@@ -91,7 +93,7 @@ func (e *Engine) record(ctx context.Context, b *batch, items []Item, res applied
 	err := e.db.QueryRow(ctx, recordSQL, pgx.NamedArgs{
 		"run": b.run, "seq": b.seq, "owner": b.owner, "workflow": e.cfg.Workflow, "now": e.clock.Now(),
 		"ids": ids, "states": states, "refs": refs, "errors": errs, "reasons": reasons,
-	}).Scan(&state, &r.items, &deadIDs, &deadKeys, &deadErrs)
+	}).Scan(&state, &r.more, &r.items, &deadIDs, &deadKeys, &deadErrs)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return recorded{}, ErrLeaseLost
 	}

@@ -23,7 +23,12 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		return fmt.Errorf("work: link for workflow %q reached %q", link.Workflow, e.cfg.Workflow)
 	}
 	log := e.log.With("run", link.Run, "chain", link.Chain)
+	var (
+		more  bool
+		known bool // more was reported by the last statement
+	)
 	for range e.cfg.BatchesPerLink {
+		known = false
 		if e.short(ctx) {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -42,7 +47,8 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		if c.batch == nil {
 			break
 		}
-		err = e.work(ctx, log, c.batch)
+		more, err = e.work(ctx, log, c.batch)
+		known = err == nil
 		if errors.Is(err, ErrLeaseLost) {
 			// Our lease expired and the batch went to another worker, which
 			// records it; this chain goes on.
@@ -52,10 +58,15 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		if err != nil {
 			return err
 		}
+		if !more {
+			break
+		}
 	}
-	more, err := e.pending(ctx, link.Run)
-	if err != nil {
-		return err
+	if !known {
+		var err error
+		if more, err = e.pending(ctx, link.Run); err != nil {
+			return err
+		}
 	}
 	if more {
 		if err := e.cfg.Publisher.Publish(ctx, link); err != nil {
@@ -63,28 +74,29 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		}
 		return nil
 	}
-	_, err = e.closeRun(ctx, link.Run)
+	_, err := e.closeRun(ctx, link.Run)
 	return err
 }
 
-// work applies and records one claimed batch.
-func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) error {
+// work applies and records one claimed batch, and reports whether the run
+// has pending batches left.
+func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) (bool, error) {
 	items, err := e.items(ctx, b)
 	if err != nil {
-		return err
+		return false, err
 	}
 	res, err := e.apply(ctx, items, b.attempt)
 	if err != nil {
-		return fmt.Errorf("applying batch %d: %w", b.seq, err)
+		return false, fmt.Errorf("applying batch %d: %w", b.seq, err)
 	}
 	if res.panic != nil {
 		if err := e.logCrash(ctx, b, res.panic); err != nil {
-			return err
+			return false, err
 		}
 	}
 	rec, err := e.record(ctx, b, items, res)
 	if err != nil {
-		return err
+		return false, err
 	}
 	log.DebugContext(ctx, "batch recorded", "batch", b.seq, "attempt", b.attempt,
 		"items", rec.items, "done", rec.done, "dead", len(rec.dead))
@@ -98,5 +110,5 @@ func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) error {
 			}
 		}
 	}
-	return nil
+	return rec.more, nil
 }
