@@ -7,6 +7,7 @@
 package utility
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -159,6 +160,21 @@ func (w *Writer) Flush() error {
 
 // Rows returns how many changes were written.
 func (w *Writer) Rows() int { return w.rows }
+
+// Encode renders changes as a whole inventory change file.
+func Encode(changes []Change) ([]byte, error) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	for _, c := range changes {
+		if err := w.Write(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
 // FileName names an inventory change file: the sender, the day it covers
 // and a sequence number for several files a day.

@@ -65,6 +65,20 @@ func TestWriteParseRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEncodeEmptyFileHasHeader(t *testing.T) {
+	t.Parallel()
+	b, err := utility.Encode(nil)
+	if err != nil || string(b) != strings.Join(utility.Header, ",")+"\r\n" {
+		t.Fatalf("empty file: %q %v", b, err)
+	}
+	if got, err := utility.Parse(bytes.NewReader(b)); err != nil || len(got) != 0 {
+		t.Errorf("parsing the empty file: %v %v", got, err)
+	}
+	if _, err := utility.Encode([]utility.Change{{AssetID: "SL-1"}}); err == nil {
+		t.Error("a bad change encoded")
+	}
+}
+
 func TestWriterRefusesBadRows(t *testing.T) {
 	t.Parallel()
 	good := sampleChanges(1)[0]
