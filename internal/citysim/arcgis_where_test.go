@@ -133,3 +133,28 @@ func TestArcGISWhereLexerStringEscapes(t *testing.T) {
 		t.Fatalf("tokens %q, want %q", got, want)
 	}
 }
+
+// FuzzArcGISWhere feeds arbitrary where clauses to the lexer, compiler,
+// predicate and index planner: they may reject input, never panic.
+func FuzzArcGISWhere(f *testing.F) {
+	for _, seed := range []string{
+		"status = 'approved' AND watts IN (1, 2)",
+		"audit_date > timestamp '2025-06-01 12:00:00' OR note IS NULL",
+		"NOT (ratio BETWEEN -1 AND .5) AND status LIKE 'a_p%'",
+		"UPPER(status) <> LOWER('X') AND objectid >= 3",
+		"((((", "'", `"`, "status IN (", "watts = -", "date 'x'",
+	} {
+		f.Add(seed)
+	}
+	l := NewArcGISLayer(ArcGISLayerConfig{Fields: []ArcGISField{
+		arcgisStr("status", 10, true), arcgisTyped("watts", ArcGISFieldInteger, true),
+	}, Indexes: []string{"status", "watts"}})
+	row := []any{int64(42), "approved", int64(100), int64(1748780000000), 0.5, nil}
+	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, where string) {
+		if pred, err := arcgisCompileWhere(where, arcgisWhereResolve, now); err == nil {
+			pred(row)
+		}
+		l.indexHint(where)
+	})
+}
