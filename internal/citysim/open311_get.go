@@ -2,6 +2,7 @@ package citysim
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -16,36 +17,42 @@ const open311Window = 90 * 24 * time.Hour
 // the window defaults to the last 90 days and may not span more, and the most
 // recent MaxResults are returned, newest first.
 func (s *Open311) open311List(w http.ResponseWriter, r *http.Request, f open311Format) {
-	q := r.URL.Query()
+	views, msg := s.open311Select(r.URL.Query())
+	if msg != "" {
+		open311WriteError(w, f, http.StatusBadRequest, msg)
+		return
+	}
+	open311WriteRequests(w, f, views)
+}
+
+// open311Select runs a GET requests query under the lock, so the answer is
+// written without holding it. It returns an error description or "".
+func (s *Open311) open311Select(q url.Values) ([]open311RequestView, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
 	s.open311AdvanceLocked(now)
 
+	var views []open311RequestView
 	if ids := q.Get("service_request_id"); ids != "" {
-		var views []open311RequestView
 		for _, id := range strings.Split(ids, ",") {
 			if req, ok := s.byID[strings.TrimSpace(id)]; ok {
 				views = append(views, open311ViewOf(req))
 			}
 		}
-		open311WriteRequests(w, f, views)
-		return
+		return views, ""
 	}
 	codes := open311Set(q.Get("service_code")) // unknown codes simply match nothing
 	statuses := open311Set(q.Get("status"))
 	for st := range statuses {
 		if st != "open" && st != "closed" {
-			open311WriteError(w, f, http.StatusBadRequest, "status must be open or closed")
-			return
+			return nil, "status must be open or closed"
 		}
 	}
 	start, end, msg := open311Range(q.Get("start_date"), q.Get("end_date"), now)
 	if msg != "" {
-		open311WriteError(w, f, http.StatusBadRequest, msg)
-		return
+		return nil, msg
 	}
-	var views []open311RequestView
 	for i := len(s.reqs) - 1; i >= 0 && len(views) < s.opts.MaxResults; i-- {
 		req := s.reqs[i]
 		switch {
@@ -57,7 +64,7 @@ func (s *Open311) open311List(w http.ResponseWriter, r *http.Request, f open311F
 			views = append(views, open311ViewOf(req))
 		}
 	}
-	open311WriteRequests(w, f, views)
+	return views, ""
 }
 
 // open311Range resolves start_date and end_date against the 90-day rule.
@@ -103,14 +110,18 @@ func (s *Open311) open311GetOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.open311AdvanceLocked(s.opts.Now())
 	req, ok := s.byID[id]
+	var view open311RequestView
+	if ok {
+		view = open311ViewOf(req)
+	}
+	s.mu.Unlock()
 	if !ok {
 		open311WriteError(w, f, http.StatusNotFound, "service_request_id "+id+" not found")
 		return
 	}
-	open311WriteRequests(w, f, []open311RequestView{open311ViewOf(req)})
+	open311WriteRequests(w, f, []open311RequestView{view})
 }
 
 // open311Token serves GET tokens/{token}.{fmt}: the token with its
@@ -126,14 +137,17 @@ func (s *Open311) open311Token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.open311AdvanceLocked(s.opts.Now())
 	req, ok := s.byToken[token]
+	var view []open311PostView
+	if ok {
+		view = []open311PostView{{ServiceRequestID: req.ID, Token: req.Token}}
+	}
+	s.mu.Unlock()
 	if !ok {
 		open311WriteError(w, f, http.StatusNotFound, "token "+token+" not found")
 		return
 	}
-	view := []open311PostView{{ServiceRequestID: req.ID, Token: req.Token}}
 	open311Write(w, f, view, open311RequestsXML{Requests: view})
 }
 
@@ -155,7 +169,8 @@ func open311ViewOf(req *Open311Request) open311RequestView {
 		MediaURL: req.MediaURL,
 	}
 	if req.HasLocation {
-		v.Lat, v.Long = &req.Lat, &req.Long
+		lat, long := req.Lat, req.Long
+		v.Lat, v.Long = &lat, &long
 	}
 	return v
 }
