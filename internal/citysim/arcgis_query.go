@@ -32,6 +32,11 @@ type arcgisOrder struct {
 // arcgisParseQuery reads the query operation's parameters.
 func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
 	q := arcgisQuery{where: form.Get("where"), returnGeometry: true}
+	for _, name := range []string{"geometry", "outStatistics", "groupByFieldsForStatistics", "returnDistinctValues", "having", "time", "quantizationParameters"} {
+		if v := form.Get(name); v != "" && v != "false" {
+			return q, fmt.Errorf("'%s' is not supported by this simulated layer", name)
+		}
+	}
 	var err error
 	if q.objectIDs, err = arcgisParseIDs(form.Get("objectIds")); err != nil {
 		return q, fmt.Errorf("'objectIds' parameter is invalid")

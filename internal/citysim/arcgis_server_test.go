@@ -207,6 +207,9 @@ func TestArcGISQueryPaging(t *testing.T) {
 	if n := len(byID["features"].([]any)); n != 2 {
 		t.Errorf("objectIds query returned %d features, want 2", n)
 	}
+	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "geometry": {"-88,41,-87,42"}}); arcgisErrCode(m) != 400 {
+		t.Errorf("a spatial filter the simulator cannot apply was ignored: %v", m)
+	}
 	bad := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"NOPE = 1"}})
 	if arcgisErrCode(bad) != 400 {
 		t.Errorf("bad where answered %v, want error 400 in the body", bad)
