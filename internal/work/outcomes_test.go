@@ -197,3 +197,63 @@ func TestSinkPanicIsLoggedWithStack(t *testing.T) {
 		t.Fatalf("%d items failed, want all 5, to be carried into the next run", n)
 	}
 }
+
+func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
+	t.Parallel()
+	e := &Engine{cfg: Config{Backoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
+	for try, full := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond,
+		4: 800 * time.Millisecond, 5: time.Second, 60: time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := e.backoff(try)
+			if d < full/2 || d > full {
+				t.Fatalf("backoff before try %d = %v, want within [%v, %v]", try+1, d, full/2, full)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Fatalf("backoff before try %d has no jitter: %v", try+1, seen)
+		}
+	}
+}
+
+// TestRetryAfterBeyondDeadlineIsNotWaited has the target ask for a wait
+// longer than the worker has: the engine does not sleep past its deadline,
+// it records the item failed, to be carried into the next run.
+func TestRetryAfterBeyondDeadlineIsNotWaited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, &pageSource{items: makeItems("pole", 3), pageSize: 3}, func(c *Config) {
+		c.Publisher = &linkRecorder{}
+	})
+	h.sink.decide = func(_ context.Context, key string, _ int) *Outcome {
+		if key == "pole-1" {
+			o := Retry(errors.New("429 too many requests"), 2*time.Hour)
+			return &o
+		}
+		return nil
+	}
+	ctx := context.Background()
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lambdaCtx, cancel := context.WithDeadline(ctx, h.clock.Now().Add(15*time.Minute))
+	defer cancel()
+	if err := h.engine.Work(lambdaCtx, Link{Workflow: h.engine.Workflow(), Run: res.Run}); err != nil {
+		t.Fatal(err)
+	}
+	if applies, _ := h.sink.counts("pole-1"); applies != 1 {
+		t.Fatalf("pole-1 applied %d times, want 1: a 2h Retry-After cannot be waited for", applies)
+	}
+	var state, msg string
+	if err := h.pool.QueryRow(ctx, `SELECT state, error FROM items WHERE run_id = $1 AND source_key = 'pole-1'`, res.Run).
+		Scan(&state, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if state != "failed" || msg != "429 too many requests" {
+		t.Fatalf("pole-1 is %s with %q, want failed with the 429", state, msg)
+	}
+	if s := runState(t, h.pool, res.Run); s != "partial" {
+		t.Fatalf("run is %s, want partial", s)
+	}
+}
