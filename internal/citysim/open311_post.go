@@ -122,6 +122,18 @@ func (s *Open311) open311File(svc *open311Service, req *Open311Request) (open311
 			ServiceNotice: "Duplicate of open service request " + ref + "; tracking that request.",
 		}, ""
 	}
+	s.open311Insert(svc, req, now)
+	view := open311PostView{
+		ServiceRequestID: req.ID, Token: req.Token, ServiceNotice: req.ServiceNotice, AccountID: req.AccountID,
+	}
+	if svc.Type == "blackbox" {
+		view.ServiceRequestID = ""
+	}
+	return view, ""
+}
+
+// open311Insert files req at now; the caller holds the lock.
+func (s *Open311) open311Insert(svc *open311Service, req *Open311Request, now time.Time) {
 	s.seq++
 	req.Requested, req.Updated = now, now
 	req.ServiceNotice = svc.Notice
@@ -137,15 +149,8 @@ func (s *Open311) open311File(svc *open311Service, req *Open311Request) (open311
 	open311Plan(s.opts.Seed, s.seq, svc, req, s.opts.TokenDelay, s.opts.Speed)
 	s.reqs = append(s.reqs, req)
 	heap.Push(&s.pending, req)
-	s.open[key] = req
+	s.open[open311DupKey(req.ServiceCode, req.assetID)] = req
 	s.open311AdvanceLocked(now) // a zero token delay resolves at once
-	view := open311PostView{
-		ServiceRequestID: req.ID, Token: req.Token, ServiceNotice: req.ServiceNotice, AccountID: req.AccountID,
-	}
-	if svc.Type == "blackbox" {
-		view.ServiceRequestID = ""
-	}
-	return view, ""
 }
 
 // open311Location reads lat/long into req; the spec requires lat and long,

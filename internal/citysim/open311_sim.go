@@ -61,6 +61,10 @@ type Open311Options struct {
 	// an ASSET_ID that names no light is refused with 400, and a request
 	// without an address or position gets the light's.
 	City *City
+	// PublicRequests, with City, is how many requests residents filed for
+	// the city's lights over the 30 days before the server starts; some are
+	// still open, so citylink's requests can meet duplicates.
+	PublicRequests int
 	// Logger receives one line per accepted request; discarded when nil.
 	Logger *slog.Logger
 }
@@ -154,6 +158,7 @@ func NewOpen311(opts Open311Options) *Open311 {
 	mux.HandleFunc("GET /requests/{file}", s.open311GetOne)
 	mux.HandleFunc("GET /tokens/{file}", s.open311Token)
 	s.handler = opts.Faults.Wrap(mux)
+	s.open311SeedPublic(opts.City, opts.PublicRequests, opts.Now())
 	return s
 }
 

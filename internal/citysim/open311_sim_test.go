@@ -250,3 +250,42 @@ func TestOpen311ChecksAssetsAgainstTheCity(t *testing.T) {
 		t.Errorf("unknown asset: %d %s", status, body)
 	}
 }
+
+func TestOpen311PublicHistory(t *testing.T) {
+	t.Parallel()
+	city := NewCity(2, 1000)
+	sim, srv, _ := open311TestServer(t, Open311Options{Seed: 4, City: city, PublicRequests: 200, Duplicates: Open311DuplicatesReject})
+	reqs := sim.Requests()
+	if len(reqs) < 150 {
+		t.Fatalf("%d public requests, want most of 200", len(reqs))
+	}
+	var open, closed int
+	var openOne Open311Request
+	for _, r := range reqs {
+		switch r.Status {
+		case "open":
+			open++
+			openOne = r
+		case "closed":
+			closed++
+		}
+		if _, ok := city.LightByAssetID(r.AssetID()); !ok || r.ID == "" {
+			t.Fatalf("public request %+v names no light of the city", r)
+		}
+	}
+	if open == 0 || closed == 0 {
+		t.Fatalf("history has %d open and %d closed requests, want both", open, closed)
+	}
+	// citylink filing for a light a resident already reported meets the
+	// duplicate answer.
+	form := open311ValidForm(openOne.AssetID())
+	form.Set("service_code", openOne.ServiceCode)
+	if status, body := open311PostForm(t, srv.URL, form); status != 400 || !strings.Contains(body, openOne.ID) {
+		t.Errorf("duplicate of a resident's request: %d %s", status, body)
+	}
+	// The same seed gives the same history.
+	again, _, _ := open311TestServer(t, Open311Options{Seed: 4, City: city, PublicRequests: 200})
+	if b := again.Requests(); len(b) != len(reqs) || b[17].AssetID() != reqs[17].AssetID() || !b[17].Updated.Equal(reqs[17].Updated) {
+		t.Error("public history differs between runs with one seed")
+	}
+}
