@@ -32,7 +32,8 @@ type itemStream struct {
 
 	carried    []Item // items carried from failed runs, by id
 	carriedIdx int
-	superseded map[string]bool // carried keys the source has sent again
+	superseded map[string]bool  // carried keys the source has sent again
+	latest     map[string]int64 // the newest carried item of each key
 
 	n      int // items emitted
 	nCarry int // carried items emitted
@@ -47,8 +48,10 @@ func newItemStream(ctx context.Context, src Source, workflow string, run int64, 
 		carried: carried, superseded: make(map[string]bool, len(carried)),
 		row: make([]any, len(itemColumns)),
 	}
+	s.latest = make(map[string]int64, len(carried))
 	for _, it := range carried {
 		s.superseded[it.Key] = false
+		s.latest[it.Key] = max(s.latest[it.Key], it.ID)
 	}
 	return s
 }
@@ -78,8 +81,8 @@ func (s *itemStream) Next() bool {
 		for s.carriedIdx < len(s.carried) {
 			it := s.carried[s.carriedIdx]
 			s.carriedIdx++
-			if s.superseded[it.Key] {
-				continue
+			if s.superseded[it.Key] || s.latest[it.Key] != it.ID {
+				continue // the source or a newer failure of the key wins
 			}
 			from := it.ID
 			s.nCarry++
