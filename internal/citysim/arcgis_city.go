@@ -82,7 +82,7 @@ func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 		idx(AuditFieldRate), idx(AuditFieldInService), idx(AuditFieldController), idx(AuditFieldCircuit), idx(AuditFieldAddress)}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.recs = make([]*arcgisRecord, 0, len(c.Audits))
+	l.reserve(len(c.Audits))
 	var last time.Time
 	for _, a := range c.Audits {
 		lt, ok := c.LightByAssetID(a.AssetID)
@@ -137,7 +137,7 @@ func NewDOTLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 	loaded := CityEpoch().UnixMilli()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.recs = make([]*arcgisRecord, 0, len(c.Lights))
+	l.reserve(len(c.Lights))
 	for _, lt := range c.Lights {
 		vals := make([]any, len(l.fields))
 		for n, v := range [...]any{lt.AssetID, lt.PoleID, lt.LampType, int64(lt.NominalWatts),

@@ -31,6 +31,20 @@ func (ix arcgisIndex) remove(v any, r *arcgisRecord) {
 	ix[k] = rs
 }
 
+// reserve sizes the record list and indexes for n more records; the caller
+// holds the write lock.
+func (l *ArcGISLayer) reserve(n int) {
+	l.recs = slices.Grow(l.recs, n)
+	if len(l.byOID) == 0 {
+		l.byOID = make(map[int64]*arcgisRecord, n)
+	}
+	for idx, ix := range l.indexes {
+		if len(ix) == 0 {
+			l.indexes[idx] = make(arcgisIndex, n)
+		}
+	}
+}
+
 // indexRecord adds a new record to every index; the caller holds the write
 // lock.
 func (l *ArcGISLayer) indexRecord(r *arcgisRecord) {
