@@ -138,6 +138,10 @@ func TestParseRecordedFiles(t *testing.T) {
 			t.Errorf("%s: %v, want line %d field %q", file, err, want.line, want.field)
 		}
 	}
+	withBOM := "\ufeff" + strings.Join(utility.Header, ",") + "\r\n"
+	if _, err := utility.Parse(strings.NewReader(withBOM)); err != nil {
+		t.Errorf("a header after a byte order mark: %v", err)
+	}
 	if _, err := utility.Parse(strings.NewReader("")); err == nil {
 		t.Error("an empty file parsed")
 	}

@@ -42,6 +42,9 @@ func Parse(r io.Reader) ([]Change, error) {
 	if err != nil {
 		return nil, &ParseError{Line: 1, Err: err}
 	}
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff") // spreadsheet tools write a byte order mark
+	}
 	if !slices.Equal(head, Header) {
 		return nil, &ParseError{Line: 1, Err: fmt.Errorf("header is %q, want %q", strings.Join(head, ","), strings.Join(Header, ","))}
 	}
