@@ -164,6 +164,11 @@ func TestQueryPagesStopsOnCallbackError(t *testing.T) {
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("err %v after %d calls, want stop after 1", err, calls)
 	}
+	// Layer info, the first page and at most one page fetched ahead: the
+	// producer is stopped and waited for before QueryPages returns.
+	if n := s.requests.Load(); n < 2 || n > 3 {
+		t.Errorf("requests = %d, want 2 or 3", n)
+	}
 }
 
 func TestQueryIDsCountAndDates(t *testing.T) {

@@ -134,7 +134,8 @@ func (c *Client) QueryCount(ctx context.Context, layer int, q Query) (int, error
 var errNoProgress = errors.New("server reported exceededTransferLimit with an empty page")
 
 // QueryPages reads every feature a query selects, handing them to fn one
-// non-empty page at a time; fn's error stops the paging and is returned. When the
+// non-empty page at a time, in order, while the next page is already being
+// fetched; fn's error stops the paging and is returned. When the
 // layer supports pagination it pages with resultOffset, ordered by
 // q.OrderBy or else by object id so that pages neither skip nor repeat;
 // otherwise it fetches the matching object ids and queries them in chunks of
@@ -152,10 +153,44 @@ func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*Fe
 	if size <= 0 {
 		size = 1000
 	}
-	if info.SupportsPagination() {
-		return c.pageByOffset(ctx, layer, info, q, size, fn)
+	return pipeline(ctx, func(ctx context.Context, emit func(*FeatureSet) error) error {
+		if info.SupportsPagination() {
+			return c.pageByOffset(ctx, layer, info, q, size, emit)
+		}
+		return c.pageByIDs(ctx, layer, q, size, emit)
+	}, fn)
+}
+
+// pipeline runs produce one page ahead of consume: the next page is fetched
+// and decoded while the caller handles the current one, and pages reach the
+// caller in order. A consume error stops the producer, which is waited for
+// before pipeline returns.
+func pipeline(ctx context.Context, produce func(context.Context, func(*FeatureSet) error) error, consume func(*FeatureSet) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan *FeatureSet)
+	done := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		done <- produce(ctx, func(fs *FeatureSet) error {
+			select {
+			case pages <- fs:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	for fs := range pages {
+		if err := consume(fs); err != nil {
+			cancel()
+			for range pages {
+			}
+			<-done
+			return err
+		}
 	}
-	return c.pageByIDs(ctx, layer, q, size, fn)
+	return <-done
 }
 
 func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
