@@ -58,6 +58,9 @@ type Client struct {
 	base *url.URL
 	cfg  Config
 	http *http.Client
+	// post sends POST requests.json: one attempt per call, the rate limit
+	// waited by Create itself, so a request that never left is known.
+	post *http.Client
 }
 
 // New returns a Client for cfg.
@@ -83,6 +86,9 @@ func New(cfg Config) (*Client, error) {
 		base: base,
 		cfg:  cfg,
 		http: &http.Client{Transport: httpretry.New(cfg.Transport, cfg.Retry)},
+		post: &http.Client{Transport: httpretry.New(cfg.Transport, httpretry.Policy{
+			MaxAttempts: 1, AttemptTimeout: cfg.Retry.AttemptTimeout,
+		})},
 	}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
+	"golang.org/x/time/rate"
 )
 
 // stepClock is a deterministic clock: every reading is step later than the
@@ -233,5 +234,27 @@ func TestBlackboxServiceAnswersNoID(t *testing.T) {
 	}
 	if n := len(sim.Requests()); n != 1 {
 		t.Errorf("simulator filed %d requests, want 1", n)
+	}
+}
+
+func TestCreateHeldByRateLimitIsNotAmbiguous(t *testing.T) {
+	t.Parallel()
+	// One request an hour: the second Create cannot get a token before its
+	// deadline, so it never leaves and says so.
+	lim := rate.NewLimiter(rate.Every(time.Hour), 1)
+	c, sim, _, hits := simClient(t, citysim.Open311Options{}, open311.Config{
+		Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Limiter: lim},
+	})
+	if _, err := c.Create(context.Background(), lightOut("SL-0000001")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.Create(ctx, lightOut("SL-0000002"))
+	if err == nil || errors.Is(err, open311.ErrMaybeCreated) {
+		t.Errorf("rate-limited create: %v, want an error that is not ErrMaybeCreated", err)
+	}
+	if hits.Load() != 1 || len(sim.Requests()) != 1 {
+		t.Errorf("server saw %d calls and holds %d requests, want 1 and 1", hits.Load(), len(sim.Requests()))
 	}
 }

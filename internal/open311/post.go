@@ -120,7 +120,12 @@ func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Durat
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	req.Header.Set("Accept", c.cfg.Format.accept())
-	resp, err := c.http.Do(req)
+	if lim := c.cfg.Retry.Limiter; lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return Created{}, -1, fmt.Errorf("filing request: waiting for rate limit: %w", err)
+		}
+	}
+	resp, err := c.post.Do(req)
 	if err != nil {
 		if notSent(err) && ctx.Err() == nil {
 			return Created{}, 0, fmt.Errorf("filing request: %w", err)
