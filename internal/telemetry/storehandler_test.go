@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -158,5 +160,59 @@ func TestKinesisTestdataRoundTrips(t *testing.T) {
 	if len(again.Records) != 8 || !bytes.Equal(again.Records[5].Kinesis.Data, ev.Records[5].Kinesis.Data) ||
 		!again.Records[0].Kinesis.ApproximateArrivalTimestamp.Equal(ev.Records[0].Kinesis.ApproximateArrivalTimestamp.Time) {
 		t.Fatalf("round trip changed the event")
+	}
+}
+
+// deadlineWriter decorates the real client: a call that includes the slow
+// sensor waits for the context to end, as a hung connection would; other
+// calls go to dynalite regardless of the deadline.
+type deadlineWriter struct {
+	*dynamodb.Client
+	slow string
+}
+
+func (w deadlineWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	for _, reqs := range in.RequestItems {
+		for _, r := range reqs {
+			if r.PutRequest.Item["sensor_id"].(*types.AttributeValueMemberS).Value == w.slow {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return w.Client.BatchWriteItem(context.WithoutCancel(ctx), in, opts...)
+}
+
+func TestStoreHandlerReportsRecordsCutOffByDeadline(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	// One sensor per group of 25: the slow one's group cannot finish.
+	var rs []telemetry.Reading
+	for i := range 75 {
+		rs = append(rs, telemetry.Reading{SensorID: fmt.Sprintf("SL-%d", i/25), Time: fixedNow.Add(-time.Duration(i) * time.Second), Value: float64(i)})
+	}
+	var ev events.KinesisEvent
+	for i, r := range rs {
+		data, _ := r.MarshalJSON()
+		seq := fmt.Sprintf("%d", 1000+i)
+		ev.Records = append(ev.Records, events.KinesisEventRecord{EventID: "shardId-000000000000:" + seq,
+			Kinesis: events.KinesisRecord{Data: data, SequenceNumber: seq, PartitionKey: r.SensorID}})
+	}
+	h := telemetry.NewStoreHandler(decoder(),
+		telemetry.NewStore(deadlineWriter{Client: s.DynamoDB, slow: "SL-1"}, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
+		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), testLogger(t))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	resp, err := h.Handle(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 25 || resp.BatchItemFailures[0].ItemIdentifier != "1025" {
+		t.Fatalf("failures = %v, want the 25 records of SL-1 from 1025", resp.BatchItemFailures)
+	}
+	if got := scanTable(t, s.DynamoDB, table); len(got) != 50 {
+		t.Fatalf("table has %d items, want the 50 of the other sensors", len(got))
 	}
 }
