@@ -17,10 +17,10 @@ import (
 func TestCityAuditWatermark(t *testing.T) {
 	t.Parallel()
 	city := citysim.NewCity(3, 20000)
-	auditSrv, _, layer, _ := citysim.NewCityArcGIS(city,
+	sim := citysim.NewCityArcGIS(city,
 		citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 4}, Faults: citysim.Faults{Seed: 11, ErrorRate: 0.2, ThrottleRate: 0.1}},
 		citysim.ArcGISOptions{})
-	srv := httptest.NewServer(auditSrv)
+	srv := httptest.NewServer(sim.Audit)
 	t.Cleanup(srv.Close)
 	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
 		Username: testUser, Password: testPassword, Retry: fastRetry})
@@ -66,8 +66,7 @@ func TestCityAuditWatermark(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen, _ := svc.ServerGen(0)
-	feed := citysim.NewArcGISAuditFeed(layer, city, 1)
-	added, reviewed, err := feed.Sync(time.Date(2026, 2, 2, 10, 0, 0, 0, time.UTC), 30)
+	added, reviewed, err := sim.AuditFeed.Sync(time.Date(2026, 2, 2, 10, 0, 0, 0, time.UTC), 30)
 	if err != nil {
 		t.Fatal(err)
 	}

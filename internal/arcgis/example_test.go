@@ -13,10 +13,10 @@ import (
 // page, and then asks the DOT layer which poles exist for two asset ids.
 func Example() {
 	city := citysim.NewCity(1, 2000)
-	auditSrv, dotSrv, _, _ := citysim.NewCityArcGIS(city,
+	sim := citysim.NewCityArcGIS(city,
 		citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: map[string]string{"citylink": "secret"}}},
 		citysim.ArcGISOptions{})
-	audits, dot := httptest.NewServer(auditSrv), httptest.NewServer(dotSrv)
+	audits, dot := httptest.NewServer(sim.Audit), httptest.NewServer(sim.DOT)
 	defer audits.Close()
 	defer dot.Close()
 	ctx := context.Background()

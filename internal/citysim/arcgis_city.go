@@ -166,16 +166,28 @@ const (
 	ArcGISDOTService   = "DOT_Streetlights"
 )
 
+// CityArcGIS is the simulated city's ArcGIS side: the third-party auditor's
+// server and the DOT's, their layers, and the actors that keep editing them.
+type CityArcGIS struct {
+	Audit, DOT           *ArcGISServer
+	AuditLayer, DOTLayer *ArcGISLayer
+	// AuditFeed adds and reviews audits; call Sync on a schedule.
+	AuditFeed *ArcGISAuditFeed
+	// DOTCrew edits poles; call Edit on a schedule.
+	DOTCrew *ArcGISDOTCrew
+}
+
 // NewCityArcGIS builds the simulated city's two ArcGIS servers: the
-// third-party auditor's, serving the audit layer as layer 0 of
-// ArcGISAuditService, and the DOT's, serving the pole layer as layer 0 of
-// ArcGISDOTService. Each options value supplies auth, faults, seed, clock
-// and logger; its Services are replaced. The layers are returned too, for
-// an ArcGISAuditFeed and an ArcGISDOTCrew to edit.
-func NewCityArcGIS(c *City, audit, dot ArcGISOptions) (auditSrv, dotSrv *ArcGISServer, auditLayer, dotLayer *ArcGISLayer) {
-	auditLayer = NewAuditLayer(c, ArcGISLayerConfig{})
-	dotLayer = NewDOTLayer(c, ArcGISLayerConfig{})
-	audit.Services = []ArcGISService{{Name: ArcGISAuditService, Description: "Third-party streetlight audits", Layers: []*ArcGISLayer{auditLayer}}}
-	dot.Services = []ArcGISService{{Name: ArcGISDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{dotLayer}}}
-	return NewArcGISServer(audit), NewArcGISServer(dot), auditLayer, dotLayer
+// auditor's, serving the audit layer as layer 0 of ArcGISAuditService, and
+// the DOT's, serving the pole layer as layer 0 of ArcGISDOTService. Each
+// options value supplies auth, faults, seed, clock and logger; its Services
+// are replaced.
+func NewCityArcGIS(c *City, audit, dot ArcGISOptions) *CityArcGIS {
+	a := &CityArcGIS{AuditLayer: NewAuditLayer(c, ArcGISLayerConfig{}), DOTLayer: NewDOTLayer(c, ArcGISLayerConfig{})}
+	audit.Services = []ArcGISService{{Name: ArcGISAuditService, Description: "Third-party streetlight audits", Layers: []*ArcGISLayer{a.AuditLayer}}}
+	dot.Services = []ArcGISService{{Name: ArcGISDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{a.DOTLayer}}}
+	a.Audit, a.DOT = NewArcGISServer(audit), NewArcGISServer(dot)
+	a.AuditFeed = NewArcGISAuditFeed(a.AuditLayer, c, audit.Seed)
+	a.DOTCrew = NewArcGISDOTCrew(a.DOTLayer, dot.Seed)
+	return a
 }
