@@ -110,7 +110,7 @@ func New(o Options) (*Client, error) {
 		},
 	}
 	if o.Username != "" {
-		c.tokens = &tokenSource{c: c, opts: o}
+		c.tokens = &tokenSource{c: c, opts: o, sem: make(chan struct{}, 1)}
 	}
 	return c, nil
 }

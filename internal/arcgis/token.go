@@ -20,7 +20,10 @@ type tokenSource struct {
 	c    *Client
 	opts Options
 
-	mu       sync.Mutex
+	// sem serialises token work; unlike a mutex, waiting on it honours
+	// the caller's context while another caller is generating a token.
+	sem      chan struct{}
+	mu       sync.Mutex // guards token and expires for invalidate
 	tokenURL string
 	token    string
 	expires  time.Time
@@ -34,14 +37,20 @@ const tokenSkew = time.Minute
 // get returns a valid token, generating one if needed. Concurrent callers
 // wait for one generateToken call rather than each making their own.
 func (ts *tokenSource) get(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
+	select {
+	case ts.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for token: %w", ctx.Err())
+	}
+	defer func() { <-ts.sem }()
 	if ts.public {
 		return "", nil
 	}
-	now := ts.opts.Now()
-	if ts.token != "" && now.Add(tokenSkew).Before(ts.expires) {
-		return ts.token, nil
+	ts.mu.Lock()
+	tok, exp := ts.token, ts.expires
+	ts.mu.Unlock()
+	if tok != "" && ts.opts.Now().Add(tokenSkew).Before(exp) {
+		return tok, nil
 	}
 	if ts.tokenURL == "" {
 		u, public, err := ts.discover(ctx)
@@ -58,7 +67,9 @@ func (ts *tokenSource) get(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("generating token: %w", err)
 	}
+	ts.mu.Lock()
 	ts.token, ts.expires = tok, exp
+	ts.mu.Unlock()
 	return tok, nil
 }
 
