@@ -3,13 +3,17 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/telemetry"
@@ -82,5 +86,73 @@ func TestBootstrapStoresReadings(t *testing.T) {
 	}
 	if !sawEMF || !sawReject {
 		t.Fatalf("output lacks the EMF line (%v) or the JSON rejection log with requestId (%v):\n%s", sawEMF, sawReject, fn.Output())
+	}
+}
+
+// TestBootstrapBehindLocalMapping runs the built function behind the local
+// event source mapping: readings put to kinesalite reach dynalite through
+// the real binary, poison records included, with nothing failed.
+func TestBootstrapBehindLocalMapping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := awstest.New(t)
+	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
+		t.Fatal(err)
+	}
+	if err := awstest.CreateStream(ctx, s.Kinesis, "telemetry", 2); err != nil {
+		t.Fatal(err)
+	}
+	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-store"),
+		"SENSOR_TABLE=SensorData", "AWS_ENDPOINT_URL="+s.DynamoDBEndpoint)
+
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
+	var rs []telemetry.Reading
+	for i := range 600 {
+		rs = append(rs, telemetry.Reading{SensorID: "SL-" + strconv.Itoa(i%20), Time: start.Add(time.Duration(i/20) * time.Minute), Value: float64(i)})
+	}
+	if _, err := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: "telemetry"}).Put(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("telemetry"), PartitionKey: aws.String("x"), Data: []byte("{oops")}); err != nil {
+		t.Fatal(err)
+	}
+
+	var failed atomic.Int64
+	// The poller calls this for both shards at once; the Runtime API queues
+	// the invocations and the function, like one Lambda instance, serves
+	// them one after another.
+	invoke := func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return events.KinesisEventResponse{}, err
+		}
+		out, err := fn.InvokeFunction(ctx, payload, 30*time.Second)
+		if err != nil {
+			return events.KinesisEventResponse{}, err
+		}
+		var resp events.KinesisEventResponse
+		err = json.Unmarshal(out, &resp)
+		failed.Add(int64(len(resp.BatchItemFailures)))
+		return resp, err
+	}
+	p := telemetry.NewPoller(s.Kinesis, invoke, telemetry.PollerConfig{Stream: "telemetry", BatchSize: 250}, slog.New(slog.DiscardHandler))
+	n, err := p.Poll(ctx)
+	if err != nil {
+		t.Fatalf("poll: %v\n%s", err, fn.Output())
+	}
+	if n != len(rs)+1 || failed.Load() != 0 {
+		t.Fatalf("handled %d records with %d failures, want %d and none", n, failed.Load(), len(rs)+1)
+	}
+	scan := dynamodb.NewScanPaginator(s.DynamoDB, &dynamodb.ScanInput{TableName: aws.String("SensorData")})
+	items := 0
+	for scan.HasMorePages() {
+		page, err := scan.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items += len(page.Items)
+	}
+	if items != len(rs) {
+		t.Fatalf("table has %d items, want %d", items, len(rs))
 	}
 }
