@@ -2,6 +2,9 @@ package arcgis_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,5 +73,41 @@ func TestPublicServiceNeedsNoToken(t *testing.T) {
 	}
 	if s.server.TokensIssued() != 0 {
 		t.Errorf("a token was generated for a public service")
+	}
+}
+
+func TestTokenWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/tokens":
+			close(entered)
+			<-release
+			_, _ = w.Write([]byte(`{"token":"t","expires":4102444800000}`))
+		default:
+			_, _ = w.Write([]byte(`{"count":1}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/X/FeatureServer", TokenURL: srv.URL + "/tokens",
+		Username: "u", Password: "p", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.QueryCount(context.Background(), 0, arcgis.Query{})
+		first <- err
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.QueryCount(ctx, 0, arcgis.Query{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("second caller while a token is being generated: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("first caller: %v", err)
 	}
 }
