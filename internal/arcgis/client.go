@@ -52,7 +52,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Retry is the retry policy of the default transport. Its
 	// AttemptTimeout defaults to 30s, so a hung request is abandoned and
-	// tried again rather than eating the whole call's timeout.
+	// tried again rather than eating the whole call's timeout. Its
+	// MaxAttempts, BaseDelay and MaxDelay also pace the client's own
+	// retries of server failures reported inside 200 bodies, which no
+	// transport can see.
 	Retry httpretry.Policy
 	// RequestsPerSecond, when positive and Retry.Limiter is nil, limits the
 	// default transport's requests to this target, retries included.
