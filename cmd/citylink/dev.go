@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/pglocal"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/migrations"
+)
+
+// devSystem is everything `citylink dev` runs, for the index page and its
+// JSON twin.
+type devSystem struct {
+	Console    string            `json:"console"`
+	Database   string            `json:"database"`
+	Simulators map[string]string `json:"simulators"`
+	AWS        map[string]string `json:"aws_stand_ins"`
+	Telemetry  map[string]string `json:"telemetry"`
+}
+
+func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	var sf simFlags
+	sf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "where the console listens")
+	dsn := fs.String("database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default: a throwaway cluster)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	pool, dbURL, stopDB, err := devDatabase(ctx, *dsn, logger)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	defer pool.Close()
+
+	logger.Info("building the simulated city", "lights", sf.lights, "seed", sf.seed)
+	sys, err := sf.start(logger)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	go sf.advance(ctx, sys)
+	keyFile, err := writeSFTPKey(sf.seed)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Dir(keyFile))
+
+	logger.Info("starting the AWS stand-ins")
+	stack, err := awstest.Start(ctx, awstest.ModuleDir())
+	if err != nil {
+		return fmt.Errorf("starting the AWS stand-ins: %w", err)
+	}
+	defer stack.Close()
+	tel, err := telemetrydev.Start(ctx, stack, telemetrydev.Config{Logger: logger.With("half", "telemetry")})
+	if err != nil {
+		return err
+	}
+	defer tel.Close()
+
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	console := "http://" + l.Addr().String()
+	state := devSystem{
+		Console:  console,
+		Database: dbURL,
+		Simulators: map[string]string{
+			"arcgis_audit": sys.AuditURL, "arcgis_dot": sys.DOTURL, "cms": sys.CMSURL,
+			"open311": sys.Open311URL, "utility_https": sys.UtilityURL, "utility_sftp": sys.SFTPAddr,
+		},
+		AWS: map[string]string{"kinesis": stack.KinesisEndpoint, "dynamodb": stack.DynamoDBEndpoint, "s3": stack.S3Endpoint},
+		Telemetry: map[string]string{
+			"test_page": console + "/telemetry/",
+			"submit":    "POST " + console + "/telemetry/readings",
+			"readings":  console + "/telemetry/sensors/{id}/readings",
+			"latest":    console + "/telemetry/sensors/{id}/latest",
+		},
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(state)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		devIndex.Execute(w, state)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+
+	fmt.Fprintf(out, "citylink dev is running.\n\nconsole      %s\ndatabase     %s\n", console, dbURL)
+	fmt.Fprintf(out, "kinesis      %s\ndynamodb     %s\ns3           %s\n\n", stack.KinesisEndpoint, stack.DynamoDBEndpoint, stack.S3Endpoint)
+	describeSystems(out, sys, keyFile)
+	fmt.Fprintln(out, "\nctrl-c stops everything.")
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// devDatabase connects to dsn, or starts a throwaway cluster when dsn is
+// empty, and migrates it.
+func devDatabase(ctx context.Context, dsn string, logger *slog.Logger) (*pgxpool.Pool, string, func(), error) {
+	stop := func() {}
+	if dsn == "" {
+		logger.Info("starting a throwaway Postgres cluster")
+		c, err := pglocal.Start(ctx)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		stop = func() { c.Stop() }
+		dsn = c.URL("postgres")
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		stop()
+		return nil, "", nil, fmt.Errorf("connecting to %s: %w", dsn, err)
+	}
+	if err := migrations.Up(ctx, pool, logger); err != nil {
+		pool.Close()
+		stop()
+		return nil, "", nil, err
+	}
+	return pool, dsn, stop, nil
+}
+
+var devIndex = template.Must(template.New("index").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>citylink dev</title>
+<style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem}td,th{padding:.2rem .8rem;text-align:left}code{background:#f3f3f3;padding:0 .3rem}</style>
+</head><body>
+<h1>citylink dev</h1>
+<p>Database: <code>{{.Database}}</code></p>
+<h2>Telemetry</h2>
+<p><a href="/telemetry/">Submit and query readings</a> (the test page).</p>
+<table>{{range $k, $v := .Telemetry}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
+<h2>Simulated city systems</h2>
+<table>{{range $k, $v := .Simulators}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
+<h2>AWS stand-ins</h2>
+<table>{{range $k, $v := .AWS}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
+<p><a href="/status.json">status.json</a></p>
+</body></html>
+`))

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/citylink/citylink/internal/citysim"
+)
+
+// simFlags are the simulated city's settings, shared by sim and dev.
+type simFlags struct {
+	seed     uint64
+	lights   int
+	basePort int
+	faults   citysim.Faults
+	tick     time.Duration
+}
+
+func (f *simFlags) register(fs *flag.FlagSet) {
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated city")
+	fs.IntVar(&f.lights, "lights", citysim.DefaultLights, "streetlights in the simulated city")
+	fs.IntVar(&f.basePort, "sim-port", 0, "serve the simulators on consecutive ports from this one (0: free ports)")
+	fs.Float64Var(&f.faults.ErrorRate, "fault-errors", 0, "share of simulator requests answered 500/503")
+	fs.Float64Var(&f.faults.ThrottleRate, "fault-throttle", 0, "share of simulator requests answered 429")
+	fs.Float64Var(&f.faults.HangRate, "fault-hang", 0, "share of simulator requests that hang")
+	fs.DurationVar(&f.faults.Latency, "fault-latency", 0, "latency added to every simulator request")
+	fs.DurationVar(&f.tick, "tick", 10*time.Second, "how often the city moves on (alarms, crews, device changes)")
+}
+
+func (f *simFlags) start(logger *slog.Logger) (*citysim.Systems, error) {
+	f.faults.Seed = f.seed
+	f.faults.RetryAfter = time.Second
+	return citysim.StartSystems(citysim.SystemsOptions{
+		Seed: f.seed, Lights: f.lights, Faults: f.faults, BasePort: f.basePort, Logger: logger,
+	})
+}
+
+// advance moves the city on every tick until ctx ends.
+func (f *simFlags) advance(ctx context.Context, sys *citysim.Systems) {
+	t := time.NewTicker(f.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			sys.Advance(now)
+		}
+	}
+}
+
+func runSim(ctx context.Context, args []string, out io.Writer, logger *slog.Logger) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	var f simFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sys, err := f.start(logger)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	keyFile, err := writeSFTPKey(f.seed)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Dir(keyFile))
+	describeSystems(out, sys, keyFile)
+	fmt.Fprintln(out, "\nctrl-c stops the city.")
+	f.advance(ctx, sys)
+	return nil
+}
+
+// writeSFTPKey writes the key the SFTP drop authorises to a private file,
+// for the sftp command.
+func writeSFTPKey(seed uint64) (string, error) {
+	dir, err := os.MkdirTemp("", "citylink-sftp-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(path, citysim.UtilityKeyPEM(seed+1), 0o600); err != nil {
+		return "", fmt.Errorf("writing the sftp key: %w", err)
+	}
+	return path, nil
+}
+
+func describeSystems(out io.Writer, s *citysim.Systems, keyFile string) {
+	fmt.Fprintf(out, "simulated city: %d streetlights, %d audited\n\n", len(s.City.Lights), len(s.City.Audits))
+	token := func(base string) string {
+		return fmt.Sprintf("curl -s -d username=%s -d password=%s -d f=json %s/arcgis/tokens/generateToken",
+			citysim.SystemsArcGISUser, citysim.SystemsArcGISPassword, base)
+	}
+	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, citysim.SystemsAuditService)
+	fmt.Fprintf(out, "  token:  %s\n", token(s.AuditURL))
+	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, citysim.SystemsAuditService)
+	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, citysim.SystemsDOTService)
+	fmt.Fprintf(out, "  token:  %s\n", token(s.DOTURL))
+	fmt.Fprintf(out, "Streetlight CMS      %s\n", s.CMSURL)
+	fmt.Fprintf(out, "  curl -s -H 'X-API-Key: %s' '%s/api/v1/devices?limit=2'\n", s.CMS.APIKey(), s.CMSURL)
+	fmt.Fprintf(out, "Open311 GeoReport v2 %s\n", s.Open311URL)
+	fmt.Fprintf(out, "  curl -s %s/services.json\n", s.Open311URL)
+	fmt.Fprintf(out, "  api_key=%s jurisdiction_id=%s\n", citysim.DefaultOpen311APIKey, citysim.DefaultOpen311Jurisdiction)
+	fmt.Fprintf(out, "Utility drop (HTTPS) %s/inbox\n", s.UtilityURL)
+	fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/inbox\n", citysim.DefaultUtilityToken, s.UtilityURL)
+	fmt.Fprintf(out, "Utility drop (SFTP)  %s\n", s.SFTPAddr)
+	host, port := splitHostPort(s.SFTPAddr)
+	fmt.Fprintf(out, "  sftp -i %s -P %s -o StrictHostKeyChecking=no citylink@%s\n", keyFile, port, host)
+}
+
+func splitHostPort(addr string) (string, string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, ""
+	}
+	return host, port
+}

@@ -1,0 +1,215 @@
+package citysim
+
+import (
+	"cmp"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Credentials the simulated city accepts by default, printed by `citylink
+// sim` and used by `citylink dev` and the end-to-end tests.
+const (
+	SystemsArcGISUser     = "citylink"
+	SystemsArcGISPassword = "citylink-dev-password"
+	// SystemsAuditService and SystemsDOTService name the two feature
+	// services; each has its layer at id 0.
+	SystemsAuditService = "StreetlightAudit"
+	SystemsDOTService   = "DOT_Streetlights"
+)
+
+// SystemsOptions configures the whole simulated city.
+type SystemsOptions struct {
+	// Seed makes the city and every system's behaviour reproducible.
+	Seed uint64
+	// Lights is the city's size; DefaultLights when zero.
+	Lights int
+	// Faults, when active, are put in front of every HTTP system, each with
+	// its own seed drawn from Seed.
+	Faults Faults
+	// BasePort, when non-zero, serves the systems on consecutive ports from
+	// it (audit, DOT, CMS, Open311, utility HTTPS, utility SFTP); free
+	// ports otherwise.
+	BasePort int
+	// Clock is every system's clock; time.Now when nil.
+	Clock  func() time.Time
+	Logger *slog.Logger
+}
+
+// Systems is the simulated city running: the two ArcGIS feature services
+// (the third-party audit layer and the DOT GIS layer), the streetlight CMS,
+// the Open311 server and the utility's drop box over HTTPS and SFTP, each on
+// its own loopback port.
+type Systems struct {
+	City         *City
+	Audit, DOT   *ArcGISServer
+	CMS          *CMS
+	Open311      *Open311
+	Inbox        *UtilityInbox
+	UtilityHTTPS *UtilityHTTPS
+	UtilitySFTP  *UtilitySFTP
+
+	// Base URLs of the HTTP systems, and the SFTP drop's host:port.
+	AuditURL, DOTURL, CMSURL, Open311URL, UtilityURL, SFTPAddr string
+	// UtilityCA trusts the HTTPS drop's self-signed certificate.
+	UtilityCA *x509.CertPool
+	// SFTPClientKey is authorised on the SFTP drop (UtilityKeyFromSeed(Seed+1)).
+	SFTPClientKey ssh.Signer
+
+	servers []*http.Server
+}
+
+// StartSystems builds the city and serves every system on loopback.
+func StartSystems(opts SystemsOptions) (*Systems, error) {
+	logger := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	faults := func(i uint64) Faults {
+		f := opts.Faults
+		f.Seed = opts.Seed*31 + i
+		return f
+	}
+	city := NewCity(opts.Seed, cmp.Or(opts.Lights, DefaultLights))
+	auth := ArcGISAuth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
+	s := &Systems{City: city}
+	s.Audit = NewArcGISServer(ArcGISOptions{
+		Services: []ArcGISService{{Name: SystemsAuditService, Description: "Third-party streetlight audit", Layers: []*ArcGISLayer{NewAuditLayer(city, ArcGISLayerConfig{})}}},
+		Auth:     auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit"),
+	})
+	s.DOT = NewArcGISServer(ArcGISOptions{
+		Services: []ArcGISService{{Name: SystemsDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{NewDOTLayer(city, ArcGISLayerConfig{})}}},
+		Auth:     auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot"),
+	})
+	s.CMS = NewCMS(CMSOptions{City: city, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
+	s.Open311 = NewOpen311(Open311Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: city, Logger: logger.With("system", "open311")})
+	s.Inbox = NewUtilityInbox(clock)
+	s.UtilityHTTPS = NewUtilityHTTPS(UtilityHTTPSOptions{Faults: faults(5), Inbox: s.Inbox, Logger: logger.With("system", "utility-https")})
+	s.SFTPClientKey = UtilityKeyFromSeed(opts.Seed + 1)
+	var err error
+	s.UtilitySFTP, err = NewUtilitySFTP(UtilitySFTPOptions{
+		Seed: opts.Seed, AuthorizedKeys: []ssh.PublicKey{s.SFTPClientKey.PublicKey()},
+		Inbox: s.Inbox, Now: clock, Logger: logger.With("system", "utility-sftp"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	port := func(i int) string {
+		if opts.BasePort == 0 {
+			return "127.0.0.1:0"
+		}
+		return "127.0.0.1:" + strconv.Itoa(opts.BasePort+i)
+	}
+	for i, sys := range []struct {
+		h   http.Handler
+		url *string
+	}{{s.Audit, &s.AuditURL}, {s.DOT, &s.DOTURL}, {s.CMS, &s.CMSURL}, {s.Open311, &s.Open311URL}} {
+		addr, err := s.serve(port(i), sys.h, nil)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		*sys.url = "http://" + addr
+	}
+	cert, pool, err := selfSignedLoopback()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.UtilityCA = pool
+	addr, err := s.serve(port(4), s.UtilityHTTPS, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.UtilityURL = "https://" + addr
+	sftpAddr, err := s.UtilitySFTP.Listen(port(5))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("serving the utility's sftp drop: %w", err)
+	}
+	s.SFTPAddr = sftpAddr.String()
+	return s, nil
+}
+
+func (s *Systems) serve(addr string, h http.Handler, tlsConfig *tls.Config) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	if tlsConfig != nil {
+		l = tls.NewListener(l, tlsConfig)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener was closed under it: Close is the only way out
+		}
+	}()
+	return l.Addr().String(), nil
+}
+
+// Advance moves the simulated city on to now: the CMS raises and clears
+// alarms and changes devices, and Open311 crews work their requests.
+func (s *Systems) Advance(now time.Time) {
+	s.CMS.Advance(now)
+	s.Open311.Advance(now)
+}
+
+// Close stops every system.
+func (s *Systems) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	if s.UtilitySFTP != nil {
+		_ = s.UtilitySFTP.Close()
+	}
+}
+
+// selfSignedLoopback makes a certificate for 127.0.0.1 and localhost, and a
+// pool that trusts it, for the utility's HTTPS drop.
+func selfSignedLoopback() (tls.Certificate, *x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("generating the drop's key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{Organization: []string{"citylink simulated utility"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("signing the drop's certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
+}
