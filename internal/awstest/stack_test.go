@@ -114,3 +114,16 @@ func TestCloseStopsProcess(t *testing.T) {
 		t.Fatal("list tables after close succeeded; want the stand-in gone")
 	}
 }
+
+func TestKinesaliteAllowsManyShards(t *testing.T) {
+	t.Parallel()
+	p, err := awstest.StartNode(context.Background(), awstest.ModuleDir(), awstest.Kinesalite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Parallel tests each make streams; kinesalite's default allows 10 shards.
+	if err := awstest.CreateStream(context.Background(), awstest.KinesisClient(p.Endpoint), "wide", 64); err != nil {
+		t.Fatal(err)
+	}
+}

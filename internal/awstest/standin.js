@@ -4,7 +4,9 @@
 // Usage: node standin.js kinesalite|dynalite
 'use strict'
 const which = process.argv[2]
-const opts = { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }
+// Tests create many streams side by side: lift kinesalite's default limit of
+// 10 shards per account.
+const opts = { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10000, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }
 let server
 if (which === 'kinesalite') server = require('kinesalite')(opts)
 else if (which === 'dynalite') server = require('dynalite')(opts)
