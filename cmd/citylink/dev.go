@@ -56,7 +56,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 		return err
 	}
 	defer sys.Close()
-	go sf.advance(ctx, sys)
+	go sf.advance(ctx, sys, logger)
 	keyFile, err := writeSFTPKey(sf.seed)
 	if err != nil {
 		return err

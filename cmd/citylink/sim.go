@@ -43,7 +43,7 @@ func (f *simFlags) start(logger *slog.Logger) (*citysim.Systems, error) {
 }
 
 // advance moves the city on every tick until ctx ends.
-func (f *simFlags) advance(ctx context.Context, sys *citysim.Systems) {
+func (f *simFlags) advance(ctx context.Context, sys *citysim.Systems, logger *slog.Logger) {
 	t := time.NewTicker(f.tick)
 	defer t.Stop()
 	for {
@@ -51,7 +51,9 @@ func (f *simFlags) advance(ctx context.Context, sys *citysim.Systems) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			sys.Advance(now)
+			if err := sys.Advance(now); err != nil {
+				logger.Error("advancing the simulated city", "error", err)
+			}
 		}
 	}
 }
@@ -75,7 +77,7 @@ func runSim(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 	defer os.RemoveAll(filepath.Dir(keyFile))
 	describeSystems(out, sys, keyFile)
 	fmt.Fprintln(out, "\nctrl-c stops the city.")
-	f.advance(ctx, sys)
+	f.advance(ctx, sys, logger)
 	return nil
 }
 
@@ -99,10 +101,10 @@ func describeSystems(out io.Writer, s *citysim.Systems, keyFile string) {
 		return fmt.Sprintf("curl -s -d username=%s -d password=%s -d f=json %s/arcgis/tokens/generateToken",
 			citysim.SystemsArcGISUser, citysim.SystemsArcGISPassword, base)
 	}
-	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, citysim.SystemsAuditService)
+	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, citysim.ArcGISAuditService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.AuditURL))
-	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, citysim.SystemsAuditService)
-	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, citysim.SystemsDOTService)
+	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, citysim.ArcGISAuditService)
+	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, citysim.ArcGISDOTService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.DOTURL))
 	fmt.Fprintf(out, "Streetlight CMS      %s\n", s.CMSURL)
 	fmt.Fprintf(out, "  curl -s -H 'X-API-Key: %s' '%s/api/v1/devices?limit=2'\n", s.CMS.APIKey(), s.CMSURL)

@@ -25,10 +25,6 @@ import (
 const (
 	SystemsArcGISUser     = "citylink"
 	SystemsArcGISPassword = "citylink-dev-password"
-	// SystemsAuditService and SystemsDOTService name the two feature
-	// services; each has its layer at id 0.
-	SystemsAuditService = "StreetlightAudit"
-	SystemsDOTService   = "DOT_Streetlights"
 )
 
 // SystemsOptions configures the whole simulated city.
@@ -54,8 +50,8 @@ type SystemsOptions struct {
 // the Open311 server and the utility's drop box over HTTPS and SFTP, each on
 // its own loopback port.
 type Systems struct {
-	City         *City
-	Audit, DOT   *ArcGISServer
+	City *City
+	*CityArcGIS
 	CMS          *CMS
 	Open311      *Open311
 	Inbox        *UtilityInbox
@@ -87,14 +83,9 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	city := NewCity(opts.Seed, cmp.Or(opts.Lights, DefaultLights))
 	auth := ArcGISAuth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
 	s := &Systems{City: city}
-	s.Audit = NewArcGISServer(ArcGISOptions{
-		Services: []ArcGISService{{Name: SystemsAuditService, Description: "Third-party streetlight audit", Layers: []*ArcGISLayer{NewAuditLayer(city, ArcGISLayerConfig{})}}},
-		Auth:     auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit"),
-	})
-	s.DOT = NewArcGISServer(ArcGISOptions{
-		Services: []ArcGISService{{Name: SystemsDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{NewDOTLayer(city, ArcGISLayerConfig{})}}},
-		Auth:     auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot"),
-	})
+	s.CityArcGIS = NewCityArcGIS(city,
+		ArcGISOptions{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit")},
+		ArcGISOptions{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot")})
 	s.CMS = NewCMS(CMSOptions{City: city, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
 	s.Open311 = NewOpen311(Open311Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: city, Logger: logger.With("system", "open311")})
 	s.Inbox = NewUtilityInbox(clock)
@@ -165,12 +156,26 @@ func (s *Systems) serve(addr string, h http.Handler, tlsConfig *tls.Config) (str
 	return l.Addr().String(), nil
 }
 
-// Advance moves the simulated city on to now: the CMS raises and clears
-// alarms and changes devices, and Open311 crews work their requests.
-func (s *Systems) Advance(now time.Time) {
+// Advance moves the simulated city on to now: auditors add and review
+// audits, DOT crews edit poles, the CMS raises and clears alarms and changes
+// devices, and Open311 crews work their requests.
+func (s *Systems) Advance(now time.Time) error {
+	if _, _, err := s.AuditFeed.Sync(now, systemsAuditsPerTick); err != nil {
+		return fmt.Errorf("advancing the audit layer: %w", err)
+	}
+	if _, err := s.DOTCrew.Edit(now, systemsPoleEditsPerTick); err != nil {
+		return fmt.Errorf("advancing the DOT layer: %w", err)
+	}
 	s.CMS.Advance(now)
 	s.Open311.Advance(now)
+	return nil
 }
+
+// How much the ArcGIS layers change per Advance.
+const (
+	systemsAuditsPerTick    = 25
+	systemsPoleEditsPerTick = 5
+)
 
 // Close stops every system.
 func (s *Systems) Close() {

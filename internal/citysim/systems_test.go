@@ -1,0 +1,117 @@
+package citysim_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/citylink/citylink/internal/arcgis"
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/open311"
+	"github.com/citylink/citylink/internal/utility"
+)
+
+// TestSystemsServeEveryProtocol starts the whole simulated city, as `citylink
+// sim` does, and talks to each system over the network with its real client.
+func TestSystemsServeEveryProtocol(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sys, err := citysim.StartSystems(citysim.SystemsOptions{Seed: 7, Lights: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Close)
+
+	audit, err := arcgis.New(arcgis.Options{
+		ServiceURL: sys.AuditURL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		Username:   citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := audit.QueryCount(ctx, 0, arcgis.Query{})
+	if err != nil {
+		t.Fatalf("counting audits: %v", err)
+	}
+	if n != len(sys.City.Audits) {
+		t.Errorf("audit layer holds %d features, the city has %d audits", n, len(sys.City.Audits))
+	}
+	if err := sys.Advance(citysim.CityEpoch().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := audit.QueryCount(ctx, 0, arcgis.Query{}); err != nil || after <= n {
+		t.Errorf("after Advance the audit layer holds %d features (err %v), want more than %d", after, err, n)
+	}
+
+	devices, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: sys.CMS.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	if err := devices.ListDevices(ctx, cms.DeviceQuery{}, func(p cms.DevicePage) error {
+		seen += len(p.Devices)
+		return nil
+	}); err != nil {
+		t.Fatalf("listing devices: %v", err)
+	}
+	if seen == 0 || seen > len(sys.City.Lights) {
+		t.Errorf("CMS lists %d devices for a city of %d lights", seen, len(sys.City.Lights))
+	}
+
+	requests, err := open311.New(open311.Config{BaseURL: sys.Open311URL, APIKey: citysim.DefaultOpen311APIKey, JurisdictionID: citysim.DefaultOpen311Jurisdiction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err := requests.Services(ctx)
+	if err != nil {
+		t.Fatalf("open311 services: %v", err)
+	}
+	if !hasService(services, "SLOUT") {
+		t.Errorf("open311 services %+v lack SLOUT", services)
+	}
+
+	light := sys.City.Lights[0]
+	file, err := utility.Encode([]utility.Change{{
+		Type: utility.Added, Effective: citysim.CityEpoch(), AccountID: "CITY-0001",
+		AssetID: light.AssetID, PoleID: light.PoleID, Address: light.Address, Lat: light.Lat, Lon: light.Lon,
+		LampType: light.LampType, NominalWatts: light.NominalWatts, InputWatts: light.InputWatts, RateSchedule: light.RateSchedule,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	https, err := utility.NewHTTPS(utility.HTTPSConfig{
+		BaseURL: sys.UtilityURL + "/inbox", Token: citysim.DefaultUtilityToken,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sys.UtilityCA}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := https.Deliver(ctx, "inventory-https.csv", file); err != nil {
+		t.Fatalf("delivering over https: %v", err)
+	}
+	sftp, err := utility.NewSFTP(utility.SFTPConfig{
+		Addr: sys.SFTPAddr, User: "citylink", Signer: sys.SFTPClientKey, HostKey: sys.UtilitySFTP.HostKey(), Dir: sys.UtilitySFTP.Dir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sftp.Deliver(ctx, "inventory-sftp.csv", file); err != nil {
+		t.Fatalf("delivering over sftp: %v", err)
+	}
+	if got := len(sys.Inbox.Files()); got != 2 {
+		t.Errorf("the utility's inbox holds %d files, want 2 (one per channel)", got)
+	}
+}
+
+func hasService(ss []open311.Service, code string) bool {
+	for _, s := range ss {
+		if s.Code == code {
+			return true
+		}
+	}
+	return false
+}
