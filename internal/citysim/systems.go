@@ -66,6 +66,7 @@ type Systems struct {
 	SFTPClientKey ssh.Signer
 
 	servers []*http.Server
+	logger  *slog.Logger
 }
 
 // StartSystems builds the city and serves every system on loopback.
@@ -82,7 +83,7 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	}
 	city := NewCity(opts.Seed, cmp.Or(opts.Lights, DefaultLights))
 	auth := ArcGISAuth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
-	s := &Systems{City: city}
+	s := &Systems{City: city, logger: logger}
 	s.CityArcGIS = NewCityArcGIS(city,
 		ArcGISOptions{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit")},
 		ArcGISOptions{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot")})
@@ -146,7 +147,7 @@ func (s *Systems) serve(addr string, h http.Handler, tlsConfig *tls.Config) (str
 	if tlsConfig != nil {
 		l = tls.NewListener(l, tlsConfig)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug)}
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
