@@ -38,11 +38,25 @@ type Process struct {
 	// Endpoint is the stand-in's base URL, for aws.Config.BaseEndpoint.
 	Endpoint string
 
+	kind      Kind
 	cmd       *exec.Cmd
 	stdin     io.WriteCloser
 	waitDone  chan struct{}
 	closeOnce sync.Once
 	stderr    *tailBuffer
+	exitErr   error
+}
+
+// Exited reports whether the stand-in has ended, and if so, how, with the
+// end of what it wrote to stderr: a test that sees "connection refused"
+// can say why the stand-in went away.
+func (p *Process) Exited() (bool, string) {
+	select {
+	case <-p.waitDone:
+		return true, fmt.Sprintf("%v: %s", p.exitErr, strings.TrimSpace(p.stderr.String()))
+	default:
+		return false, ""
+	}
 }
 
 // ModuleDir returns the directory holding package.json and node_modules:
@@ -89,8 +103,11 @@ func StartNode(ctx context.Context, dir string, kind Kind) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", kind, err)
 	}
-	p := &Process{cmd: cmd, stdin: stdin, waitDone: make(chan struct{}), stderr: tail}
-	go func() { _ = cmd.Wait(); close(p.waitDone) }()
+	p := &Process{kind: kind, cmd: cmd, stdin: stdin, waitDone: make(chan struct{}), stderr: tail}
+	go func() {
+		p.exitErr = cmd.Wait()
+		close(p.waitDone)
+	}()
 
 	type hello struct {
 		Port int `json:"port"`

@@ -54,6 +54,21 @@ func Start(ctx context.Context, dir string) (*Stack, error) {
 	return &s, nil
 }
 
+// Health returns an error naming any node stand-in that has exited, with
+// its stderr tail, or nil while both run.
+func (s *Stack) Health() error {
+	var errs []error
+	for _, p := range []*Process{s.kinesalite, s.dynalite} {
+		if p == nil {
+			continue
+		}
+		if gone, why := p.Exited(); gone {
+			errs = append(errs, fmt.Errorf("%s at %s exited: %s", p.kind, p.Endpoint, why))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close stops every stand-in that was started.
 func (s *Stack) Close() {
 	if s.kinesalite != nil {

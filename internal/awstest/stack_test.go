@@ -3,7 +3,9 @@ package awstest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -124,6 +126,33 @@ func TestKinesaliteAllowsManyShards(t *testing.T) {
 	defer p.Close()
 	// Parallel tests each make streams; kinesalite's default allows 10 shards.
 	if err := awstest.CreateStream(context.Background(), awstest.KinesisClient(p.Endpoint), "wide", 64); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStandInsSurviveDroppedRequests cuts a request off mid-body, as a
+// cancelled context does, and checks the stand-ins still answer.
+func TestStandInsSurviveDroppedRequests(t *testing.T) {
+	t.Parallel()
+	s := awstest.New(t)
+	for _, endpoint := range []string{s.KinesisEndpoint, s.DynamoDBEndpoint} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{\"Stre")
+		conn.Close()
+	}
+	// The stand-ins handle the reset asynchronously; every request below
+	// is served after it, by the same single-threaded node process.
+	ctx := context.Background()
+	if err := awstest.CreateStream(ctx, s.Kinesis, "after-reset", 1); err != nil {
+		t.Fatalf("kinesalite after a dropped request: %v (%v)", err, s.Health())
+	}
+	if _, err := s.DynamoDB.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("dynalite after a dropped request: %v (%v)", err, s.Health())
+	}
+	if err := s.Health(); err != nil {
 		t.Fatal(err)
 	}
 }

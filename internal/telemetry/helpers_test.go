@@ -47,6 +47,13 @@ func standIns(tb testing.TB) *awstest.Stack {
 	if stackErr != nil {
 		tb.Fatalf("starting aws stand-ins: %v", stackErr)
 	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			if err := stackVal.Health(); err != nil {
+				tb.Log(err)
+			}
+		}
+	})
 	return stackVal
 }
 
