@@ -175,6 +175,11 @@ func value(raw *json.RawMessage) (float64, error) {
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, reject(ReasonBadValue, "value %q is not a finite number", truncate(text, 40))
 	}
+	// DynamoDB numbers span 1e-130 to 1e126 in magnitude. One reading
+	// outside would fail its whole BatchWriteItem, so it is rejected here.
+	if a := math.Abs(v); a >= 1e125 || (a != 0 && a < 1e-125) {
+		return 0, reject(ReasonBadValue, "value %q is outside the storable range", truncate(text, 40))
+	}
 	return v, nil
 }
 

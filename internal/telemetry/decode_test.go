@@ -92,6 +92,8 @@ func TestDecodeRejectsWithReason(t *testing.T) {
 		{"NaN value", `{"sensor_id":"a","value":"NaN",` + ok + `}`, telemetry.ReasonBadValue},
 		{"Inf value", `{"sensor_id":"a","value":"-Inf",` + ok + `}`, telemetry.ReasonBadValue},
 		{"huge value", `{"sensor_id":"a","value":1e400,` + ok + `}`, telemetry.ReasonBadValue},
+		{"beyond DynamoDB's range", `{"sensor_id":"a","value":1e200,` + ok + `}`, telemetry.ReasonBadValue},
+		{"below DynamoDB's precision", `{"sensor_id":"a","value":"-1e-200",` + ok + `}`, telemetry.ReasonBadValue},
 		{"bool value", `{"sensor_id":"a","value":true,` + ok + `}`, telemetry.ReasonBadValue},
 		{"numeric unit", `{"sensor_id":"a","value":1,"unit":5,` + ok + `}`, telemetry.ReasonBadField},
 		{"long metric", `{"sensor_id":"a","value":1,"metric":"` + strings.Repeat("m", 65) + `",` + ok + `}`, telemetry.ReasonBadField},
@@ -150,7 +152,7 @@ func FuzzDecode(f *testing.F) {
 		if r.SensorID == "" || len(r.SensorID) > telemetry.MaxSensorIDLen || !utf8.ValidString(r.SensorID) {
 			t.Fatalf("accepted bad sensor id %q", r.SensorID)
 		}
-		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+		if a := math.Abs(r.Value); math.IsNaN(r.Value) || a >= 1e125 || (a != 0 && a < 1e-125) {
 			t.Fatalf("accepted non-finite value %v", r.Value)
 		}
 		if r.Time.IsZero() || r.Time.After(fixedNow.Add(telemetry.DefaultMaxFutureSkew)) {

@@ -186,3 +186,27 @@ func TestStoreReportsCallErrorsPerGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreWritesTheDecodersExtremeValues(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff})
+	var rs []telemetry.Reading
+	for i, v := range []float64{9.99e124, -9.99e124, 1.5e-125, 0, 123456789.123456789} {
+		rs = append(rs, telemetry.Reading{SensorID: "SL-X", Time: fixedNow.Add(time.Duration(-i) * time.Second), Value: v})
+	}
+	res, err := store.Put(context.Background(), rs)
+	if err != nil || len(res.Failed) != 0 {
+		t.Fatalf("Put = %+v, %v; want every value the decoder accepts stored", res, err)
+	}
+	page, err := telemetry.NewReader(s.DynamoDB, table).Readings(context.Background(), "SL-X", telemetry.Range{})
+	if err != nil || len(page.Readings) != len(rs) {
+		t.Fatalf("Readings = %d, %v", len(page.Readings), err)
+	}
+	for i, r := range page.Readings {
+		if r.Value != rs[i].Value {
+			t.Errorf("value %d read back as %v, want %v", i, r.Value, rs[i].Value)
+		}
+	}
+}
