@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // batchWriter is the one DynamoDB call the store makes.
@@ -19,6 +21,11 @@ type batchWriter interface {
 
 // maxBatchWrite is DynamoDB's BatchWriteItem limit of items per call.
 const maxBatchWrite = 25
+
+// ErrRejectedByTable is why a reading failed when DynamoDB refused its item
+// as invalid. Writing it again cannot succeed, so the store handler drops
+// it with a log line instead of having Lambda retry its batch.
+var ErrRejectedByTable = errors.New("item rejected by the table")
 
 // ErrUnprocessed is why a reading failed when DynamoDB kept returning it in
 // UnprocessedItems until the store's attempts ran out.
@@ -125,17 +132,35 @@ func (s *Store) writeGroup(ctx context.Context, group []Reading) (retries int, f
 		}
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item(r, expiresAt)}}
 	}
+	return s.writeRequests(ctx, group, reqs)
+}
+
+// writeRequests sends reqs, retrying what DynamoDB leaves unprocessed. When
+// DynamoDB rejects the call as invalid it halves the requests until the
+// item at fault is alone, so one bad item costs only itself.
+func (s *Store) writeRequests(ctx context.Context, group []Reading, reqs []types.WriteRequest) (retries int, failed map[Key]error) {
 	for attempt := 0; ; attempt++ {
 		out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{s.cfg.Table: reqs},
 		})
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" {
+			if len(reqs) == 1 {
+				return retries, failAll(group, reqs, fmt.Errorf("%w: %w", ErrRejectedByTable, err))
+			}
+			half := len(reqs) / 2
+			r1, f1 := s.writeRequests(ctx, group, reqs[:half])
+			r2, f2 := s.writeRequests(ctx, group, reqs[half:])
+			maps.Copy(f1, f2)
+			return retries + r1 + r2, f1
+		}
 		if err != nil {
 			// The SDK's retryer has already retried throttling and 5xx.
 			return retries, failAll(group, reqs, fmt.Errorf("batch write: %w", err))
 		}
 		reqs = out.UnprocessedItems[s.cfg.Table]
 		if len(reqs) == 0 {
-			return retries, nil
+			return retries, map[Key]error{}
 		}
 		if attempt+1 >= s.cfg.MaxAttempts {
 			return retries, failAll(group, reqs, fmt.Errorf("%d attempts: %w", attempt+1, ErrUnprocessed))

@@ -210,3 +210,25 @@ func TestStoreWritesTheDecodersExtremeValues(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreIsolatesAnItemTheTableRefuses(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff})
+	rs := readingsFor(3, 10, fixedNow.Add(-time.Hour))
+	// Bypassing the decoder: an empty key, which DynamoDB refuses.
+	bad := telemetry.Reading{SensorID: "", Time: fixedNow.Add(-time.Minute), Value: 1}
+	rs = append(rs[:7], append([]telemetry.Reading{bad}, rs[7:]...)...)
+
+	res, err := store.Put(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 30 || len(res.Failed) != 1 || !errors.Is(res.Failed[bad.Key()], telemetry.ErrRejectedByTable) {
+		t.Fatalf("result = %+v, want 30 written and the empty key rejected by the table", res)
+	}
+	if got := scanTable(t, s.DynamoDB, table); len(got) != 30 {
+		t.Fatalf("table has %d items, want 30", len(got))
+	}
+}

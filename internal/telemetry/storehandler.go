@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,7 +52,15 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 		return events.KinesisEventResponse{}, err
 	}
 	var failed []string
+	unwritable := 0
 	for k, werr := range res.Failed {
+		if errors.Is(werr, ErrRejectedByTable) {
+			// A retry cannot help: drop it, loudly, rather than block the shard.
+			unwritable += len(seqsByKey[k])
+			h.logger.ErrorContext(ctx, "reading dropped: the table refused it",
+				"sensor_id", k.SensorID, "ts", k.Millis, "sequence_numbers", seqsByKey[k], "error", werr)
+			continue
+		}
 		failed = append(failed, seqsByKey[k]...)
 		h.logger.ErrorContext(ctx, "reading not stored",
 			"sensor_id", k.SensorID, "ts", k.Millis, "sequence_numbers", seqsByKey[k], "error", werr)
@@ -62,6 +71,7 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 		Metric{Name: "RecordsRejected", Value: float64(rejected), Unit: "Count"},
 		Metric{Name: "RecordsDuplicate", Value: float64(res.Duplicates), Unit: "Count"},
 		Metric{Name: "RecordsFailed", Value: float64(len(failed)), Unit: "Count"},
+		Metric{Name: "RecordsUnwritable", Value: float64(unwritable), Unit: "Count"},
 		Metric{Name: "WriteRetries", Value: float64(res.Retries), Unit: "Count"},
 	); err != nil {
 		h.logger.WarnContext(ctx, "metrics not written", "error", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -214,5 +215,49 @@ func TestStoreHandlerReportsRecordsCutOffByDeadline(t *testing.T) {
 	}
 	if got := scanTable(t, s.DynamoDB, table); len(got) != 50 {
 		t.Fatalf("table has %d items, want the 50 of the other sensors", len(got))
+	}
+}
+
+// corruptingWriter decorates the real client: it blanks the key of one
+// sensor's items before sending them on, so dynalite itself refuses the
+// call as invalid, as DynamoDB would an item it cannot store.
+type corruptingWriter struct {
+	*dynamodb.Client
+	sensor string
+}
+
+func (w corruptingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	sent := map[string][]types.WriteRequest{}
+	for table, reqs := range in.RequestItems {
+		for _, r := range reqs {
+			it := maps.Clone(r.PutRequest.Item) // the caller's request stays as it was
+			if it["sensor_id"].(*types.AttributeValueMemberS).Value == w.sensor {
+				it["sensor_id"] = &types.AttributeValueMemberS{Value: ""}
+			}
+			sent[table] = append(sent[table], types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+	}
+	return w.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: sent}, opts...)
+}
+
+func TestStoreHandlerDropsWhatTheTableRefuses(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := newTable(t, s)
+	var metrics bytes.Buffer
+	h := telemetry.NewStoreHandler(decoder(),
+		telemetry.NewStore(corruptingWriter{Client: s.DynamoDB, sensor: "SL-000002"}, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
+		telemetry.NewMetrics(&metrics, "telemetry-store", nil), testLogger(t))
+
+	var resp events.KinesisEventResponse
+	invoke(t, h.Handle, loadKinesisEvent(t, "kinesis-batch.json"), &resp)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures = %v; a write that can never succeed must not hold the shard", resp.BatchItemFailures)
+	}
+	if got := scanTable(t, s.DynamoDB, table); len(got) != 3 {
+		t.Fatalf("table has %d items, want the 3 other readings", len(got))
+	}
+	if m := emfLines(t, &metrics); len(m) != 1 || m[0]["RecordsUnwritable"] != 1.0 || m[0]["RecordsProcessed"] != 4.0 {
+		t.Fatalf("metrics = %v, want 1 unwritable and 4 processed", m)
 	}
 }
