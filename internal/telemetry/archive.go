@@ -46,7 +46,9 @@ func NewArchiveHandler(d Decoder, client objectPutter, bucket string, m *Metrics
 	return &ArchiveHandler{decoder: d, s3: client, bucket: bucket, metrics: m, logger: logger, now: time.Now}
 }
 
-// archivedReading is one line of a readings object.
+// archivedReading is one line of a readings object: the reading in
+// citylink's JSON plus sequence_number and arrival, so readers can drop the
+// duplicates a redelivered batch may leave across objects.
 type archivedReading struct {
 	readingJSON
 	SequenceNumber string `json:"sequence_number"`

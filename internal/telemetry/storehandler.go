@@ -13,6 +13,13 @@ import (
 // archive quarantines them); records whose write failed are reported as
 // batch item failures so Lambda retries from the lowest of them, and a
 // failure never takes the good records of its batch with it.
+//
+// Each batch writes one EMF line (namespace Citylink/Telemetry, dimension
+// Function) with the counts RecordsReceived, RecordsProcessed (stored),
+// RecordsRejected (bad records), RecordsDuplicate (same key as a later
+// record of the batch), RecordsFailed (reported for retry),
+// RecordsUnwritable (refused by the table, dropped) and WriteRetries
+// (BatchWriteItem calls repeated for UnprocessedItems).
 type StoreHandler struct {
 	decoder Decoder
 	store   *Store
