@@ -26,10 +26,14 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Close)
-	srv := httptest.NewServer(d.Handler())
+	// Mounted under a prefix, as `citylink dev` does: the page's links are relative.
+	mux := http.NewServeMux()
+	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", d.Handler()))
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
+	base := srv.URL + "/telemetry"
 
-	page := get(t, srv.URL+"/")
+	page := get(t, base+"/")
 	if page.status != 200 || !strings.Contains(page.body, "Streetlight telemetry") {
 		t.Fatalf("GET / = %d", page.status)
 	}
@@ -37,7 +41,7 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 	ts := time.Now().UTC().Add(-time.Minute).Format("2006-01-02T15:04:05.000Z")
 	body := `[{"sensor_id":"SL-9","timestamp":"` + ts + `","value":3.5,"unit":"lx"},` +
 		`{"sensorid":"SL-9","value":"oops","timestamp":"` + ts + `"}]`
-	resp, err := http.Post(srv.URL+"/readings", "application/json", strings.NewReader(body))
+	resp, err := http.Post(base+"/readings", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +62,7 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 	// is there, failing after a generous deadline.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		latest := get(t, srv.URL+"/sensors/SL-9/latest")
+		latest := get(t, base+"/sensors/SL-9/latest")
 		if latest.status == 200 {
 			if !strings.Contains(latest.body, `"timestamp":"`+ts+`"`) || !strings.Contains(latest.body, `"value":3.5`) {
 				t.Fatalf("latest = %s", latest.body)
@@ -84,7 +88,7 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	bad, err := http.Post(srv.URL+"/readings", "application/json", strings.NewReader(`{"value":1}`))
+	bad, err := http.Post(base+"/readings", "application/json", strings.NewReader(`{"value":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
