@@ -150,8 +150,11 @@ func (p *Poller) Poll(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
+// maxEmptyReads bounds empty GetRecords answers read through in one Poll.
+const maxEmptyReads = 10
+
 func (p *Poller) pollShard(ctx context.Context, shardID string, st *shardState) (int, error) {
-	handled := 0
+	handled, empties := 0, 0
 	for !st.closed {
 		if st.iterator == nil {
 			if err := p.resetIterator(ctx, shardID, st); err != nil {
@@ -172,11 +175,15 @@ func (p *Poller) pollShard(ctx context.Context, shardID string, st *shardState) 
 			st.closed = true
 		}
 		if len(out.Records) == 0 {
-			if aws.ToInt64(out.MillisBehindLatest) > 0 {
+			// Kinesis may answer empty while still behind (a gap in an old
+			// shard); read on a little, and leave the rest to the next Poll.
+			if aws.ToInt64(out.MillisBehindLatest) > 0 && empties < maxEmptyReads {
+				empties++
 				continue
 			}
 			return handled, nil
 		}
+		empties = 0
 		n, err := p.deliver(ctx, shardID, st, out.Records)
 		handled += n
 		if err != nil {
