@@ -268,3 +268,28 @@ func TestAPITestdataRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIServerErrorsAreProblems(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	h := telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, "no-such-table"), testLogger(t))
+	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/sensors/SL-1/readings"}
+	req.RequestContext.HTTP.Method = "GET"
+
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := decodeBody[problemBody](t, resp, 500, "application/problem+json")
+	if strings.Contains(p.Detail, "no-such-table") {
+		t.Errorf("detail %q leaks the table name", p.Detail)
+	}
+
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	resp, err = h.Handle(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeBody[problemBody](t, resp, 504, "application/problem+json")
+}
