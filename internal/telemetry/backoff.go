@@ -15,8 +15,11 @@ type Backoff struct {
 	Max time.Duration
 }
 
-// DefaultBackoff suits DynamoDB and Kinesis throttling inside a Lambda deadline.
-var DefaultBackoff = Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}
+// DefaultBackoff returns the backoff used when a config leaves it zero: it
+// suits DynamoDB and Kinesis throttling inside a Lambda deadline.
+func DefaultBackoff() Backoff {
+	return Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}
+}
 
 // Delay returns the jittered wait before retry attempt n (from 0).
 func (b Backoff) Delay(n int) time.Duration {

@@ -38,7 +38,7 @@ type PollerConfig struct {
 	// MaxRetries is how often a failing batch is delivered again before it
 	// is discarded, like the mapping's MaximumRetryAttempts (default 10).
 	MaxRetries int
-	// Backoff spaces those deliveries (default DefaultBackoff).
+	// Backoff spaces those deliveries (default DefaultBackoff()).
 	Backoff Backoff
 	// Interval is how long Run waits after finding every shard caught up
 	// (default 250ms).
@@ -79,7 +79,7 @@ func NewPoller(client streamReader, handler KinesisHandler, cfg PollerConfig, lo
 	cfg.MaxRetries = cmp.Or(cfg.MaxRetries, 10)
 	cfg.Interval = cmp.Or(cfg.Interval, 250*time.Millisecond)
 	if cfg.Backoff == (Backoff{}) {
-		cfg.Backoff = DefaultBackoff
+		cfg.Backoff = DefaultBackoff()
 	}
 	return &Poller{client: client, handler: handler, cfg: cfg, logger: logger, shards: map[string]*shardState{}}
 }

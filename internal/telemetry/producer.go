@@ -31,7 +31,7 @@ type ProducerConfig struct {
 	// MaxAttempts bounds PutRecords calls for one chunk while some of its
 	// records fail (default 8).
 	MaxAttempts int
-	// Backoff spaces those attempts (default DefaultBackoff).
+	// Backoff spaces those attempts (default DefaultBackoff()).
 	Backoff Backoff
 	// Concurrency bounds PutRecords calls in flight (default 4). Readings
 	// carry their own timestamps, so no order across calls is needed.
@@ -51,7 +51,7 @@ func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
 	if cfg.Backoff == (Backoff{}) {
-		cfg.Backoff = DefaultBackoff
+		cfg.Backoff = DefaultBackoff()
 	}
 	return &Producer{client: client, cfg: cfg}
 }

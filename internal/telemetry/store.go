@@ -43,7 +43,7 @@ type StoreConfig struct {
 	// MaxAttempts bounds calls for one group of 25 while DynamoDB returns
 	// UnprocessedItems (default 8).
 	MaxAttempts int
-	// Backoff spaces those attempts (default DefaultBackoff).
+	// Backoff spaces those attempts (default DefaultBackoff()).
 	Backoff Backoff
 }
 
@@ -58,7 +58,7 @@ func NewStore(client batchWriter, cfg StoreConfig) *Store {
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
 	if cfg.Backoff == (Backoff{}) {
-		cfg.Backoff = DefaultBackoff
+		cfg.Backoff = DefaultBackoff()
 	}
 	return &Store{client: client, cfg: cfg}
 }
