@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/runtimeapi"
 	"github.com/citylink/citylink/internal/telemetry"
 )
 
@@ -31,7 +32,7 @@ func TestBootstrapServesReadings(t *testing.T) {
 		t.Fatalf("seeding: %+v %v", res, err)
 	}
 
-	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-api"),
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-api",
 		"SENSOR_TABLE=SensorData", "AWS_ENDPOINT_URL="+s.DynamoDBEndpoint)
 
 	get := func(path, query string) events.APIGatewayV2HTTPResponse {
@@ -39,9 +40,9 @@ func TestBootstrapServesReadings(t *testing.T) {
 		req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "$default", RawPath: path, RawQueryString: query}
 		req.RequestContext.HTTP.Method = "GET"
 		payload, _ := json.Marshal(req)
-		out, err := fn.InvokeFunction(ctx, payload, 10*time.Second)
+		out, err := fn.Invoke(ctx, payload, 10*time.Second)
 		if err != nil {
-			t.Fatalf("invoke: %v\n%s", err, fn.Output())
+			t.Fatalf("invoke: %v\n%s", err, fn.Logs())
 		}
 		var resp events.APIGatewayV2HTTPResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
@@ -70,9 +71,9 @@ func TestBootstrapServesReadings(t *testing.T) {
 
 func TestBootstrapRefusesToStartWithoutTable(t *testing.T) {
 	t.Parallel()
-	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-api"))
-	_, err := fn.InvokeFunction(context.Background(), []byte(`{}`), 5*time.Second)
-	if err == nil || !strings.Contains(fn.Output(), "SENSOR_TABLE is not set") {
-		t.Fatalf("invoke err = %v, output %q; want the process to exit naming SENSOR_TABLE", err, fn.Output())
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-api")
+	_, err := fn.Invoke(context.Background(), []byte(`{}`), 5*time.Second)
+	if err == nil || !strings.Contains(fn.Logs(), "SENSOR_TABLE is not set") {
+		t.Fatalf("invoke err = %v, output %q; want the process to exit naming SENSOR_TABLE", err, fn.Logs())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/runtimeapi"
 )
 
 // TestBootstrapArchivesBatch builds the Lambda binary and runs it against a
@@ -23,7 +24,7 @@ func TestBootstrapArchivesBatch(t *testing.T) {
 	if err := awstest.CreateBucket(ctx, s.S3, "archive"); err != nil {
 		t.Fatal(err)
 	}
-	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-archive"),
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-archive",
 		"ARCHIVE_BUCKET=archive", "S3_USE_PATH_STYLE=true", "AWS_ENDPOINT_URL="+s.S3Endpoint)
 
 	arrival := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
@@ -40,9 +41,9 @@ func TestBootstrapArchivesBatch(t *testing.T) {
 		})
 	}
 	payload, _ := json.Marshal(ev)
-	out, err := fn.InvokeFunction(ctx, payload, 30*time.Second)
+	out, err := fn.Invoke(ctx, payload, 30*time.Second)
 	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, fn.Output())
+		t.Fatalf("invoke: %v\n%s", err, fn.Logs())
 	}
 	var resp events.KinesisEventResponse
 	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {

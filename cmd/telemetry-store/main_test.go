@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/runtimeapi"
 	"github.com/citylink/citylink/internal/telemetry"
 )
 
@@ -45,7 +46,7 @@ func TestBootstrapStoresReadings(t *testing.T) {
 	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
 		t.Fatal(err)
 	}
-	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-store"),
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-store",
 		"SENSOR_TABLE=SensorData", "READING_TTL=24h", "AWS_ENDPOINT_URL="+s.DynamoDBEndpoint)
 
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -55,9 +56,9 @@ func TestBootstrapStoresReadings(t *testing.T) {
 		`{"sensorid":"SL-2","timestamp":"`+now+`","value":"6"}`,
 	)
 	payload, _ := json.Marshal(ev)
-	out, err := fn.InvokeFunction(ctx, payload, 30*time.Second)
+	out, err := fn.Invoke(ctx, payload, 30*time.Second)
 	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, fn.Output())
+		t.Fatalf("invoke: %v\n%s", err, fn.Logs())
 	}
 	var resp events.KinesisEventResponse
 	if err := json.Unmarshal(out, &resp); err != nil || resp.BatchItemFailures == nil || len(resp.BatchItemFailures) != 0 {
@@ -72,7 +73,7 @@ func TestBootstrapStoresReadings(t *testing.T) {
 	}
 
 	var sawEMF, sawReject bool
-	for _, line := range strings.Split(fn.Output(), "\n") {
+	for _, line := range strings.Split(fn.Logs(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) != nil {
 			continue
@@ -85,7 +86,7 @@ func TestBootstrapStoresReadings(t *testing.T) {
 		}
 	}
 	if !sawEMF || !sawReject {
-		t.Fatalf("output lacks the EMF line (%v) or the JSON rejection log with requestId (%v):\n%s", sawEMF, sawReject, fn.Output())
+		t.Fatalf("output lacks the EMF line (%v) or the JSON rejection log with requestId (%v):\n%s", sawEMF, sawReject, fn.Logs())
 	}
 }
 
@@ -102,7 +103,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 	if err := awstest.CreateStream(ctx, s.Kinesis, "telemetry", 2); err != nil {
 		t.Fatal(err)
 	}
-	fn := awstest.StartFunction(t, awstest.BuildFunction(t, "github.com/citylink/citylink/cmd/telemetry-store"),
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-store",
 		"SENSOR_TABLE=SensorData", "AWS_ENDPOINT_URL="+s.DynamoDBEndpoint)
 
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
@@ -126,7 +127,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 		if err != nil {
 			return events.KinesisEventResponse{}, err
 		}
-		out, err := fn.InvokeFunction(ctx, payload, 30*time.Second)
+		out, err := fn.Invoke(ctx, payload, 30*time.Second)
 		if err != nil {
 			return events.KinesisEventResponse{}, err
 		}
@@ -138,7 +139,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 	p := telemetry.NewPoller(s.Kinesis, invoke, telemetry.PollerConfig{Stream: "telemetry", BatchSize: 250}, slog.New(slog.DiscardHandler))
 	n, err := p.Poll(ctx)
 	if err != nil {
-		t.Fatalf("poll: %v\n%s", err, fn.Output())
+		t.Fatalf("poll: %v\n%s", err, fn.Logs())
 	}
 	if n != len(rs)+1 || failed.Load() != 0 {
 		t.Fatalf("handled %d records with %d failures, want %d and none", n, failed.Load(), len(rs)+1)

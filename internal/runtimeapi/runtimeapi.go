@@ -50,8 +50,8 @@ type result struct {
 	err  error
 }
 
-// Start serves the Runtime API on a free loopback port.
-func Start(functionName string) (*Server, error) {
+// Listen serves the Runtime API on a free loopback port.
+func Listen(functionName string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening for the runtime API: %w", err)
