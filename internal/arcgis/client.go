@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -169,26 +168,12 @@ func (c *Client) call(ctx context.Context, method, endpoint string, params url.V
 		case apiErr.Code >= 500 && apiErr.Code <= 504 && safe && failures+1 < c.retry.MaxAttempts:
 			failures++
 			c.log.DebugContext(ctx, "arcgis body error, retrying", slog.Int("code", apiErr.Code), slog.Int("attempt", failures))
-			if werr := c.backoff(ctx, failures); werr != nil {
+			if werr := c.retry.Backoff().Wait(ctx, failures); werr != nil {
 				return err
 			}
 			continue
 		}
 		return err
-	}
-}
-
-// backoff sleeps a full-jitter exponential delay before retry n, or returns
-// the context's error if it ends first.
-func (c *Client) backoff(ctx context.Context, n int) error {
-	ceiling := min(c.retry.MaxDelay, c.retry.BaseDelay<<min(n-1, 20))
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling) + 1)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

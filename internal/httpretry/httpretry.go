@@ -16,12 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // Policy says how often and how patiently to retry.
@@ -38,6 +39,13 @@ type Policy struct {
 	// headers arrive, so a hung request is abandoned and tried again while
 	// the caller's deadline still allows.
 	AttemptTimeout time.Duration
+}
+
+// Backoff is the full-jitter exponential backoff between attempts, for
+// clients that retry above the transport (an error inside a 200 answer, a
+// POST the transport must not repeat) as the transport itself does.
+func (p Policy) Backoff() backoff.Policy {
+	return backoff.Policy{Base: p.BaseDelay, Max: p.MaxDelay}
 }
 
 // Transport is a retrying http.RoundTripper.
@@ -107,7 +115,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, err
 		}
-		wait := t.backoff(attempt)
+		wait := t.policy.Backoff().Delay(attempt)
 		if ra, ok := retryAfter(resp); ok {
 			wait = ra
 		}
@@ -123,12 +131,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 			resp.Body.Close()
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		case <-timer.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -186,15 +190,6 @@ func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
 		return true
 	}
 	return false
-}
-
-// backoff is full-jitter exponential: uniform in [0, min(max, base·2^(n-1))].
-func (t *Transport) backoff(attempt int) time.Duration {
-	ceiling := t.policy.BaseDelay << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > t.policy.MaxDelay {
-		ceiling = t.policy.MaxDelay
-	}
-	return rand.N(ceiling + 1)
 }
 
 // retryAfter reads a Retry-After header of delay-seconds or an HTTP date.

@@ -113,11 +113,6 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, c.cfg.Timeout)
 }
 
-// parseRetryAfter reads a Retry-After header.
-func parseRetryAfter(v string) (time.Duration, bool) {
-	return httpretry.ParseRetryAfter(v, time.Now())
-}
-
 // Services returns the server's service list.
 func (c *Client) Services(ctx context.Context) ([]Service, error) {
 	body, err := c.get(ctx, "services", nil)

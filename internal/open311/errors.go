@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/citylink/citylink/internal/httpretry"
 )
 
 // ErrorEntry is one {code, description} entry of a GeoReport error array.
@@ -79,7 +81,7 @@ var ErrMaybeCreated = errors.New("open311: request may have been created")
 // readAPIError builds the APIError for a non-2xx answer from its body.
 func readAPIError(resp *http.Response, body []byte) *APIError {
 	e := &APIError{Status: resp.StatusCode}
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After")); ok {
+	if ra, ok := httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter, e.hasRetryAfter = ra, true
 	}
 	if entries, ok := parseErrorArray(body); ok {

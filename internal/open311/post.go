@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // Form encodes r as the application/x-www-form-urlencoded body of POST
@@ -95,17 +96,13 @@ func (c *Client) Create(ctx context.Context, r NewRequest) (Created, error) {
 			break
 		}
 		if wait == 0 {
-			wait = c.backoff(attempt)
+			wait = c.cfg.Retry.Backoff().Delay(attempt)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			break
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Created{}, fmt.Errorf("filing request: %w", ctx.Err())
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return Created{}, fmt.Errorf("filing request: %w", err)
 		}
 	}
 	return Created{}, last
@@ -176,13 +173,4 @@ func notSent(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
-}
-
-// backoff is full-jitter exponential, as the transport's.
-func (c *Client) backoff(attempt int) time.Duration {
-	ceiling := c.cfg.Retry.BaseDelay << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > c.cfg.Retry.MaxDelay {
-		ceiling = c.cfg.Retry.MaxDelay
-	}
-	return rand.N(ceiling + 1)
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // MaxWindow is the longest start..end span GeoReport v2 servers accept in
@@ -162,12 +164,8 @@ func (c *Client) WaitToken(ctx context.Context, token string) (string, error) {
 		if err != nil || id != "" {
 			return id, err
 		}
-		t := time.NewTimer(c.cfg.TokenPollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", fmt.Errorf("waiting for token %s: %w", token, ctx.Err())
-		case <-t.C:
+		if err := backoff.Sleep(ctx, c.cfg.TokenPollInterval); err != nil {
+			return "", fmt.Errorf("waiting for token %s: %w", token, err)
 		}
 	}
 }

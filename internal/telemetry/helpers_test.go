@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/backoff"
 	"github.com/citylink/citylink/internal/telemetry"
 )
 
@@ -102,7 +103,7 @@ func (w tbWriter) Write(p []byte) (int, error) {
 }
 
 // quickBackoff keeps retries in tests short; tests never depend on its timing.
-var quickBackoff = telemetry.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond}
+var quickBackoff = backoff.Policy{Base: time.Millisecond, Max: 5 * time.Millisecond}
 
 func loadKinesisEvent(tb testing.TB, name string) events.KinesisEvent {
 	tb.Helper()

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // streamReader is the part of Kinesis the poller reads with.
@@ -39,7 +41,7 @@ type PollerConfig struct {
 	// is discarded, like the mapping's MaximumRetryAttempts (default 10).
 	MaxRetries int
 	// Backoff spaces those deliveries (default DefaultBackoff()).
-	Backoff Backoff
+	Backoff backoff.Policy
 	// Interval is how long Run waits after finding every shard caught up
 	// (default 250ms).
 	Interval time.Duration
@@ -78,7 +80,7 @@ func NewPoller(client streamReader, handler KinesisHandler, cfg PollerConfig, lo
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 100)
 	cfg.MaxRetries = cmp.Or(cfg.MaxRetries, 10)
 	cfg.Interval = cmp.Or(cfg.Interval, 250*time.Millisecond)
-	if cfg.Backoff == (Backoff{}) {
+	if cfg.Backoff == (backoff.Policy{}) {
 		cfg.Backoff = DefaultBackoff()
 	}
 	return &Poller{client: client, handler: handler, cfg: cfg, logger: logger, shards: map[string]*shardState{}}
@@ -94,12 +96,8 @@ func (p *Poller) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		t := time.NewTimer(p.cfg.Interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, p.cfg.Interval) != nil {
 			return nil
-		case <-t.C:
 		}
 	}
 }
@@ -249,7 +247,7 @@ func (p *Poller) deliver(ctx context.Context, shardID string, st *shardState, re
 		return len(recs), nil
 	}
 	st.iterator = nil
-	if err := p.cfg.Backoff.Wait(ctx, st.failing-1); err != nil {
+	if err := p.cfg.Backoff.Wait(ctx, st.failing); err != nil {
 		return done, err
 	}
 	return done, nil

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // recordsPutter is the one Kinesis call the producer makes.
@@ -32,7 +34,7 @@ type ProducerConfig struct {
 	// records fail (default 8).
 	MaxAttempts int
 	// Backoff spaces those attempts (default DefaultBackoff()).
-	Backoff Backoff
+	Backoff backoff.Policy
 	// Concurrency bounds PutRecords calls in flight (default 4). Readings
 	// carry their own timestamps, so no order across calls is needed.
 	Concurrency int
@@ -50,7 +52,7 @@ type Producer struct {
 func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
-	if cfg.Backoff == (Backoff{}) {
+	if cfg.Backoff == (backoff.Policy{}) {
 		cfg.Backoff = DefaultBackoff()
 	}
 	return &Producer{client: client, cfg: cfg}
@@ -155,7 +157,7 @@ func (p *Producer) putChunk(ctx context.Context, entries []types.PutRecordsReque
 		if attempt+1 >= p.cfg.MaxAttempts {
 			return retries, idx, last
 		}
-		if werr := p.cfg.Backoff.Wait(ctx, attempt); werr != nil {
+		if werr := p.cfg.Backoff.Wait(ctx, attempt+1); werr != nil {
 			return retries, idx, fmt.Errorf("waiting to retry: %w", werr)
 		}
 		retries++

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // batchWriter is the one DynamoDB call the store makes.
@@ -44,7 +46,7 @@ type StoreConfig struct {
 	// UnprocessedItems (default 8).
 	MaxAttempts int
 	// Backoff spaces those attempts (default DefaultBackoff()).
-	Backoff Backoff
+	Backoff backoff.Policy
 }
 
 // Store writes readings to the SensorData table.
@@ -57,7 +59,7 @@ type Store struct {
 func NewStore(client batchWriter, cfg StoreConfig) *Store {
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
-	if cfg.Backoff == (Backoff{}) {
+	if cfg.Backoff == (backoff.Policy{}) {
 		cfg.Backoff = DefaultBackoff()
 	}
 	return &Store{client: client, cfg: cfg}
@@ -165,7 +167,7 @@ func (s *Store) writeRequests(ctx context.Context, group []Reading, reqs []types
 		if attempt+1 >= s.cfg.MaxAttempts {
 			return retries, failAll(group, reqs, fmt.Errorf("%d attempts: %w", attempt+1, ErrUnprocessed))
 		}
-		if err := s.cfg.Backoff.Wait(ctx, attempt); err != nil {
+		if err := s.cfg.Backoff.Wait(ctx, attempt+1); err != nil {
 			return retries, failAll(group, reqs, fmt.Errorf("waiting to retry unprocessed items: %w", err))
 		}
 		retries++

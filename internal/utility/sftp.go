@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"path"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // Receipt confirms one delivered file.
@@ -109,13 +110,8 @@ func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, 
 		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Attempts {
 			return rc, err
 		}
-		ceiling := s.cfg.RetryDelay << (attempt - 1)
-		t := time.NewTimer(mathrand.N(ceiling + 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Receipt{}, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
-		case <-t.C:
+		if werr := (backoff.Policy{Base: s.cfg.RetryDelay}).Wait(ctx, attempt); werr != nil {
+			return Receipt{}, fmt.Errorf("%w (after: %w)", werr, err)
 		}
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"time"
+
+	"github.com/citylink/citylink/internal/backoff"
 )
 
 // applied is the result of applying a batch: a final outcome for each item
@@ -99,7 +100,7 @@ func (e *Engine) apply(ctx context.Context, items []Item, attempt int) (applied,
 			}
 			break
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := backoff.Sleep(ctx, delay); err != nil {
 			return applied{}, err
 		}
 		todo = again
@@ -127,30 +128,14 @@ func (e *Engine) applyOnce(ctx context.Context, items []Item) (outs []Outcome, e
 }
 
 // backoff returns the delay before try+1: Backoff doubled per try, capped at
-// MaxBackoff, with "equal jitter" (half fixed, half random) so that ten
-// chains hitting one 503 do not come back in step.
+// MaxBackoff, with equal jitter (half fixed, half random) so that ten chains
+// hitting one 503 do not come back in step, yet each waits at least half.
 func (e *Engine) backoff(try int) time.Duration {
-	d := e.cfg.Backoff << min(try-1, 30)
-	if d <= 0 || d > e.cfg.MaxBackoff {
-		d = e.cfg.MaxBackoff
-	}
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Policy{Base: e.cfg.Backoff, Max: e.cfg.MaxBackoff, Jitter: backoff.Equal}.Delay(try)
 }
 
 // fits reports whether waiting d still leaves the margin before ctx's deadline.
 func (e *Engine) fits(ctx context.Context, d time.Duration) bool {
 	deadline, ok := ctx.Deadline()
 	return !ok || deadline.Sub(e.clock.Now())-d >= e.cfg.Margin
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
