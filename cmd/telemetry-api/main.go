@@ -7,13 +7,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/citylink/citylink/internal/telemetry"
@@ -29,15 +27,11 @@ func main() {
 }
 
 func run(logger *slog.Logger) error {
-	table := os.Getenv("SENSOR_TABLE")
-	if table == "" {
-		return fmt.Errorf("SENSOR_TABLE is not set")
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, env, err := telemetry.LambdaEnv(context.Background(), "SENSOR_TABLE")
 	if err != nil {
-		return fmt.Errorf("loading aws config: %w", err)
+		return err
 	}
-	h := telemetry.NewAPIHandler(telemetry.NewReader(dynamodb.NewFromConfig(cfg), table), logger)
+	h := telemetry.NewAPIHandler(telemetry.NewReader(dynamodb.NewFromConfig(cfg), env["SENSOR_TABLE"]), logger)
 	lambda.Start(h.Handle)
 	return nil
 }

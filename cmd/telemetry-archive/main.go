@@ -9,13 +9,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citylink/citylink/internal/telemetry"
@@ -31,17 +29,13 @@ func main() {
 }
 
 func run(logger *slog.Logger) error {
-	bucket := os.Getenv("ARCHIVE_BUCKET")
-	if bucket == "" {
-		return fmt.Errorf("ARCHIVE_BUCKET is not set")
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, env, err := telemetry.LambdaEnv(context.Background(), "ARCHIVE_BUCKET")
 	if err != nil {
-		return fmt.Errorf("loading aws config: %w", err)
+		return err
 	}
 	pathStyle := os.Getenv("S3_USE_PATH_STYLE") == "true"
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	h := telemetry.NewArchiveHandler(telemetry.Decoder{}, client, bucket,
+	h := telemetry.NewArchiveHandler(telemetry.Decoder{}, client, env["ARCHIVE_BUCKET"],
 		telemetry.NewMetrics(os.Stdout, "telemetry-archive", nil), logger)
 	lambda.Start(h.Handle)
 	return nil

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/citylink/citylink/internal/telemetry"
@@ -33,9 +32,9 @@ func main() {
 }
 
 func run(logger *slog.Logger) error {
-	table := os.Getenv("SENSOR_TABLE")
-	if table == "" {
-		return fmt.Errorf("SENSOR_TABLE is not set")
+	cfg, env, err := telemetry.LambdaEnv(context.Background(), "SENSOR_TABLE")
+	if err != nil {
+		return err
 	}
 	ttl := 90 * 24 * time.Hour
 	if s := os.Getenv("READING_TTL"); s != "" {
@@ -53,12 +52,8 @@ func run(logger *slog.Logger) error {
 		}
 		concurrency = n
 	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		return fmt.Errorf("loading aws config: %w", err)
-	}
 	store := telemetry.NewStore(dynamodb.NewFromConfig(cfg), telemetry.StoreConfig{
-		Table: table, TTL: ttl, Concurrency: concurrency,
+		Table: env["SENSOR_TABLE"], TTL: ttl, Concurrency: concurrency,
 	})
 	h := telemetry.NewStoreHandler(telemetry.Decoder{}, store, telemetry.NewMetrics(os.Stdout, "telemetry-store", nil), logger)
 	lambda.Start(h.Handle)
