@@ -126,7 +126,7 @@ func (s *ArcGISServer) applyEdits(w http.ResponseWriter, r *http.Request, l *Arc
 			return
 		}
 		for _, f := range fs {
-			*p.dst = append(*p.dst, ArcGISFeature{Attributes: f.Attributes, Geometry: f.Geometry})
+			*p.dst = append(*p.dst, ArcGISFeature(f))
 		}
 	}
 	if v := strings.TrimSpace(form.Get("deletes")); v != "" {
