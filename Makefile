@@ -21,11 +21,14 @@ $(STANDINS): internal/awstest/package.json internal/awstest/package-lock.json
 	npm ci --prefix internal/awstest --no-audit --no-fund
 	@touch $@
 
-## lint: gofmt must have nothing to say, and go vet nothing to report.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: gofmt, go vet and staticcheck must have nothing to report.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './internal/awstest/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## build: one arm64 `bootstrap` per Lambda for provided.al2023, zipped in dist/.
 build:
