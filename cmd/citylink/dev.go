@@ -39,6 +39,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "where the console listens")
 	dsn := fs.String("database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default: a throwaway cluster)")
+	sensors := fs.Int("sensors", 100, "simulated streetlight sensors reporting power draw every minute")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +75,13 @@ func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 		return err
 	}
 	defer tel.Close()
+	fleet := telemetrydev.Fleet{Producer: tel.Producer(), Logger: logger.With("half", "telemetry")}
+	for _, l := range sys.City.Lights[:min(*sensors, len(sys.City.Lights))] {
+		fleet.Sensors = append(fleet.Sensors, l.AssetID)
+	}
+	if len(fleet.Sensors) > 0 {
+		go fleet.Run(ctx)
+	}
 
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -90,6 +98,7 @@ func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 		AWS: map[string]string{"kinesis": stack.KinesisEndpoint, "dynamodb": stack.DynamoDBEndpoint, "s3": stack.S3Endpoint},
 		Telemetry: map[string]string{
 			"test_page": console + "/telemetry/",
+			"example":   exampleSensor(console, fleet.Sensors),
 			"submit":    "POST " + console + "/telemetry/readings",
 			"readings":  console + "/telemetry/sensors/{id}/readings",
 			"latest":    console + "/telemetry/sensors/{id}/latest",
@@ -121,6 +130,14 @@ func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logg
 		return err
 	}
 	return nil
+}
+
+// exampleSensor links the test page to a sensor of the simulated fleet.
+func exampleSensor(console string, sensors []string) string {
+	if len(sensors) == 0 {
+		return "submit a reading first"
+	}
+	return console + "/telemetry/?sensor=" + sensors[0]
 }
 
 // devDatabase connects to dsn, or starts a throwaway cluster when dsn is

@@ -14,8 +14,9 @@ import (
 
 // TestDevRunsTheWholeSystem starts `citylink dev` as `make run` does (on a
 // small city and a free port), then uses it as a person would: the status
-// page lists every part, each simulator answers, and a reading submitted
-// through the console comes back from the history API.
+// page lists every part, each simulator answers, a reading submitted
+// through the console comes back from the history API, and so do the
+// simulated fleet's.
 func TestDevRunsTheWholeSystem(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +47,7 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 
 	var st devSystem
 	getJSON(t, console+"/status.json", &st)
-	if st.Database == "" || len(st.AWS) != 3 {
+	if st.Database == "" || len(st.AWS) != 3 || !strings.Contains(st.Telemetry["example"], "sensor=SL-") {
 		t.Fatalf("status = %+v", st)
 	}
 	for name, url := range st.Simulators {
@@ -63,7 +64,7 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 
 	ts := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
 	resp, err := http.Post(console+"/telemetry/readings", "application/json",
-		strings.NewReader(`[{"sensor_id":"SL-0000001","timestamp":"`+ts+`","value":12.5,"unit":"W"}]`))
+		strings.NewReader(`[{"sensor_id":"DEV-SMOKE-1","timestamp":"`+ts+`","value":12.5,"unit":"W"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,24 +72,33 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("submitting a reading: %d", resp.StatusCode)
 	}
-	// The local event source mapping delivers asynchronously: ask until the
-	// reading is there, failing after a generous deadline.
+	if got := latestReading(t, console, "DEV-SMOKE-1"); !strings.Contains(got, `"value":12.5`) {
+		t.Fatalf("latest reading = %s", got)
+	}
+	fleetSensor := strings.TrimPrefix(st.Telemetry["example"], console+"/telemetry/?sensor=")
+	if got := latestReading(t, console, fleetSensor); !strings.Contains(got, `"metric":"power"`) {
+		t.Fatalf("the fleet's sensor %s reports %s", fleetSensor, got)
+	}
+}
+
+// latestReading asks the history API for a sensor's latest reading until it
+// is there: the local event source mapping delivers asynchronously, so it
+// fails only after a generous deadline.
+func latestReading(t *testing.T, console, sensor string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(console + "/telemetry/sensors/SL-0000001/latest")
+		resp, err := http.Get(console + "/telemetry/sensors/" + sensor + "/latest")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			if !strings.Contains(string(body), `"value":12.5`) {
-				t.Fatalf("latest reading = %s", body)
-			}
-			return
+			return string(body)
 		}
 		if resp.StatusCode != http.StatusNotFound || time.Now().After(deadline) {
-			t.Fatalf("latest reading: %d %s", resp.StatusCode, body)
+			t.Fatalf("latest reading of %s: %d %s", sensor, resp.StatusCode, body)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
