@@ -41,7 +41,8 @@ type Options struct {
 	// from the server's /rest/info authInfo.tokenServicesUrl.
 	TokenURL string
 	// Referer, when set, binds tokens to it (client=referer) instead of to
-	// the caller's IP (client=requestip).
+	// the caller's IP (client=requestip), and is sent as the Referer header
+	// of every request, without which ArcGIS rejects such a token.
 	Referer string
 	// TokenExpiration is the lifetime asked for; the server may grant less.
 	// It defaults to 60 minutes.
@@ -74,6 +75,9 @@ type Client struct {
 	log     *slog.Logger
 	tokens  *tokenSource // nil without credentials
 	retry   httpretry.Policy
+	// referer is sent as the Referer header of every request: a token
+	// generated with client=referer is only honoured alongside it.
+	referer string
 
 	mu     sync.Mutex
 	layers map[int]*LayerInfo
@@ -105,6 +109,7 @@ func New(o Options) (*Client, error) {
 		timeout: cmp.Or(o.Timeout, 60*time.Second),
 		log:     cmp.Or(o.Logger, slog.New(slog.DiscardHandler)),
 		layers:  map[int]*LayerInfo{},
+		referer: o.Referer,
 		retry: httpretry.Policy{
 			MaxAttempts: cmp.Or(o.Retry.MaxAttempts, 4),
 			BaseDelay:   cmp.Or(o.Retry.BaseDelay, 100*time.Millisecond),
@@ -193,6 +198,9 @@ func (c *Client) send(ctx context.Context, method, endpoint string, form url.Val
 		return nil, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.referer != "" {
+		req.Header.Set("Referer", c.referer)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err

@@ -111,3 +111,44 @@ func TestTokenWaitHonoursContext(t *testing.T) {
 		t.Errorf("first caller: %v", err)
 	}
 }
+
+func TestRefererTokenSentWithRefererHeader(t *testing.T) {
+	t.Parallel()
+	// ArcGIS binds a client=referer token to that referer: every request
+	// that carries the token must also carry the same HTTP Referer header,
+	// or the server answers 498 inside a 200, however often the token is
+	// regenerated.
+	const referer = "https://citylink.example.gov"
+	var generated atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		switch r.URL.Path {
+		case "/tokens":
+			if r.Form.Get("client") != "referer" || r.Form.Get("referer") != referer {
+				_, _ = w.Write([]byte(`{"error":{"code":400,"message":"Unable to generate token.","details":["Invalid client type."]}}`))
+				return
+			}
+			generated.Add(1)
+			_, _ = w.Write([]byte(`{"token":"ref-token","expires":4102444800000,"ssl":true}`))
+		default:
+			if r.Form.Get("token") != "ref-token" || r.Header.Get("Referer") != referer {
+				_, _ = w.Write([]byte(`{"error":{"code":498,"message":"Invalid token.","details":[]}}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"count":7}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/X/FeatureServer", TokenURL: srv.URL + "/tokens",
+		Username: "u", Password: "p", Referer: referer, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.QueryCount(context.Background(), 0, arcgis.Query{})
+	if err != nil || n != 7 {
+		t.Fatalf("count with a referer-bound token = %d, %v", n, err)
+	}
+	if g := generated.Load(); g != 1 {
+		t.Errorf("tokens generated = %d, want 1", g)
+	}
+}
