@@ -137,21 +137,39 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// attempt sends one request, bounded by the policy's AttemptTimeout. The
-// attempt's context lives on until the answer's body is closed.
+// attempt sends one request, bounded by the policy's AttemptTimeout until
+// the answer's headers arrive; reading the body is bounded only by the
+// caller's context, so a large answer that streams slowly is not cut off.
+// The attempt's context lives on until the answer's body is closed.
 func (t *Transport) attempt(r *http.Request) (*http.Response, error) {
 	if t.policy.AttemptTimeout <= 0 {
 		return t.next.RoundTrip(r)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), t.policy.AttemptTimeout)
+	ctx, cancel := context.WithCancelCause(r.Context())
+	timer := time.AfterFunc(t.policy.AttemptTimeout, func() { cancel(errAttemptTimeout) })
 	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if !timer.Stop() && err == nil {
+		// The timeout fired as the headers arrived: the body is cancelled.
+		resp.Body.Close()
+		cancel(nil)
+		return nil, errAttemptTimeout
+	}
 	if err != nil {
-		cancel()
+		if errors.Is(context.Cause(ctx), errAttemptTimeout) {
+			// Not %w: a cancelled transfer must read as a timeout, which is
+			// retried, and never as the caller's cancellation, which is not.
+			err = fmt.Errorf("%w (%v)", errAttemptTimeout, err)
+		}
+		cancel(nil)
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
 	return resp, nil
 }
+
+// errAttemptTimeout is the cause of an attempt abandoned by AttemptTimeout.
+// It is a deadline, not a cancellation, so the attempt is retried.
+var errAttemptTimeout = fmt.Errorf("attempt timed out waiting for an answer: %w", context.DeadlineExceeded)
 
 type cancelOnClose struct {
 	io.ReadCloser

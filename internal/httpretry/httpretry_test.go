@@ -166,6 +166,32 @@ func TestHungAttemptIsAbandonedAndRetried(t *testing.T) {
 	}
 }
 
+func TestAttemptTimeoutSparesASlowBody(t *testing.T) {
+	t.Parallel()
+	// The answer's headers arrive at once; a large body (a page of
+	// features with geometry) then streams for longer than the attempt
+	// timeout. The timeout is for hung requests, so the body must be read
+	// whole within the caller's own deadline.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		for range 6 {
+			io.WriteString(w, "chunk;")
+			w.(http.Flusher).Flush()
+			time.Sleep(25 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	resp, err := client(httpretry.Policy{AttemptTimeout: 50 * time.Millisecond}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != strings.Repeat("chunk;", 6) {
+		t.Fatalf("body %q, %v; want it whole", body, err)
+	}
+}
+
 func TestConnectionRefusedIsExhausted(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
