@@ -117,6 +117,25 @@ func TestAPIReadings(t *testing.T) {
 		}
 	})
 
+	t.Run("bounds between two milliseconds", func(t *testing.T) {
+		// [01:00:00.0005, 01:10:00.0005) holds minutes 61 to 70: minute 60
+		// is before from, and minute 70 is before to.
+		half := func(i int) string {
+			return dayStart.Add(time.Duration(i)*time.Minute + 500*time.Microsecond).Format(time.RFC3339Nano)
+		}
+		q := "order=asc&from=" + half(60) + "&to=" + half(70)
+		p := decodeBody[pageBody](t, f.get(t, "/sensors/SL-000001/readings", q), 200, "application/json")
+		if len(p.Readings) != 10 || p.Readings[0].Value != 61 || p.Readings[9].Value != 70 || p.NextCursor != "" {
+			t.Fatalf("range page = %+v, want minutes 61 to 70", p)
+		}
+		// Within one millisecond there is no reading to find.
+		q = "from=" + half(60) + "&to=" + dayStart.Add(60*time.Minute+900*time.Microsecond).Format(time.RFC3339Nano)
+		p = decodeBody[pageBody](t, f.get(t, "/sensors/SL-000001/readings", q), 200, "application/json")
+		if len(p.Readings) != 0 {
+			t.Fatalf("range page = %+v, want no reading", p)
+		}
+	})
+
 	t.Run("epoch millisecond bounds", func(t *testing.T) {
 		q := fmt.Sprintf("from=%d&to=%d", dayStart.Add(time.Hour).UnixMilli(), dayStart.Add(time.Hour+3*time.Minute).UnixMilli())
 		p := decodeBody[pageBody](t, f.get(t, "/sensors/SL-000001/readings", q), 200, "application/json")

@@ -83,15 +83,18 @@ func (r *Reader) Readings(ctx context.Context, sensorID string, q Range) (Page, 
 	if limit < 1 || limit > MaxLimit {
 		return Page{}, fmt.Errorf("limit %d outside 1..%d", limit, MaxLimit)
 	}
+	// Readings are stored to the millisecond, so [From, To) holds the
+	// milliseconds from From rounded up to To rounded up, less one.
 	from, to := int64(0), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = q.From.UnixMilli()
+		from = ceilMilli(q.From)
 	}
 	if !q.To.IsZero() {
-		to = q.To.UnixMilli() - 1
-	}
-	if from > to {
-		return Page{Readings: []Reading{}}, nil
+		end := ceilMilli(q.To)
+		if end <= from {
+			return Page{Readings: []Reading{}}, nil
+		}
+		to = end - 1
 	}
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(r.table),
@@ -176,6 +179,15 @@ func (r *Reader) Latest(ctx context.Context, sensorID string) (Reading, error) {
 		return Reading{}, fmt.Errorf("reading item: %w", err)
 	}
 	return rd, nil
+}
+
+// ceilMilli returns t in epoch milliseconds, rounded up.
+func ceilMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
 }
 
 func encodeCursor(c cursor) string {
