@@ -137,9 +137,10 @@ var errNoProgress = errors.New("server reported exceededTransferLimit with an em
 // non-empty page at a time, in order, while the next page is already being
 // fetched; fn's error stops the paging and is returned. When the
 // layer supports pagination it pages with resultOffset, ordered by
-// q.OrderBy or else by object id so that pages neither skip nor repeat;
+// q.OrderBy and then by object id so that pages neither skip nor repeat;
 // otherwise it fetches the matching object ids and queries them in chunks of
-// maxRecordCount, in object id order. q.Count sets the page size, capped by
+// maxRecordCount, in object id order, asking again for any part of a chunk
+// the server left out under its transfer limit. q.Count sets the page size, capped by
 // the layer's maxRecordCount.
 func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*FeatureSet) error) error {
 	info, err := c.cachedLayer(ctx, layer)
@@ -157,7 +158,7 @@ func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*Fe
 		if info.SupportsPagination() {
 			return c.pageByOffset(ctx, layer, info, q, size, emit)
 		}
-		return c.pageByIDs(ctx, layer, q, size, emit)
+		return c.pageByIDs(ctx, layer, info, q, size, emit)
 	}, fn)
 }
 
@@ -194,8 +195,14 @@ func pipeline(ctx context.Context, produce func(context.Context, func(*FeatureSe
 }
 
 func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
-	if len(q.OrderBy) == 0 {
-		q.OrderBy = []string{info.ObjectIDField}
+	// Offset paging is only stable over a total order: rows that tie on
+	// the caller's fields come back in whatever order the database picks
+	// for each page, so the object id breaks ties.
+	if !slices.ContainsFunc(q.OrderBy, func(term string) bool {
+		f := strings.Fields(term)
+		return len(f) > 0 && strings.EqualFold(f[0], info.ObjectIDField)
+	}) {
+		q.OrderBy = append(slices.Clip(q.OrderBy), info.ObjectIDField)
 	}
 	p := q.params()
 	p.Set("resultRecordCount", strconv.Itoa(size))
@@ -220,7 +227,7 @@ func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q
 	}
 }
 
-func (c *Client) pageByIDs(ctx context.Context, layer int, q Query, size int, fn func(*FeatureSet) error) error {
+func (c *Client) pageByIDs(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
 	ids := slices.Sorted(slices.Values(q.ObjectIDs))
 	if len(ids) == 0 || q.Where != "" {
 		var err error
@@ -228,18 +235,64 @@ func (c *Client) pageByIDs(ctx context.Context, layer int, q Query, size int, fn
 			return err
 		}
 	}
-	for chunk := range slices.Chunk(ids, size) {
+	for len(ids) > 0 {
+		chunk := ids[:min(size, len(ids))]
 		cq := q
 		cq.Where, cq.ObjectIDs, cq.OrderBy = "", chunk, nil
+		if len(cq.OutFields) > 0 && !slices.ContainsFunc(cq.OutFields, func(f string) bool { return strings.EqualFold(f, info.ObjectIDField) }) {
+			// The object ids tell what a page cut short left out.
+			cq.OutFields = append(slices.Clip(cq.OutFields), info.ObjectIDField)
+		}
 		fs, err := c.query(ctx, layer, cq.params())
 		if err != nil {
 			return err
 		}
-		if err := fn(fs); err != nil {
-			return err
+		rest := ids[len(chunk):]
+		if fs.ExceededTransferLimit {
+			// The server answered part of the chunk (its limit is below
+			// what the layer advertised): ask again for what it left out,
+			// in chunks it does answer whole.
+			missing, err := unanswered(fs, cmpOr(fs.ObjectIDFieldName, info.ObjectIDField), chunk)
+			if err != nil {
+				return fmt.Errorf("querying layer %d by object ids: %w", layer, err)
+			}
+			size = len(chunk) - len(missing)
+			rest = append(missing, rest...)
 		}
+		if len(fs.Features) > 0 {
+			if err := fn(fs); err != nil {
+				return err
+			}
+		}
+		ids = rest
 	}
 	return nil
+}
+
+// unanswered returns the ids of chunk that fs, a page cut short by the
+// transfer limit, does not hold.
+func unanswered(fs *FeatureSet, oidField string, chunk []int64) ([]int64, error) {
+	if len(fs.Features) == 0 {
+		return nil, errNoProgress
+	}
+	got := make(map[int64]bool, len(fs.Features))
+	for _, f := range fs.Features {
+		id, ok := f.ObjectID(oidField)
+		if !ok {
+			return nil, fmt.Errorf("page cut short by the transfer limit has a feature without %s", oidField)
+		}
+		got[id] = true
+	}
+	var missing []int64
+	for _, id := range chunk {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == len(chunk) {
+		return nil, errNoProgress
+	}
+	return missing, nil
 }
 
 // rawJSON is a JSON-encoded parameter value.
