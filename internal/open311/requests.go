@@ -1,6 +1,7 @@
 package open311
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -68,53 +69,73 @@ func (c *Client) Requests(ctx context.Context, q Query) ([]ServiceRequest, error
 
 // Between returns every request matching q whose requested_datetime falls in
 // [start, end], however many: it walks the span in windows the server
-// accepts, and when a window's answer is full (as many as the largest answer
-// seen, at least limit) it narrows the window's end to the oldest request
-// returned and asks again. limit is the server's cap (1,000 when 0).
+// accepts, and when a window's answer is full it halves the window and reads
+// both halves, since the spec fixes neither the order of the answer nor which
+// requests a capped answer keeps. An answer is full when it holds limit
+// requests (1,000 when 0, the cap the spec suggests) or as many as the
+// largest answer seen, because a server may cap lower than the caller knows.
+// A full answer for a single second cannot be split, and is taken as it is.
 func (c *Client) Between(ctx context.Context, q Query, start, end time.Time, limit int) ([]ServiceRequest, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	seen := make(map[string]bool)
-	var out []ServiceRequest
+	b := between{c: c, q: q, limit: cmp.Or(max(limit, 0), 1000), seen: make(map[string]bool)}
 	for winEnd := end; winEnd.After(start) || winEnd.Equal(start); {
 		winStart := winEnd.Add(-MaxWindow)
 		if winStart.Before(start) {
 			winStart = start
 		}
-		cur := winEnd
-		for {
-			wq := q
-			wq.Start, wq.End = winStart, cur
-			page, err := c.Requests(ctx, wq)
-			if err != nil {
-				return out, err
-			}
-			oldest, fresh := cur, 0
-			for _, r := range page {
-				if !r.Requested.IsZero() && r.Requested.Before(oldest) {
-					oldest = r.Requested
-				}
-				if r.ID == "" || seen[r.ID] {
-					continue
-				}
-				seen[r.ID] = true
-				fresh++
-				out = append(out, r)
-			}
-			// A short page is the whole window; a full page that taught us
-			// nothing new (every request at one instant) cannot be narrowed.
-			if len(page) < limit || fresh == 0 || !oldest.Before(cur) {
-				break
-			}
-			cur = oldest
+		if err := b.read(ctx, winStart, winEnd); err != nil {
+			return b.out, err
 		}
 		if !winStart.After(start) {
 			break
 		}
 		winEnd = winStart // the boundary second is read twice; seen drops repeats
 	}
-	return out, nil
+	return b.out, nil
+}
+
+// between is the state of one Between call.
+type between struct {
+	c       *Client
+	q       Query
+	limit   int
+	largest int // the largest answer seen: the server's cap, once reached
+	seen    map[string]bool
+	out     []ServiceRequest
+}
+
+// read reads the window [from, to], halving it while answers are full.
+func (b *between) read(ctx context.Context, from, to time.Time) error {
+	wq := b.q
+	wq.Start, wq.End = from, to
+	page, err := b.c.Requests(ctx, wq)
+	if err != nil {
+		return err
+	}
+	honoured := true
+	for _, r := range page {
+		// Dates travel in whole seconds: allow the rounding.
+		if !r.Requested.IsZero() && (r.Requested.Before(from.Add(-time.Second)) || r.Requested.After(to.Add(time.Second))) {
+			honoured = false
+		}
+		if r.ID == "" || b.seen[r.ID] {
+			continue
+		}
+		b.seen[r.ID] = true
+		b.out = append(b.out, r)
+	}
+	b.largest = max(b.largest, len(page))
+	if len(page) == 0 || len(page) < min(b.limit, b.largest) || !honoured {
+		// Not full, or a server that ignores the dates: halving cannot help.
+		return nil
+	}
+	mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
+	if !mid.After(from) || !mid.Before(to) {
+		return nil
+	}
+	if err := b.read(ctx, from, mid); err != nil {
+		return err
+	}
+	return b.read(ctx, mid, to)
 }
 
 // values encodes q as GET requests parameters.

@@ -2,7 +2,10 @@ package open311_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -96,5 +99,70 @@ func TestReadsSurviveHungRequests(t *testing.T) {
 	}
 	if _, err := c.Request(ctx, "26000001"); !open311.IsNotFound(err) {
 		t.Errorf("unknown id under hangs: %v", err)
+	}
+}
+
+// cappedServer answers GET requests.json the way some GeoReport v2 servers
+// do: the spec fixes no order, and this one lists the oldest requests of
+// the window first and stops at limit, however many more the window holds.
+func cappedServer(t *testing.T, n, limit int, start time.Time) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("start_date"))
+		to, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("end_date"))
+		if err1 != nil || err2 != nil || to.Sub(from) > open311.MaxWindow {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`[{"code":400,"description":"start_date and end_date are required and may not span more than 90 days"}]`))
+			return
+		}
+		list := []map[string]any{}
+		for i := range n { // oldest first
+			at := start.Add(time.Duration(i) * 7 * time.Hour)
+			if at.Before(from) || at.After(to) || len(list) == limit {
+				continue
+			}
+			list = append(list, map[string]any{
+				"service_request_id": 900000 + i, "status": "open", "service_code": "STLT",
+				"requested_datetime": at.Format(time.RFC3339), "updated_datetime": at.Format(time.RFC3339),
+			})
+		}
+		_ = json.NewEncoder(w).Encode(list)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestBetweenReadsEverythingWhateverTheServersOrderAndCap(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 700 // 7 hours apart: about 204 days
+	end := start.Add(n * 7 * time.Hour)
+	for _, tc := range []struct {
+		name        string
+		serverLimit int
+		limitPassed int
+	}{
+		{"oldest first, limit known", 50, 50},
+		{"oldest first, cap below the limit passed", 50, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := cappedServer(t, n, tc.serverLimit, start)
+			c, err := open311.New(open311.Config{BaseURL: srv.URL, Transport: srv.Client().Transport})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Between(context.Background(), open311.Query{}, start, end, tc.limitPassed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]bool{}
+			for _, r := range got {
+				ids[r.ID] = true
+			}
+			if len(got) != n || len(ids) != n {
+				t.Errorf("Between read %d requests (%d distinct), the server holds %d", len(got), len(ids), n)
+			}
+		})
 	}
 }
