@@ -6,12 +6,14 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/utility"
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -239,5 +241,59 @@ func TestHTTPSTypedRefusals(t *testing.T) {
 	var he *utility.HTTPError
 	if !errors.As(err, &he) || he.Status != 401 || he.Temporary() {
 		t.Errorf("bad token: %v", err)
+	}
+}
+
+// dropListing lists the drop directory as the utility's SFTP server holds
+// it, hidden files included.
+func dropListing(t *testing.T, cfg utility.SFTPConfig) []string {
+	t.Helper()
+	conn, err := ssh.Dial("tcp", cfg.Addr, &ssh.ClientConfig{
+		User: cfg.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(cfg.Signer)}, HostKeyCallback: ssh.FixedHostKey(cfg.HostKey),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, err := sftp.NewClient(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	infos, err := c.ReadDir(cfg.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fi := range infos {
+		names = append(names, fi.Name())
+	}
+	return names
+}
+
+func TestSFTPCutUploadsLeaveNoTemporaryFiles(t *testing.T) {
+	t.Parallel()
+	// A cut connection cannot remove its own temporary file; the attempt
+	// that follows, on a new connection, must, or every cut upload leaves
+	// a hidden .part file in the utility's drop for good.
+	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 0.5})
+	cfg.Attempts, cfg.RetryDelay = 12, time.Millisecond
+	d, err := utility.NewSFTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 4 {
+		name := utility.FileName("citylink", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), i)
+		if _, err := d.Deliver(context.Background(), name, inventoryFile(t, 200+i)); err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		want = append(want, name)
+	}
+	got := dropListing(t, cfg)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("drop holds %q, want only %q", got, want)
 	}
 }

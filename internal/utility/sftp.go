@@ -97,16 +97,19 @@ func checkName(name string) error {
 	return nil
 }
 
-// Deliver uploads data as name, trying again on connection failures. ctx
-// bounds the whole delivery: when it ends the connection is closed and the
-// temporary file is left for the server to discard (it is hidden, so never
-// imported).
+// Deliver uploads data as name, trying again on connection failures. A
+// temporary file that a cut connection could not remove is removed by the
+// next attempt. ctx bounds the whole delivery: when it ends, or the last
+// attempt fails, the connection is closed and that attempt's temporary file
+// may remain (it is hidden, so never imported).
 func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, error) {
 	if err := checkName(name); err != nil {
 		return Receipt{}, err
 	}
+	var stale []string // temporary files earlier attempts left behind
 	for attempt := 1; ; attempt++ {
-		rc, err := s.deliverOnce(ctx, name, data)
+		rc, left, err := s.deliverOnce(ctx, name, data, stale)
+		stale = left
 		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Attempts {
 			return rc, err
 		}
@@ -116,33 +119,46 @@ func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, 
 	}
 }
 
-// deliverOnce is one connection's worth of Deliver.
-func (s *SFTP) deliverOnce(ctx context.Context, name string, data []byte) (Receipt, error) {
+// deliverOnce is one connection's worth of Deliver. It first removes the
+// stale temporary files of earlier attempts, and returns those still left,
+// its own included when it could not remove it.
+func (s *SFTP) deliverOnce(ctx context.Context, name string, data []byte, stale []string) (Receipt, []string, error) {
 	client, closeConn, err := s.connect(ctx)
 	if err != nil {
-		return Receipt{}, err
+		return Receipt{}, stale, err
 	}
 	defer closeConn()
 	stop := context.AfterFunc(ctx, closeConn) // abandon a transfer the caller gave up on
 	defer stop()
 
+	var left []string
+	for _, p := range stale {
+		if err := client.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			left = append(left, p)
+		}
+	}
 	final := path.Join(s.cfg.Dir, name)
 	tmp := path.Join(s.cfg.Dir, "."+name+"."+randomSuffix()+".part")
+	removeTmp := func() {
+		if err := client.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			left = append(left, tmp)
+		}
+	}
 	if err := s.upload(client, tmp, data); err != nil {
-		_ = client.Remove(tmp)
-		return Receipt{}, ctxErr(ctx, fmt.Errorf("uploading %s: %w", name, err))
+		removeTmp()
+		return Receipt{}, left, ctxErr(ctx, fmt.Errorf("uploading %s: %w", name, err))
 	}
 	if err := client.PosixRename(tmp, final); err != nil {
 		// Servers without the posix-rename extension: plain rename refuses
 		// to replace, so remove an earlier delivery first.
 		_ = client.Remove(final)
 		if err2 := client.Rename(tmp, final); err2 != nil {
-			_ = client.Remove(tmp)
-			return Receipt{}, ctxErr(ctx, fmt.Errorf("renaming %s into place: %w", name, errors.Join(err, err2)))
+			removeTmp()
+			return Receipt{}, left, ctxErr(ctx, fmt.Errorf("renaming %s into place: %w", name, errors.Join(err, err2)))
 		}
 	}
 	sum := sha256.Sum256(data)
-	return Receipt{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Via: "sftp"}, nil
+	return Receipt{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Via: "sftp"}, left, nil
 }
 
 // upload writes data to tmp, which must not exist, and checks it arrived whole.
