@@ -261,3 +261,55 @@ func TestBatchesPerLink(t *testing.T) {
 		t.Fatalf("chains stepped %d times for 100 batches", n)
 	}
 }
+
+// TestUndoneBatchIsHandedOnNotReclaimed has the target ask for a wait that
+// does not fit before the deadline, on a link that works several batches:
+// the batch goes back undone, and the link must hand the chain on, so that
+// the next link retries with a fresh deadline. Claiming the batch again in
+// the same link, with the same deadline, re-applies the item at once,
+// ignoring the Retry-After, and burns the batch's claims until the item
+// fails in this run.
+func TestUndoneBatchIsHandedOnNotReclaimed(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 10)
+	rec := &linkRecorder{}
+	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
+		c.Publisher = rec
+		c.Margin = 10 * time.Minute
+		c.BatchesPerLink = 5
+	})
+	h.sink.decide = func(_ context.Context, key string, _ int) *Outcome {
+		if key == "pole-3" {
+			o := Retry(fmt.Errorf("429 from %s", key), 5*time.Minute)
+			return &o
+		}
+		return nil
+	}
+	ctx := context.Background()
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := rec.links[0]
+	lambdaCtx, cancel := context.WithDeadline(ctx, h.clock.Now().Add(12*time.Minute))
+	defer cancel()
+	if err := h.engine.Work(lambdaCtx, link); err != nil {
+		t.Fatal(err)
+	}
+	if applies, _ := h.sink.counts("pole-3"); applies != 1 {
+		t.Fatalf("pole-3 applied %d times in one link, want 1: its 5m Retry-After does not fit", applies)
+	}
+	var state string
+	if err := h.pool.QueryRow(ctx, `SELECT state FROM items WHERE run_id = $1 AND source_key = 'pole-3'`, res.Run).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	if state != "pending" {
+		t.Fatalf("pole-3 is %s, want pending for the next link", state)
+	}
+	if n := intQuery(t, h.pool, `SELECT attempt FROM batches WHERE run_id = $1 AND state = 'pending'`, res.Run); n != 1 {
+		t.Fatalf("batch claimed %d times, want once", n)
+	}
+	if next := rec.links[len(rec.links)-1]; len(rec.links) != 2 || next.Seq != link.Seq+1 {
+		t.Fatalf("links %v, want the chain handed on with seq %d", rec.links, link.Seq+1)
+	}
+}

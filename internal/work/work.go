@@ -47,7 +47,8 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		if c.batch == nil {
 			break
 		}
-		more, err = e.work(ctx, log, c.batch)
+		var done bool
+		more, done, err = e.work(ctx, log, c.batch)
 		known = err == nil
 		if errors.Is(err, ErrLeaseLost) {
 			// Our lease expired and the batch went to another worker, which
@@ -58,7 +59,10 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		if err != nil {
 			return err
 		}
-		if !more {
+		if !more || !done {
+			// A batch handed back undone waits for a link with a fresh
+			// deadline: claiming it again under this one would retry its
+			// items at once, whatever wait they asked for.
 			break
 		}
 	}
@@ -79,24 +83,25 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 }
 
 // work applies and records one claimed batch, and reports whether the run
-// has pending batches left.
-func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) (bool, error) {
+// has pending batches left and whether this batch is done (false: items went
+// back to pending with it).
+func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) (more, done bool, err error) {
 	items, err := e.items(ctx, b)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	res, err := e.apply(ctx, items, b.attempt)
 	if err != nil {
-		return false, fmt.Errorf("applying batch %d: %w", b.seq, err)
+		return false, false, fmt.Errorf("applying batch %d: %w", b.seq, err)
 	}
 	if res.panic != nil {
 		if err := e.logCrash(ctx, b, res.panic); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	rec, err := e.record(ctx, b, items, res)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	log.DebugContext(ctx, "batch recorded", "batch", b.seq, "attempt", b.attempt,
 		"items", rec.items, "done", rec.done, "dead", len(rec.dead))
@@ -110,5 +115,5 @@ func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) (bool, er
 			}
 		}
 	}
-	return rec.more, nil
+	return rec.more, rec.done, nil
 }
