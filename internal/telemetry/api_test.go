@@ -136,6 +136,13 @@ func TestAPIReadings(t *testing.T) {
 		}
 	})
 
+	t.Run("to at the least epoch millisecond", func(t *testing.T) {
+		p := decodeBody[pageBody](t, f.get(t, "/sensors/SL-000001/readings", "to=-9223372036854775808"), 200, "application/json")
+		if len(p.Readings) != 0 {
+			t.Fatalf("page = %d readings, want none before the least time", len(p.Readings))
+		}
+	})
+
 	t.Run("epoch millisecond bounds", func(t *testing.T) {
 		q := fmt.Sprintf("from=%d&to=%d", dayStart.Add(time.Hour).UnixMilli(), dayStart.Add(time.Hour+3*time.Minute).UnixMilli())
 		p := decodeBody[pageBody](t, f.get(t, "/sensors/SL-000001/readings", q), 200, "application/json")
