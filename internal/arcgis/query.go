@@ -136,9 +136,11 @@ var errNoProgress = errors.New("server reported exceededTransferLimit with an em
 // QueryPages reads every feature a query selects, handing them to fn one
 // non-empty page at a time, in order, while the next page is already being
 // fetched; fn's error stops the paging and is returned. When the
-// layer supports pagination it pages with resultOffset, ordered by
-// q.OrderBy and then by object id so that pages neither skip nor repeat;
-// otherwise it fetches the matching object ids and queries them in chunks of
+// layer supports pagination it pages in object id order, each page asking
+// for the ids above the last one read, so that features deleted or added
+// meanwhile make pages neither skip nor repeat others; with q.OrderBy it
+// pages with resultOffset, ordered by q.OrderBy and then by object id (edits
+// made during such a read may shift features between pages); otherwise it fetches the matching object ids and queries them in chunks of
 // maxRecordCount, in object id order, asking again for any part of a chunk
 // the server left out under its transfer limit. q.Count sets the page size, capped by
 // the layer's maxRecordCount.
@@ -155,6 +157,9 @@ func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*Fe
 		size = 1000
 	}
 	return pipeline(ctx, func(ctx context.Context, emit func(*FeatureSet) error) error {
+		if info.SupportsPagination() && orderedByID(q.OrderBy, info.ObjectIDField) {
+			return c.pageByKey(ctx, layer, info, q, size, emit)
+		}
 		if info.SupportsPagination() {
 			return c.pageByOffset(ctx, layer, info, q, size, emit)
 		}
@@ -192,6 +197,70 @@ func pipeline(ctx context.Context, produce func(context.Context, func(*FeatureSe
 		}
 	}
 	return <-done
+}
+
+// orderedByID reports whether order asks for ascending object ids only
+// (or for nothing).
+func orderedByID(order []string, oidField string) bool {
+	switch len(order) {
+	case 0:
+		return true
+	case 1:
+		f := strings.Fields(order[0])
+		return len(f) > 0 && strings.EqualFold(f[0], oidField) && (len(f) == 1 || strings.EqualFold(f[1], "ASC"))
+	}
+	return false
+}
+
+// pageByKey pages in object id order by asking each time for the ids above
+// the last one read, rather than by offset: features deleted or added while
+// the read goes on shift offsets, so offset paging would skip or repeat
+// others, but they do not move the ids still to come.
+func (c *Client) pageByKey(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
+	oid := info.ObjectIDField
+	where := cmpOr(q.Where, "1=1")
+	q.OrderBy = []string{oid}
+	q.OutFields = withField(q.OutFields, oid)
+	for last, first := int64(0), true; ; first = false {
+		pq := q
+		if !first {
+			pq.Where = fmt.Sprintf("(%s) AND %s > %d", where, oid, last)
+		}
+		p := pq.params()
+		p.Set("resultOffset", "0")
+		p.Set("resultRecordCount", strconv.Itoa(size))
+		fs, err := c.query(ctx, layer, p)
+		if err != nil {
+			return err
+		}
+		if fs.ExceededTransferLimit && len(fs.Features) == 0 {
+			return fmt.Errorf("querying layer %d after object id %d: %w", layer, last, errNoProgress)
+		}
+		for _, f := range fs.Features {
+			id, ok := f.ObjectID(cmpOr(fs.ObjectIDFieldName, oid))
+			if !ok {
+				return fmt.Errorf("querying layer %d: a feature has no %s", layer, oid)
+			}
+			last = max(last, id)
+		}
+		if len(fs.Features) > 0 {
+			if err := fn(fs); err != nil {
+				return err
+			}
+		}
+		if !fs.ExceededTransferLimit {
+			return nil
+		}
+	}
+}
+
+// withField returns fields with name added, unless fields is empty (all
+// fields) or already names it.
+func withField(fields []string, name string) []string {
+	if len(fields) == 0 || slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(f, name) }) {
+		return fields
+	}
+	return append(slices.Clip(fields), name)
 }
 
 func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
@@ -239,10 +308,7 @@ func (c *Client) pageByIDs(ctx context.Context, layer int, info *LayerInfo, q Qu
 		chunk := ids[:min(size, len(ids))]
 		cq := q
 		cq.Where, cq.ObjectIDs, cq.OrderBy = "", chunk, nil
-		if len(cq.OutFields) > 0 && !slices.ContainsFunc(cq.OutFields, func(f string) bool { return strings.EqualFold(f, info.ObjectIDField) }) {
-			// The object ids tell what a page cut short left out.
-			cq.OutFields = append(slices.Clip(cq.OutFields), info.ObjectIDField)
-		}
+		cq.OutFields = withField(cq.OutFields, info.ObjectIDField) // to tell what a page cut short left out
 		fs, err := c.query(ctx, layer, cq.params())
 		if err != nil {
 			return err

@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/citylink/citylink/internal/arcgis"
+	"github.com/citylink/citylink/internal/citysim"
 )
 
 // dbLayer is a feature layer served the way a database-backed ArcGIS
@@ -168,4 +170,38 @@ func TestQueryPagesByObjectIDsFollowsTransferLimit(t *testing.T) {
 	const n = 250
 	srv := newDBLayer(n, 100, 40, false).serve(t)
 	checkEachOnce(t, readAll(t, srv, arcgis.Query{}), n)
+}
+
+func TestQueryPagesSurvivesDeletesMidPaging(t *testing.T) {
+	t.Parallel()
+	// Editors delete features while a long read pages through the layer.
+	// Paging by offset would then skip as many features as were deleted
+	// before the next page's offset; every feature that still exists when
+	// its page is read must be read.
+	const n = 100
+	s := newSim(t, n, citysim.ArcGISLayerConfig{MaxRecordCount: 10}, citysim.ArcGISOptions{})
+	c := newClient(t, s, arcgis.Options{})
+	seen := map[int64]int{}
+	pages := 0
+	err := c.QueryPages(context.Background(), 0, arcgis.Query{}, func(fs *arcgis.FeatureSet) error {
+		pages++
+		for _, f := range fs.Features {
+			id, _ := f.ObjectID("OBJECTID")
+			seen[id]++
+		}
+		if pages == 1 {
+			// Delete features already read: none still unread may be lost.
+			res := s.layer.ApplyEdits(citysim.ArcGISEdits{Deletes: []int64{1, 2, 3, 4, 5, 6, 7, 8}}, time.Now())
+			for _, r := range res.DeleteResults {
+				if !r.Success {
+					return fmt.Errorf("deleting: %+v", r.Error)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEachOnce(t, seen, n)
 }
