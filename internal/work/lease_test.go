@@ -3,6 +3,7 @@ package work
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -175,4 +176,56 @@ func TestRescuerRestartsLostChains(t *testing.T) {
 	}
 	h.wait(t)
 	checkExactlyOnce(t, h, res.Run, items)
+}
+
+// TestHandedOnBatchIsNotCountedAsLost hands a batch on undone at a
+// deadline, then loses the worker of its second claim: one worker was lost,
+// fewer than MaxClaims, so the rescuer must return the batch, not abandon it
+// with its items failed as if every claim had died.
+func TestHandedOnBatchIsNotCountedAsLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	items := makeItems("pole", 10)
+	rec := &linkRecorder{}
+	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
+		c.Publisher = rec
+		c.LeaseTTL = time.Minute
+		c.Margin = 10 * time.Minute
+		c.MaxClaims = 2
+	})
+	h.sink.decide = func(_ context.Context, key string, call int) *Outcome {
+		if key == "pole-3" && call == 1 {
+			o := Retry(errors.New("429 too many requests"), 30*time.Second)
+			return &o
+		}
+		return nil
+	}
+	res, err := h.engine.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first claim hands pole-3 on: its Retry-After does not fit.
+	short, cancel := context.WithDeadline(ctx, h.clock.Now().Add(10*time.Minute+20*time.Second))
+	defer cancel()
+	if err := h.engine.Work(short, rec.links[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM items WHERE run_id = $1 AND state = 'pending'`, res.Run); n != 1 {
+		t.Fatalf("%d items handed on, want pole-3", n)
+	}
+	// The second claim's worker dies mid-batch.
+	dying, kill := context.WithCancel(ctx)
+	h.sink.midBatch = func(context.Context) error { kill(); return dying.Err() }
+	if err := h.engine.Work(dying, rec.links[len(rec.links)-1]); !errors.Is(err, context.Canceled) {
+		t.Fatalf("dying worker = %v, want context.Canceled", err)
+	}
+	h.sink.midBatch = nil
+	h.clock.Advance(2 * time.Minute)
+	r, err := h.engine.Rescue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Abandoned != 0 || r.Released != 1 {
+		t.Fatalf("rescue = %+v after one lost worker, want the batch released, not abandoned", r)
+	}
 }

@@ -29,19 +29,21 @@ WITH expired AS (
     FOR UPDATE OF b SKIP LOCKED
 )
 UPDATE batches b
-SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, lost = b.lost + 1
 FROM expired
 WHERE b.run_id = expired.run_id AND b.seq = expired.seq`
 
-// abandonSQL settles batches whose lease expired after MaxClaims claims: a
-// batch that kills every worker that takes it (out of memory, a sink that
-// hangs past the Lambda timeout) must not be handed out forever. Its undone
-// items fail, as if the sink had failed them, and die when out of attempts.
+// abandonSQL settles batches whose lease expired on their MaxClaims-th lost
+// worker: a batch that kills every worker that takes it (out of memory, a
+// sink that hangs past the Lambda timeout) must not be handed out forever.
+// Claims handed back undone at a deadline are no lost workers and do not
+// count. Its undone items fail, as if the sink had failed them, and die when
+// out of attempts.
 const abandonSQL = `
 WITH expired AS (
-    SELECT b.run_id, b.seq, b.attempt
+    SELECT b.run_id, b.seq, b.lost + 1 AS lost
     FROM batches b JOIN runs r ON r.id = b.run_id
-    WHERE b.state = 'running' AND b.lease_expires_at <= @now AND b.attempt >= @max_claims
+    WHERE b.state = 'running' AND b.lease_expires_at <= @now AND b.lost + 1 >= @max_claims
       AND r.workflow = @workflow
     ORDER BY b.lease_expires_at
     LIMIT @limit
@@ -49,7 +51,7 @@ WITH expired AS (
 ), upd AS (
     UPDATE items i
     SET state = CASE WHEN i.attempts + 1 >= @max_attempts THEN 'dead' ELSE 'failed' END,
-        error = 'worker lost ' || expired.attempt || ' times on this batch',
+        error = 'worker lost ' || expired.lost || ' times on this batch',
         attempts = i.attempts + 1, finished_at = @now
     FROM expired
     WHERE i.run_id = expired.run_id AND i.batch_seq = expired.seq AND i.state = 'pending'
@@ -59,7 +61,7 @@ WITH expired AS (
     SELECT @now, @workflow, run_id, batch_seq, id, source_key, error FROM upd WHERE state = 'dead'
 )
 UPDATE batches b
-SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, finished_at = @now
+SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, lost = expired.lost
 FROM expired
 WHERE b.run_id = expired.run_id AND b.seq = expired.seq
 RETURNING b.run_id, b.seq,
