@@ -45,7 +45,8 @@ func benchPages(b *testing.B, c *arcgis.Client, want int) {
 }
 
 // BenchmarkQueryPagesOffset reads the whole 270k layer through the client,
-// 2,000 features a page by resultOffset.
+// 2,000 features a page, on a layer that supports pagination (each page
+// asks for the object ids above the last one read).
 func BenchmarkQueryPagesOffset(b *testing.B) {
 	c, layer := benchDOT(b, citysim.ArcGISLayerConfig{})
 	benchPages(b, c, layer.Count())

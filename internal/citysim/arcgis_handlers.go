@@ -19,6 +19,13 @@ func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLa
 		arcgisWriteError(w, 400, "Unable to complete operation.", err.Error())
 		return
 	}
+	limit := l.cfg.MaxRecordCount
+	if q.count > 0 {
+		limit = min(q.count, limit)
+	}
+	if !q.countOnly && !q.idsOnly {
+		q.need = q.offset + limit + 1 // one more tells whether more remain
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	recs, err := l.selectRecords(q, s.opts.Clock())
@@ -44,10 +51,6 @@ func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLa
 		buf.WriteByte('}')
 		arcgisWriteBody(w, buf.Bytes())
 		return
-	}
-	limit := l.cfg.MaxRecordCount
-	if q.count > 0 {
-		limit = min(q.count, limit)
 	}
 	start := min(q.offset, len(recs))
 	end := min(start+limit, len(recs))

@@ -127,6 +127,51 @@ func (l *ArcGISLayer) indexHint(where string) (arcgisIndexHint, bool) {
 	return arcgisIndexHint{}, false
 }
 
+// oidLowerBound looks for a top-level conjunct "OBJECTID > n" or
+// "OBJECTID >= n" and returns the smallest object id the where clause can
+// select.
+func (l *ArcGISLayer) oidLowerBound(where string) (int64, bool) {
+	toks, err := arcgisLexWhere(where)
+	if err != nil {
+		return 0, false
+	}
+	toks = toks[:len(toks)-1] // EOF
+	depths := make([]int, len(toks))
+	depth := 0
+	for i, t := range toks {
+		switch {
+		case t.kind == arcgisTokPunct && t.text == "(":
+			depth++
+		case t.kind == arcgisTokPunct && t.text == ")":
+			depth--
+		case depth == 0 && t.kind == arcgisTokIdent && (strings.EqualFold(t.text, "OR") || strings.EqualFold(t.text, "BETWEEN") || strings.EqualFold(t.text, "NOT")):
+			return 0, false
+		}
+		depths[i] = depth
+	}
+	and := func(i int) bool { return toks[i].kind == arcgisTokIdent && strings.EqualFold(toks[i].text, "AND") }
+	for i := 0; i+2 < len(toks); i++ {
+		c := toks[i : i+3]
+		if depths[i] != 0 || (i > 0 && !and(i-1)) || (i+3 < len(toks) && !and(i+3)) {
+			continue
+		}
+		if c[0].kind != arcgisTokIdent || !strings.EqualFold(c[0].text, l.cfg.ObjectIDField) || c[1].kind != arcgisTokOp || c[2].kind != arcgisTokNumber {
+			continue
+		}
+		n, err := strconv.ParseInt(c[2].text, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch c[1].text {
+		case ">":
+			return n + 1, true
+		case ">=":
+			return n, true
+		}
+	}
+	return 0, false
+}
+
 func (l *ArcGISLayer) conjunctHint(c []arcgisTok) (arcgisIndexHint, bool) {
 	if len(c) < 3 || c[0].kind != arcgisTokIdent {
 		return arcgisIndexHint{}, false

@@ -22,6 +22,11 @@ type arcgisQuery struct {
 	hasOffset      bool
 	idsOnly        bool
 	countOnly      bool
+	// need, when positive, is how many records in object id order the
+	// caller will read at most: selectRecords may stop there. A client
+	// paging by object id (each page asking for the ids above the last)
+	// then costs a page's work per page, as on a real server's index.
+	need int
 }
 
 type arcgisOrder struct {
@@ -142,10 +147,17 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 		scan := l.recs
 		if h, ok := l.indexHint(q.where); ok {
 			scan = l.candidates(h)
+		} else if above, ok := l.oidLowerBound(q.where); ok {
+			// l.recs is in object id order: skip what the bound excludes.
+			i, _ := slices.BinarySearchFunc(scan, above, func(r *arcgisRecord, id int64) int { return cmp.Compare(r.oid, id) })
+			scan = scan[i:]
 		}
 		for _, r := range scan {
 			if !r.deleted && pred(r.vals) == arcgisTrue {
 				out = append(out, r)
+				if q.need > 0 && len(out) == q.need && l.oidOrder(q.orderBy) {
+					return out, nil // cut short: not cached
+				}
 			}
 		}
 	}
@@ -167,6 +179,12 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 		l.cache.put(key, out)
 	}
 	return out, nil
+}
+
+// oidOrder reports whether records in object id order are in the order
+// asked for.
+func (l *ArcGISLayer) oidOrder(order []arcgisOrder) bool {
+	return len(order) == 0 || (len(order) == 1 && order[0].idx == l.oidIdx && !order[0].desc)
 }
 
 // arcgisOrderValues orders values with NULLs first, as ascending sorts in
