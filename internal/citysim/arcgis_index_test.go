@@ -94,3 +94,26 @@ func TestArcGISIndexHint(t *testing.T) {
 		}
 	}
 }
+
+func TestArcGISObjectIDLowerBound(t *testing.T) {
+	t.Parallel()
+	l := arcgisTestLayer(t, 10, ArcGISLayerConfig{})
+	for _, c := range []struct {
+		where string
+		want  int64
+		ok    bool
+	}{
+		{"(1=1) AND OBJECTID > 5", 6, true},
+		{"OBJECTID >= 5 AND RANK = 1", 5, true},
+		{"(NAME = 'a' OR RANK = 2) AND objectid > 7", 8, true},
+		{"NAME = 'a' OR OBJECTID > 5", 0, false},
+		{"(RANK = 1 OR RANK = 2 AND OBJECTID > 5 AND NAME = 'a')", 0, false},
+		{"NOT OBJECTID > 5", 0, false},
+		{"OBJECTID < 5", 0, false},
+	} {
+		got, ok := l.oidLowerBound(c.where)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%q: bound %d, %v; want %d, %v", c.where, got, ok, c.want, c.ok)
+		}
+	}
+}
