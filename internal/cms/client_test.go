@@ -234,3 +234,39 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
 }
+
+func TestTimeoutBoundsCallsUnderALambdaDeadline(t *testing.T) {
+	t.Parallel()
+	// A Lambda's context always carries a deadline, minutes away. A CMS
+	// that accepts the connection and never answers must still cost one
+	// call no more than Timeout, not the rest of the invocation.
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	c, err := cms.New(cms.Options{BaseURL: srv.URL, APIKey: "k", Transport: srv.Client().Transport, Timeout: 100 * time.Millisecond,
+		Retry: httpretry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Get(ctx, "D-1")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("hung call: %v, want a deadline error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a hung call outlived the client's Timeout by far")
+	}
+}

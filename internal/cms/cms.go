@@ -68,7 +68,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// Retry is the retry and rate-limit policy for this CMS.
 	Retry httpretry.Policy
-	// Timeout bounds a call whose context has no deadline; 30s when zero.
+	// Timeout bounds each call, retries included, within the context's own
+	// deadline; 30s when zero.
 	Timeout time.Duration
 	// PageSize is the listing page size, 1 to 1000; 500 when zero.
 	PageSize int
@@ -123,11 +124,10 @@ type call struct {
 // do sends a call and decodes a 2xx answer into out (when not nil). Other
 // answers become *APIError.
 func (c *Client) do(ctx context.Context, cl call, out any) (http.Header, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
+	// Within the caller's deadline, not instead of it: a Lambda's context
+	// always has one, minutes away.
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	if cl.safe {
 		ctx = httpretry.Safe(ctx)
 	}
