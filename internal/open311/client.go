@@ -92,12 +92,14 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// resource returns the URL of name (e.g. "services.json") with query q and
-// the jurisdiction added.
+// resource returns the URL of name (e.g. "services.json"), whose path
+// segments are already escaped, with query q and the jurisdiction added.
 func (c *Client) resource(name string, q url.Values) string {
 	u := *c.base
-	u.Path = u.Path + "/" + name
-	u.RawPath = ""
+	u.RawPath = c.base.EscapedPath() + "/" + name
+	if p, err := url.PathUnescape(u.RawPath); err == nil {
+		u.Path = p
+	}
 	if q == nil {
 		q = url.Values{}
 	}

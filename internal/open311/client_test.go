@@ -258,3 +258,34 @@ func TestCreateHeldByRateLimitIsNotAmbiguous(t *testing.T) {
 		t.Errorf("server saw %d calls and holds %d requests, want 1 and 1", hits.Load(), len(sim.Requests()))
 	}
 }
+
+func TestResourceNamesAreEscapedOnce(t *testing.T) {
+	t.Parallel()
+	// Service codes, request ids and tokens are the server's own strings;
+	// one with a space or a slash must reach the server as itself.
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		_, _ = w.Write([]byte(`[{"service_request_id":"SR 1/2","token":"t+1/2","service_code":"street light"}]`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := open311.New(open311.Config{BaseURL: srv.URL + "/open311/v2", Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, _ = c.ServiceDefinition(ctx, "street light")
+	if _, err := c.Request(ctx, "SR 1/2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Token(ctx, "t+1/2"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/open311/v2/services/street light.json", "/open311/v2/requests/SR 1/2.json", "/open311/v2/tokens/t+1/2.json"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("server saw paths %q, want %q", paths, want)
+	}
+}
