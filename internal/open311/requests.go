@@ -111,21 +111,26 @@ func (b *between) read(ctx context.Context, from, to time.Time) error {
 	if err != nil {
 		return err
 	}
-	honoured := true
+	honoured, dated, fresh := true, false, 0
 	for _, r := range page {
-		// Dates travel in whole seconds: allow the rounding.
-		if !r.Requested.IsZero() && (r.Requested.Before(from.Add(-time.Second)) || r.Requested.After(to.Add(time.Second))) {
-			honoured = false
+		if !r.Requested.IsZero() {
+			dated = true
+			// Dates travel in whole seconds: allow the rounding.
+			if r.Requested.Before(from.Add(-time.Second)) || r.Requested.After(to.Add(time.Second)) {
+				honoured = false
+			}
 		}
 		if r.ID == "" || b.seen[r.ID] {
 			continue
 		}
 		b.seen[r.ID] = true
+		fresh++
 		b.out = append(b.out, r)
 	}
 	b.largest = max(b.largest, len(page))
-	if len(page) == 0 || len(page) < min(b.limit, b.largest) || !honoured {
-		// Not full, or a server that ignores the dates: halving cannot help.
+	if len(page) == 0 || len(page) < min(b.limit, b.largest) || !honoured || (!dated && fresh == 0) {
+		// Not full, or a server that ignores the dates (or gives none and
+		// repeats itself): halving cannot help.
 		return nil
 	}
 	mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
