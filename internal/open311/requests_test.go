@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,5 +165,30 @@ func TestBetweenReadsEverythingWhateverTheServersOrderAndCap(t *testing.T) {
 				t.Errorf("Between read %d requests (%d distinct), the server holds %d", len(got), len(ids), n)
 			}
 		})
+	}
+}
+
+func TestBetweenStopsOnAServerThatIgnoresDates(t *testing.T) {
+	t.Parallel()
+	// A server that ignores start_date and end_date and gives no
+	// requested_datetime answers every window with the same full page;
+	// halving the window can never help, so Between must not keep trying.
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = w.Write([]byte(`[{"service_request_id":1,"status":"open"},{"service_request_id":2,"status":"open"}]`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := c.Between(context.Background(), open311.Query{}, start, start.Add(30*24*time.Hour), 2)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Between: %d requests, %v", len(got), err)
+	}
+	if n := calls.Load(); n > 5 {
+		t.Errorf("Between asked %d times", n)
 	}
 }
