@@ -2,6 +2,7 @@ package work
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -312,4 +313,51 @@ func TestUndoneBatchIsHandedOnNotReclaimed(t *testing.T) {
 	if next := rec.links[len(rec.links)-1]; len(rec.links) != 2 || next.Seq != link.Seq+1 {
 		t.Fatalf("links %v, want the chain handed on with seq %d", rec.links, link.Seq+1)
 	}
+}
+
+// failOncePublisher fails the first publish of a link past a chain's first
+// and passes the rest on, as SNS does when one publish times out.
+type failOncePublisher struct {
+	next   Publisher
+	failed atomic.Bool
+}
+
+func (p *failOncePublisher) Publish(ctx context.Context, link Link) error {
+	if link.Seq > 0 && p.failed.CompareAndSwap(false, true) {
+		return errors.New("sns: publish timed out")
+	}
+	return p.next.Publish(ctx, link)
+}
+
+// TestFailedPublishResumesOnRedelivery loses the publish of a chain's next
+// link. The worker returns the error, so Lambda delivers the same link
+// again; that redelivery must carry the chain on rather than be taken for a
+// stale duplicate, or the run would wait for the next schedule tick.
+func TestFailedPublishResumesOnRedelivery(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 200)
+	pub := &failOncePublisher{}
+	h := newHarness(t, &pageSource{items: items, pageSize: 200}, func(c *Config) {
+		c.BatchSize = 10
+		c.Chains = 1
+		c.BatchesPerLink = 2
+		c.Publisher = pub
+	})
+	pub.next = h.local
+	var redelivered atomic.Int32
+	h.local.OnError = func(l Link, err error) {
+		// Lambda retries a failed asynchronous invocation with the same event.
+		if redelivered.Add(1) == 1 {
+			_ = h.local.Publish(context.Background(), l)
+		}
+	}
+	res, err := h.engine.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	if !pub.failed.Load() || redelivered.Load() != 1 {
+		t.Fatalf("publish failed: %v, redeliveries: %d; want one of each", pub.failed.Load(), redelivered.Load())
+	}
+	checkExactlyOnce(t, h, res.Run, items)
 }

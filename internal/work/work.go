@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Work handles one chain link: it claims the next pending batch of the run,
@@ -15,7 +18,12 @@ import (
 //
 // When ctx's deadline comes within the margin, Work stops claiming, gives
 // back what it has not done and hands the chain on in a new link.
-func (e *Engine) Work(ctx context.Context, link Link) error {
+//
+// When Work fails after stepping the chain (the next link could not be
+// published, the database went away), it winds the chain back to the link
+// it was given, so that the redelivery Lambda and SNS make of a failed
+// invocation carries the chain on instead of being dropped as stale.
+func (e *Engine) Work(ctx context.Context, link Link) (err error) {
 	if e.cfg.Sink == nil {
 		return errors.New("work: working needs a sink")
 	}
@@ -23,6 +31,14 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		return fmt.Errorf("work: link for workflow %q reached %q", link.Workflow, e.cfg.Workflow)
 	}
 	log := e.log.With("run", link.Run, "chain", link.Chain)
+	delivered := link.Seq
+	defer func() {
+		// A worker whose own context ended is being killed, as a Lambda at
+		// its timeout: it gets no last word, and the rescuer takes over.
+		if err != nil && link.Seq != delivered && ctx.Err() == nil {
+			e.rewind(ctx, log, link, delivered)
+		}
+	}()
 	var (
 		more  bool
 		known bool // more was reported by the last statement
@@ -78,8 +94,27 @@ func (e *Engine) Work(ctx context.Context, link Link) error {
 		}
 		return nil
 	}
-	_, err := e.closeRun(ctx, link.Run)
+	_, err = e.closeRun(ctx, link.Run)
 	return err
+}
+
+// rewindSQL winds a chain back to the seq of the link that stepped it, if
+// nothing has stepped it since.
+const rewindSQL = `UPDATE chains SET seq = @delivered WHERE run_id = @run AND chain = @chain AND seq = @current`
+
+// rewind makes link's delivered seq current again after a failed Work; if
+// it cannot, the rescuer restarts the chain at the next tick.
+func (e *Engine) rewind(ctx context.Context, log *slog.Logger, link Link, delivered int64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tag, err := e.db.Exec(ctx, rewindSQL, pgx.NamedArgs{
+		"run": link.Run, "chain": link.Chain, "current": link.Seq, "delivered": delivered,
+	})
+	if err != nil {
+		log.ErrorContext(ctx, "chain not wound back; the rescuer will restart it", "seq", link.Seq, "error", err)
+		return
+	}
+	log.WarnContext(ctx, "chain wound back for redelivery", "from", link.Seq, "to", delivered, "rewound", tag.RowsAffected() == 1)
 }
 
 // work applies and records one claimed batch, and reports whether the run
