@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,10 +61,12 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 	}
 	var failed []string
 	unwritable := 0
+	var refused error
 	for k, werr := range res.Failed {
 		if errors.Is(werr, ErrRejectedByTable) {
 			// A retry cannot help: drop it, loudly, rather than block the shard.
 			unwritable += len(seqsByKey[k])
+			refused = werr
 			h.logger.ErrorContext(ctx, "reading dropped: the table refused it",
 				"sensor_id", k.SensorID, "ts", k.Millis, "sequence_numbers", seqsByKey[k], "error", werr)
 			continue
@@ -82,6 +85,12 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 		Metric{Name: "WriteRetries", Value: float64(res.Retries), Unit: "Count"},
 	); err != nil {
 		h.logger.WarnContext(ctx, "metrics not written", "error", err)
+	}
+	if unwritable > 1 && unwritable == len(readings) {
+		// Not one reading fits the table: that is the table's fault (a
+		// wrong key schema, say), not the data's. Dropping them all would
+		// lose the stream quietly, so the whole batch fails and is retried.
+		return events.KinesisEventResponse{}, fmt.Errorf("the table refused all %d readings of the batch: %w", unwritable, refused)
 	}
 	return failures(failed), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -259,5 +260,30 @@ func TestStoreHandlerDropsWhatTheTableRefuses(t *testing.T) {
 	}
 	if m := emfLines(t, &metrics); len(m) != 1 || m[0]["RecordsUnwritable"] != 1.0 || m[0]["RecordsProcessed"] != 4.0 {
 		t.Fatalf("metrics = %v, want 1 unwritable and 4 processed", m)
+	}
+}
+
+// TestStoreHandlerFailsWhenTheTableRefusesEverything points the store at a
+// table whose key schema is not SensorData's, as a misconfigured deploy
+// would. Every write is refused; dropping them all as bad items would lose
+// the whole stream quietly, so the batch must fail and be retried instead.
+func TestStoreHandlerFailsWhenTheTableRefusesEverything(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	table := uniqueName("wrongkeys")
+	if _, err := s.DynamoDB.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := telemetry.NewStoreHandler(decoder(),
+		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
+		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), testLogger(t))
+	_, err := h.Handle(context.Background(), loadKinesisEvent(t, "kinesis-batch.json"))
+	if err == nil {
+		t.Fatal("every reading was refused by the table, and the batch succeeded: the stream would be dropped")
 	}
 }
