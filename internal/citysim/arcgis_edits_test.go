@@ -31,7 +31,7 @@ func arcgisResults(m map[string]any, key string) []map[string]any {
 func TestArcGISApplyEdits(t *testing.T) {
 	t.Parallel()
 	l := arcgisTestLayer(t, 5, ArcGISLayerConfig{})
-	clock := &arcgisTestClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	_, srv := arcgisTestServer(t, l, ArcGISOptions{Clock: clock.Now})
 	gen0 := l.ServerGen()
 

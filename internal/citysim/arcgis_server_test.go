@@ -7,28 +7,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// arcgisTestClock is a settable clock for the simulator.
-type arcgisTestClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *arcgisTestClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *arcgisTestClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // arcgisTestLayer builds a small layer of n features: NAME "f<i>", RANK i%5,
 // WHEN = base + i minutes.

@@ -19,7 +19,7 @@ func arcgisToken(t *testing.T, m map[string]any) string {
 func TestArcGISTokens(t *testing.T) {
 	t.Parallel()
 	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	clock := &arcgisTestClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	s, srv := arcgisTestServer(t, l, ArcGISOptions{Clock: clock.Now, Auth: ArcGISAuth{Users: map[string]string{"citylink": "s3cret"}, TokenTTL: 30 * time.Minute}})
 
 	info := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/info", nil)

@@ -33,7 +33,7 @@ func cmsTestAllAlarms(t *testing.T, c *CMS, since time.Time) []cmsAlarm {
 func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 	t.Parallel()
 	run := func() ([]cmsAlarm, []cmsDevice) {
-		clock := &cmsTestClock{now: cmsTestStart}
+		clock := &testClock{now: cmsTestStart}
 		c := NewCMS(CMSOptions{City: NewCity(21, 8000), Seed: 21, Clock: clock.Now, AlarmsPerDay: 400, ChangesPerDay: 50})
 		for h := 1; h <= 72; h += 6 {
 			now := cmsTestStart.Add(time.Duration(h) * time.Hour)
@@ -101,7 +101,7 @@ func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 
 func TestCMSDefaultRatesFitTheCity(t *testing.T) {
 	t.Parallel()
-	clock := &cmsTestClock{now: cmsTestStart}
+	clock := &testClock{now: cmsTestStart}
 	c := NewCMS(CMSOptions{City: NewCity(5, 20000), Seed: 5, Clock: clock.Now})
 	day := cmsTestStart.Add(24 * time.Hour)
 	clock.Set(day)

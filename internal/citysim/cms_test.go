@@ -8,34 +8,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// cmsTestClock is a settable clock for the simulated CMS.
-type cmsTestClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *cmsTestClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *cmsTestClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 var cmsTestStart = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
 
-func cmsTestServer(t *testing.T, lights int, opts CMSOptions) (*CMS, *httptest.Server, *cmsTestClock) {
+func cmsTestServer(t *testing.T, lights int, opts CMSOptions) (*CMS, *httptest.Server, *testClock) {
 	t.Helper()
-	clock := &cmsTestClock{now: cmsTestStart}
+	clock := &testClock{now: cmsTestStart}
 	opts.City = NewCity(11, lights)
 	opts.Seed = 11
 	opts.Clock = clock.Now

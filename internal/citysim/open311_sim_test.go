@@ -8,32 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// open311TestClock is a settable clock for the simulator's tests.
-type open311TestClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *open311TestClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *open311TestClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func open311TestServer(t *testing.T, opts Open311Options) (*Open311, *httptest.Server, *open311TestClock) {
+func open311TestServer(t *testing.T, opts Open311Options) (*Open311, *httptest.Server, *testClock) {
 	t.Helper()
-	clock := &open311TestClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clock := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	opts.Now = clock.Now
 	sim := NewOpen311(opts)
 	srv := httptest.NewServer(sim)
@@ -118,7 +99,7 @@ func TestOpen311CrewsCloseRequestsOverTime(t *testing.T) {
 			t.Fatalf("new request %+v: want open with id and expected_datetime", r)
 		}
 	}
-	clock.Add(30 * 24 * time.Hour)
+	clock.Advance(30 * 24 * time.Hour)
 	for _, r := range sim.Requests() {
 		if r.Status != "closed" || r.StatusNotes == "" || !r.Updated.After(r.Requested) {
 			t.Errorf("after 30 days request %s: status %q notes %q updated %v", r.ID, r.Status, r.StatusNotes, r.Updated)
@@ -129,7 +110,7 @@ func TestOpen311CrewsCloseRequestsOverTime(t *testing.T) {
 	for _, a := range []string{"SL-1", "SL-2", "SL-3"} {
 		open311PostForm(t, srv2.URL, open311ValidForm(a))
 	}
-	clock2.Add(30 * 24 * time.Hour)
+	clock2.Advance(30 * 24 * time.Hour)
 	a, b := sim.Requests(), sim2.Requests()
 	for i := range a {
 		if a[i].ID != b[i].ID || !a[i].Updated.Equal(b[i].Updated) || a[i].StatusNotes != b[i].StatusNotes {
@@ -163,7 +144,7 @@ func TestOpen311BatchTokenResolves(t *testing.T) {
 	if got := get(); strings.Contains(got, "service_request_id") {
 		t.Fatalf("token resolved before its delay: %s", got)
 	}
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if got := get(); !strings.Contains(got, `"service_request_id":"26000001"`) {
 		t.Fatalf("token not resolved after its delay: %s", got)
 	}
@@ -190,7 +171,7 @@ func TestOpen311ListFiltersAndXML(t *testing.T) {
 		f := open311ValidForm("SL-" + string(rune('A'+i)))
 		f.Set("service_code", code)
 		open311PostForm(t, srv.URL, f)
-		clock.Add(time.Minute)
+		clock.Advance(time.Minute)
 	}
 	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
