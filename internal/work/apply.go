@@ -75,6 +75,10 @@ func (e *Engine) apply(ctx context.Context, items []Item, attempt int) (applied,
 		)
 		for j, i := range todo {
 			o := outs[j]
+			if o.status == "" {
+				// A sink that forgot an item fails that item, not its batch.
+				o = Retry(fmt.Errorf("sink returned no outcome for item %s", items[i].Key), 0)
+			}
 			if o.retryable() && try < e.cfg.Tries {
 				again = append(again, i)
 				wait = max(wait, o.retryAfter)

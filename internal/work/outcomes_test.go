@@ -257,3 +257,38 @@ func TestRetryAfterBeyondDeadlineIsNotWaited(t *testing.T) {
 		t.Fatalf("run is %s, want partial", s)
 	}
 }
+
+// TestEmptyOutcomeIsARetryableFailure has the sink answer one item with the
+// zero Outcome, as a sink with a forgotten branch would. The other items of
+// the batch must still be recorded as they went, and the empty one must
+// fail with an error that names the sink, not the worker.
+func TestEmptyOutcomeIsARetryableFailure(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 10)
+	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
+		c.BatchSize = 10
+		c.Tries = 1
+	})
+	h.sink.decide = func(_ context.Context, key string, _ int) *Outcome {
+		if key == "pole-3" {
+			return &Outcome{}
+		}
+		return nil
+	}
+	res, err := h.engine.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(t)
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM items WHERE run_id = $1 AND state = 'succeeded'`, res.Run); n != 9 {
+		t.Fatalf("%d items succeeded, want the 9 the sink answered", n)
+	}
+	var state, msg string
+	if err := h.pool.QueryRow(context.Background(),
+		`SELECT state, coalesce(error, '') FROM items WHERE run_id = $1 AND source_key = 'pole-3'`, res.Run).Scan(&state, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if state != "failed" || !strings.Contains(msg, "no outcome") {
+		t.Fatalf("pole-3 is %s with error %q, want failed for the sink's missing outcome", state, msg)
+	}
+}
