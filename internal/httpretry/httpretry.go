@@ -39,6 +39,11 @@ type Policy struct {
 	// headers arrive, so a hung request is abandoned and tried again while
 	// the caller's deadline still allows.
 	AttemptTimeout time.Duration
+	// MaxRetryAfter is the longest Retry-After the transport waits out
+	// itself (1 minute when zero); a server asking for longer gets its
+	// answer handed back at once, for the caller to schedule, rather than a
+	// goroutine asleep for an hour.
+	MaxRetryAfter time.Duration
 }
 
 // Backoff is the full-jitter exponential backoff between attempts, for
@@ -60,6 +65,7 @@ func New(next http.RoundTripper, p Policy) *Transport {
 	p.MaxAttempts = cmp.Or(p.MaxAttempts, 4)
 	p.BaseDelay = cmp.Or(p.BaseDelay, 100*time.Millisecond)
 	p.MaxDelay = cmp.Or(p.MaxDelay, 5*time.Second)
+	p.MaxRetryAfter = cmp.Or(p.MaxRetryAfter, time.Minute)
 	return &Transport{next: cmp.Or[http.RoundTripper](next, http.DefaultTransport), policy: p}
 }
 
@@ -116,11 +122,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait := t.policy.Backoff().Delay(attempt)
-		if ra, ok := retryAfter(resp); ok {
+		ra, hasRA := retryAfter(resp)
+		if hasRA {
 			wait = ra
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			// Waiting would outlive the caller: hand back what we have.
+		dl, hasDL := ctx.Deadline()
+		if (hasDL && time.Until(dl) < wait) || (hasRA && ra > t.policy.MaxRetryAfter) {
+			// Waiting would outlive the caller, or be longer than we wait
+			// for anyone: hand back what we have.
 			if err != nil {
 				return nil, &ExhaustedError{Attempts: attempt, Err: err}
 			}

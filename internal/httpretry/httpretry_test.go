@@ -227,3 +227,23 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestLongRetryAfterWithoutDeadlineIsHandedBack(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "7200")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	// No deadline on the request: only the policy's cap stops a two-hour wait.
+	resp, err := client(httpretry.Policy{MaxRetryAfter: time.Minute}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || calls.Load() != 1 || resp.Header.Get("Retry-After") != "7200" {
+		t.Fatalf("status %d after %d calls, want the 503 with its Retry-After after 1 call", resp.StatusCode, calls.Load())
+	}
+}
