@@ -246,7 +246,9 @@ func (p *Poller) deliver(ctx context.Context, shardID string, st *shardState, re
 		st.failing, st.failedSeq = 0, ""
 		return len(recs), nil
 	}
-	st.iterator = nil
+	// Read again from the checkpoint; a shard that closed with this read
+	// still has the failed records to give.
+	st.iterator, st.closed = nil, false
 	if err := p.cfg.Backoff.Wait(ctx, st.failing); err != nil {
 		return done, err
 	}

@@ -210,3 +210,38 @@ func TestPollerRunDeliversUntilCancelled(t *testing.T) {
 		t.Fatalf("delivered %d readings, want %d", len(c.readings), want)
 	}
 }
+
+// lastReadReader answers like the last read of a closed shard: records,
+// and no next iterator. It decorates the real client.
+type lastReadReader struct{ *kinesis.Client }
+
+func (r lastReadReader) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, opts ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	out, err := r.Client.GetRecords(ctx, in, opts...)
+	if err == nil && len(out.Records) > 0 {
+		out.NextShardIterator = nil
+	}
+	return out, err
+}
+
+// TestPollerRedeliversAClosedShardsLastBatch fails the batch that came with
+// a closed shard's last read: it must be delivered again from the failed
+// record, not forgotten because the shard has no next iterator.
+func TestPollerRedeliversAClosedShardsLastBatch(t *testing.T) {
+	t.Parallel()
+	s := standIns(t)
+	stream := newStream(t, s, 1)
+	putNumbered(t, s.Kinesis, stream, 5)
+	d := &deliveryLog{respond: func(call int, nums []int, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		if call == 0 {
+			return fail(ev, 2), nil
+		}
+		return events.KinesisEventResponse{}, nil
+	}}
+	p := telemetry.NewPoller(lastReadReader{s.Kinesis}, d.handle, telemetry.PollerConfig{Stream: stream, BatchSize: 10, MaxRetries: 2, Backoff: quickBackoff}, testLogger(t))
+	if _, err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]int{seqRange(0, 5), seqRange(2, 5)}; fmt.Sprint(d.batches) != fmt.Sprint(want) {
+		t.Fatalf("deliveries = %v, want %v", d.batches, want)
+	}
+}
