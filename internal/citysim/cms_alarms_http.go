@@ -35,21 +35,13 @@ func (c *CMS) cmsListAlarms(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	idxs, more := c.alarmLog.page(p.since, after, p.limit, c.cmsAlarmStamp, keep)
-	out := make([]cmsAlarm, len(idxs))
-	for k, i := range idxs {
-		out[k] = *c.alarms[i]
-	}
+	out, next := cmsPageOf(c.alarms, idxs, p.after, func(x *cmsAlarm) (int64, string) { return x.stamp, x.ID })
 	c.mu.RUnlock()
 	resp := struct {
 		Alarms     []cmsAlarm `json:"alarms"`
 		NextCursor string     `json:"nextCursor,omitempty"`
 		More       bool       `json:"more"`
-	}{Alarms: out}
-	resp.More, resp.NextCursor = more, p.after
-	if len(out) > 0 {
-		last := out[len(out)-1]
-		resp.NextCursor = cmsEncodeCursor(last.stamp, last.ID)
-	}
+	}{Alarms: out, NextCursor: next, More: more}
 	cmsWriteJSON(w, http.StatusOK, resp)
 }
 

@@ -53,21 +53,13 @@ func (c *CMS) cmsListDevices(w http.ResponseWriter, r *http.Request) {
 		keep = func(i int32) bool { return slices.Contains(states, c.devices[i].State) }
 	}
 	idxs, more := c.devLog.page(p.since, after, p.limit, c.cmsDeviceStamp, keep)
-	out := make([]cmsDevice, len(idxs))
-	for k, i := range idxs {
-		out[k] = *c.devices[i]
-	}
+	out, next := cmsPageOf(c.devices, idxs, p.after, func(x *cmsDevice) (int64, string) { return x.stamp, x.ID })
 	c.mu.RUnlock()
 	resp := struct {
 		Devices    []cmsDevice `json:"devices"`
 		NextCursor string      `json:"nextCursor,omitempty"`
 		More       bool        `json:"more"`
-	}{Devices: out}
-	resp.More, resp.NextCursor = more, p.after
-	if len(out) > 0 {
-		last := out[len(out)-1]
-		resp.NextCursor = cmsEncodeCursor(last.stamp, last.ID)
-	}
+	}{Devices: out, NextCursor: next, More: more}
 	cmsWriteJSON(w, http.StatusOK, resp)
 }
 

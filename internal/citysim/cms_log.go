@@ -85,6 +85,20 @@ func (l *cmsLog) page(since int64, after *cmsLogEntry, limit int, stampOf func(i
 
 // cmsEncodeCursor makes the opaque cursor for a listing position: the stamp
 // and id of the last item on the page.
+// cmsPageOf copies a page's records out of all (under the CMS's read lock)
+// and gives the cursor that resumes after the last of them, or after if the
+// page is empty.
+func cmsPageOf[T any](all []*T, idxs []int32, after string, key func(*T) (int64, string)) ([]T, string) {
+	out := make([]T, len(idxs))
+	for k, i := range idxs {
+		out[k] = *all[i]
+	}
+	if len(out) == 0 {
+		return out, after
+	}
+	return out, cmsEncodeCursor(key(&out[len(out)-1]))
+}
+
 func cmsEncodeCursor(at int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
 }
