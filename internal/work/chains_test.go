@@ -67,13 +67,8 @@ func TestEveryLinkDeliveredTwice(t *testing.T) {
 	t.Parallel()
 	items := makeItems("pole", 2_000)
 	h := newHarness(t, &pageSource{items: items, pageSize: 500}, func(c *Config) { c.BatchSize = 10 })
-	var deliveries atomic.Int64
 	h.local.Twice = func(Link) bool { return true }
-	work := h.local.Deliver
-	h.local.Deliver = func(ctx context.Context, l Link) error {
-		deliveries.Add(1)
-		return work(ctx, l)
-	}
+	deliveries := h.countDeliveries()
 
 	res, err := h.engine.Plan(context.Background())
 	if err != nil {
@@ -241,12 +236,7 @@ func TestBatchesPerLink(t *testing.T) {
 		c.BatchSize = 10
 		c.BatchesPerLink = 5
 	})
-	var deliveries atomic.Int64
-	work := h.local.Deliver
-	h.local.Deliver = func(ctx context.Context, l Link) error {
-		deliveries.Add(1)
-		return work(ctx, l)
-	}
+	deliveries := h.countDeliveries()
 	res, err := h.engine.Plan(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -258,6 +259,17 @@ func newHarness(t testing.TB, src Source, edit func(*Config)) *harness {
 	h.engine = e
 	h.local.Deliver = e.Work
 	return h
+}
+
+// countDeliveries counts every link the harness's publisher delivers.
+func (h *harness) countDeliveries() *atomic.Int64 {
+	var n atomic.Int64
+	work := h.local.Deliver
+	h.local.Deliver = func(ctx context.Context, l Link) error {
+		n.Add(1)
+		return work(ctx, l)
+	}
+	return &n
 }
 
 // wait waits for every delivery and fails the test on their errors.
