@@ -82,11 +82,25 @@ func (e *EditError) Error() string {
 	return fmt.Sprintf("arcgis edit error %d: %s", e.Code, e.Description)
 }
 
-// Edit error codes a caller may act on.
+// ObjectMissing reports whether the edit failed only because the layer has
+// no such object (1011), which a delete that is repeated, or an update of a
+// feature deleted meanwhile, may meet harmlessly. 1013 (missing, or denied by
+// ownership-based access control) is not: it may be a refusal. Nor is 1019,
+// an internal error during the update.
+func (e *EditError) ObjectMissing() bool { return e.Code == EditErrObjectMissing }
+
+// Edit error codes a caller may act on, from Esri's feature service error
+// table ("Feature service error codes", ArcGIS REST API reference).
 const (
-	// EditErrObjectMissing is answered for an update or delete of an object
-	// id the layer does not have.
-	EditErrObjectMissing = 1019
+	// EditErrObjectMissing (1011, "Object is missing.") is answered for an
+	// update or delete of an object id the layer does not have.
+	EditErrObjectMissing = 1011
+	// EditErrObjectMissingOrDenied (1013) is answered where ownership-based
+	// access control hides whether the object is there.
+	EditErrObjectMissingOrDenied = 1013
+	// EditErrInternalUpdate (1019, "Internal error during object update.")
+	// is a server failure, not a missing object.
+	EditErrInternalUpdate = 1019
 	// EditErrRolledBack marks an edit that was valid but undone because
 	// another edit in the same call failed with rollbackOnFailure.
 	EditErrRolledBack = 1003
