@@ -248,3 +248,38 @@ func TestDiscoverTheSimulator(t *testing.T) {
 		t.Errorf("services from the discovered endpoint: %v %v", svcs, err)
 	}
 }
+
+func TestParseW3CDatetimes(t *testing.T) {
+	t.Parallel()
+	// GeoReport v2 dates are W3C datetimes (a profile of ISO 8601): minute
+	// precision and date-only forms are valid, and servers also send
+	// basic-format offsets (+0100). An optional date that cannot be read
+	// must not lose the request, nor the others in the list.
+	utc := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
+	json, _ := replayClient(t, map[string]replayAnswer{"GET /open311/v2/requests.json": {"requests_datetimes.json", 200}})
+	xml := xmlReplayClient(t, map[string]replayAnswer{"GET /requests.xml": {"requests_datetimes.xml", 200}})
+	for name, c := range map[string]*open311.Client{"json": json, "xml": xml} {
+		reqs, err := c.Requests(context.Background(), open311.Query{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(reqs) != 4 {
+			t.Fatalf("%s: %d requests, want 4", name, len(reqs))
+		}
+		for i, want := range []struct{ requested, updated string }{
+			{"2026-11-02T09:00:00Z", "2026-11-02T08:05:30Z"},
+			{"2026-11-02T00:00:00Z", "2026-11-02T14:00:00.5Z"},
+			{"2026-11-02T09:00:00Z", ""},
+			{"2026-11-02T09:15:00Z", ""},
+		} {
+			r := reqs[i]
+			if !r.Requested.Equal(utc(want.requested)) || (want.updated == "" && !r.Updated.IsZero()) || (want.updated != "" && !r.Updated.Equal(utc(want.updated))) {
+				t.Errorf("%s: request %s: requested %v updated %v, want %s and %q", name, r.ID, r.Requested, r.Updated, want.requested, want.updated)
+			}
+		}
+		bad := reqs[2]
+		if bad.Unreadable["updated_datetime"] != "last Tuesday" || !bad.Expected.Equal(utc("2026-11-01T00:00:00Z")) {
+			t.Errorf("%s: request 3: unreadable %v, expected %v", name, bad.Unreadable, bad.Expected)
+		}
+	}
+}
