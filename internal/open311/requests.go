@@ -35,18 +35,27 @@ func (c *Client) Request(ctx context.Context, id string) (ServiceRequest, error)
 
 // RequestsByID returns the requests with the given ids, asking for at most
 // IDsPerCall per GET. Ids the server does not know are absent from the
-// result; the order is the server's.
+// result; the order is the server's. Requests the server adds that were not
+// asked for (one that ignores service_request_id answers its default list)
+// are left out, and so is a second copy of one.
 func (c *Client) RequestsByID(ctx context.Context, ids []string) ([]ServiceRequest, error) {
 	var out []ServiceRequest
 	for start := 0; start < len(ids); start += c.cfg.IDsPerCall {
 		chunk := ids[start:min(start+c.cfg.IDsPerCall, len(ids))]
+		asked := make(map[string]bool, len(chunk))
+		for _, id := range chunk {
+			asked[id] = true
+		}
 		q := url.Values{"service_request_id": {strings.Join(chunk, ",")}}
 		wire, err := c.requestList(ctx, "requests", q)
 		if err != nil {
 			return out, fmt.Errorf("getting %d requests by id: %w", len(chunk), err)
 		}
 		for _, w := range wire {
-			out = append(out, w.request())
+			if id := string(w.ServiceRequestID); asked[id] {
+				delete(asked, id)
+				out = append(out, w.request())
+			}
 		}
 	}
 	return out, nil
