@@ -52,11 +52,6 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// notFound marks a question about something that is not there.
-func notFound(format string, args ...any) error {
-	return &exitError{code: exitNotFound, err: fmt.Errorf(format, args...)}
-}
-
 // errAttention is returned after a successful report that shows failed or
 // dead items, so a script can act on it without parsing the output.
 var errAttention = &exitError{code: exitAttention, err: errors.New("failed or dead items need attention")}
@@ -127,16 +122,6 @@ Commands that read the database use DATABASE_URL (or --database-url).
 		newMigrateCmd(out, logger),
 	)
 	return root
-}
-
-// exactArgs turns cobra's count check into a usage error.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(c, args); err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		return nil
-	}
 }
 
 // noArgs rejects positional arguments as a usage error.
