@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -7,16 +7,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-// ArcGISAuditFeed simulates the third-party auditor's field crews: each Sync
+// AuditFeed simulates the third-party auditor's field crews: each Sync
 // audits lights that had no audit record yet and reviews (approves or
 // rejects) records still waiting, through applyEdits, so edit dates and
 // server generations move as they do on the real layer. It is deterministic
 // for a seed and safe for concurrent use.
-type ArcGISAuditFeed struct {
-	layer    *ArcGISLayer
-	city     *City
+type AuditFeed struct {
+	layer    *Layer
+	city     *city.City
 	auditors []string
 
 	mu      sync.Mutex
@@ -24,9 +26,9 @@ type ArcGISAuditFeed struct {
 	pending []int // indexes into city.Lights not yet audited, in audit order
 }
 
-// NewArcGISAuditFeed prepares a feed over a layer built by NewAuditLayer.
-func NewArcGISAuditFeed(layer *ArcGISLayer, c *City, seed uint64) *ArcGISAuditFeed {
-	f := &ArcGISAuditFeed{layer: layer, city: c, rng: rand.New(rand.NewPCG(seed, seed^0x5eed))}
+// NewAuditFeed prepares a feed over a layer built by NewAuditLayer.
+func NewAuditFeed(layer *Layer, c *city.City, seed uint64) *AuditFeed {
+	f := &AuditFeed{layer: layer, city: c, rng: rand.New(rand.NewPCG(seed, seed^0x5eed))}
 	audited := make(map[string]bool, len(c.Audits))
 	seen := map[string]bool{}
 	for _, a := range c.Audits {
@@ -51,24 +53,24 @@ func NewArcGISAuditFeed(layer *ArcGISLayer, c *City, seed uint64) *ArcGISAuditFe
 
 // Sync records one crew sync at now: up to n new audits and up to n/2
 // reviews of records in status audited. It returns how many of each it made.
-func (f *ArcGISAuditFeed) Sync(now time.Time, n int) (added, reviewed int, err error) {
+func (f *AuditFeed) Sync(now time.Time, n int) (added, reviewed int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ms := now.UnixMilli()
-	var e ArcGISEdits
+	var e Edits
 	take := min(n, len(f.pending))
 	for _, i := range f.pending[:take] {
 		lt := f.city.Lights[i]
-		e.Adds = append(e.Adds, ArcGISFeature{
+		e.Adds = append(e.Adds, Feature{
 			Attributes: map[string]any{
-				AuditFieldAssetID: lt.AssetID, AuditFieldPoleID: lt.PoleID, AuditFieldStatus: AuditAudited,
+				AuditFieldAssetID: lt.AssetID, AuditFieldPoleID: lt.PoleID, AuditFieldStatus: city.AuditAudited,
 				AuditFieldAuditor: f.auditors[f.rng.IntN(len(f.auditors))], AuditFieldAuditDate: ms,
 				AuditFieldLampType: lt.LampType, AuditFieldNominalWatts: int64(lt.NominalWatts),
 				AuditFieldInputWatts: int64(lt.InputWatts), AuditFieldRate: lt.RateSchedule,
-				AuditFieldInService: lt.InService.UnixMilli(), AuditFieldController: arcgisNullIfEmpty(lt.ControllerID),
+				AuditFieldInService: lt.InService.UnixMilli(), AuditFieldController: nullIfEmpty(lt.ControllerID),
 				AuditFieldCircuit: lt.Circuit, AuditFieldAddress: lt.Address,
 			},
-			Geometry: &ArcGISPoint{X: lt.Lon, Y: lt.Lat},
+			Geometry: &Point{X: lt.Lon, Y: lt.Lat},
 		})
 	}
 	f.pending = f.pending[take:]
@@ -76,7 +78,7 @@ func (f *ArcGISAuditFeed) Sync(now time.Time, n int) (added, reviewed int, err e
 	f.layer.mu.RLock()
 	var waiting []int64
 	for _, r := range f.layer.recs {
-		if !r.deleted && r.vals[statusIdx] == AuditAudited {
+		if !r.deleted && r.vals[statusIdx] == city.AuditAudited {
 			waiting = append(waiting, r.oid)
 		}
 	}
@@ -86,15 +88,15 @@ func (f *ArcGISAuditFeed) Sync(now time.Time, n int) (added, reviewed int, err e
 		oid := waiting[j]
 		waiting[j] = waiting[len(waiting)-1]
 		waiting = waiting[:len(waiting)-1]
-		status := AuditApproved
+		status := city.AuditApproved
 		if f.rng.IntN(100) < 15 {
-			status = AuditRejected
+			status = city.AuditRejected
 		}
-		e.Updates = append(e.Updates, ArcGISFeature{Attributes: map[string]any{f.layer.cfg.ObjectIDField: oid, AuditFieldStatus: status, AuditFieldAuditDate: ms}})
+		e.Updates = append(e.Updates, Feature{Attributes: map[string]any{f.layer.cfg.ObjectIDField: oid, AuditFieldStatus: status, AuditFieldAuditDate: ms}})
 	}
 	e.Editor = "audit_sync"
 	res := f.layer.ApplyEdits(e, now)
-	for _, rs := range [][]ArcGISEditResult{res.AddResults, res.UpdateResults} {
+	for _, rs := range [][]EditResult{res.AddResults, res.UpdateResults} {
 		for _, r := range rs {
 			if !r.Success {
 				return 0, 0, fmt.Errorf("audit sync edit %d: %s", r.ObjectID, r.Error.Description)
@@ -104,24 +106,24 @@ func (f *ArcGISAuditFeed) Sync(now time.Time, n int) (added, reviewed int, err e
 	return len(e.Adds), len(e.Updates), nil
 }
 
-// ArcGISDOTCrew simulates DOT GIS technicians correcting pole records: each
+// DOTCrew simulates DOT GIS technicians correcting pole records: each
 // Edit changes the status, circuit or address of some poles through
 // applyEdits, for the gis-pull workflow to find. It is deterministic for a
 // seed and safe for concurrent use.
-type ArcGISDOTCrew struct {
-	layer *ArcGISLayer
+type DOTCrew struct {
+	layer *Layer
 	mu    sync.Mutex
 	rng   *rand.Rand
 }
 
-// NewArcGISDOTCrew prepares a crew over a layer built by NewDOTLayer.
-func NewArcGISDOTCrew(layer *ArcGISLayer, seed uint64) *ArcGISDOTCrew {
-	return &ArcGISDOTCrew{layer: layer, rng: rand.New(rand.NewPCG(seed, seed^0xd07))}
+// NewDOTCrew prepares a crew over a layer built by NewDOTLayer.
+func NewDOTCrew(layer *Layer, seed uint64) *DOTCrew {
+	return &DOTCrew{layer: layer, rng: rand.New(rand.NewPCG(seed, seed^0xd07))}
 }
 
 // Edit updates up to n random poles at now and returns the object ids it
 // changed.
-func (c *ArcGISDOTCrew) Edit(now time.Time, n int) ([]int64, error) {
+func (c *DOTCrew) Edit(now time.Time, n int) ([]int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.layer.mu.RLock()
@@ -130,7 +132,7 @@ func (c *ArcGISDOTCrew) Edit(now time.Time, n int) ([]int64, error) {
 	if total == 0 {
 		return nil, nil
 	}
-	var e ArcGISEdits
+	var e Edits
 	var oids []int64
 	picked := map[int64]bool{}
 	for range n {
@@ -146,14 +148,14 @@ func (c *ArcGISDOTCrew) Edit(now time.Time, n int) ([]int64, error) {
 			attrs[DOTFieldStatus] = []string{"ACTIVE", "INACTIVE", "REMOVED", "ACTIVE"}[c.rng.IntN(4)]
 		case 1:
 			if cur, ok := f.Attributes[DOTFieldCircuit].(string); ok {
-				attrs[DOTFieldCircuit] = arcgisToggleSuffix(cur, "-R")
+				attrs[DOTFieldCircuit] = toggleSuffix(cur, "-R")
 			}
 		default:
 			if cur, ok := f.Attributes[DOTFieldAddress].(string); ok {
-				attrs[DOTFieldAddress] = arcgisToggleSuffix(cur, " (verified)")
+				attrs[DOTFieldAddress] = toggleSuffix(cur, " (verified)")
 			}
 		}
-		e.Updates = append(e.Updates, ArcGISFeature{Attributes: attrs})
+		e.Updates = append(e.Updates, Feature{Attributes: attrs})
 		oids = append(oids, oid)
 	}
 	e.Editor = "dot_gis_tech"
@@ -166,9 +168,9 @@ func (c *ArcGISDOTCrew) Edit(now time.Time, n int) ([]int64, error) {
 	return oids, nil
 }
 
-// arcgisToggleSuffix adds suffix to s, or removes it when present, so
+// toggleSuffix adds suffix to s, or removes it when present, so
 // repeated edits never grow a value past its field's length.
-func arcgisToggleSuffix(s, suffix string) string {
+func toggleSuffix(s, suffix string) string {
 	if trimmed, ok := strings.CutSuffix(s, suffix); ok {
 		return trimmed
 	}

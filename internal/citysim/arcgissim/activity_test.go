@@ -1,17 +1,19 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-func TestArcGISAuditFeed(t *testing.T) {
+func TestAuditFeed(t *testing.T) {
 	t.Parallel()
-	c := NewCity(5, 3000)
-	layer := NewAuditLayer(c, ArcGISLayerConfig{})
+	c := city.New(5, 3000)
+	layer := NewAuditLayer(c, LayerConfig{})
 	before, gen := layer.Count(), layer.ServerGen()
-	feed := NewArcGISAuditFeed(layer, c, 1)
+	feed := NewAuditFeed(layer, c, 1)
 	now := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
 	added, reviewed, err := feed.Sync(now, 40)
 	if err != nil {
@@ -21,7 +23,7 @@ func TestArcGISAuditFeed(t *testing.T) {
 		t.Fatalf("added %d reviewed %d; count %d (was %d), gen %d (was %d)", added, reviewed, layer.Count(), before, layer.ServerGen(), gen)
 	}
 	layer.mu.RLock()
-	recs, err := layer.selectRecords(arcgisQuery{where: fmt.Sprintf("EditDate = %d", now.UnixMilli())}, now)
+	recs, err := layer.selectRecords(query{where: fmt.Sprintf("EditDate = %d", now.UnixMilli())}, now)
 	layer.mu.RUnlock()
 	if err != nil || len(recs) != 60 {
 		t.Fatalf("records edited at the sync: %d, %v; want 60", len(recs), err)
@@ -47,11 +49,11 @@ func TestArcGISAuditFeed(t *testing.T) {
 	}
 }
 
-func TestArcGISDOTCrew(t *testing.T) {
+func TestDOTCrew(t *testing.T) {
 	t.Parallel()
-	c := NewCity(5, 2000)
-	layer := NewDOTLayer(c, ArcGISLayerConfig{})
-	crew := NewArcGISDOTCrew(layer, 3)
+	c := city.New(5, 2000)
+	layer := NewDOTLayer(c, LayerConfig{})
+	crew := NewDOTCrew(layer, 3)
 	now := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)
 	for round := range 50 {
 		oids, err := crew.Edit(now.Add(time.Duration(round)*time.Minute), 30)

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// arcgisChangeSet is what changed in one layer after a server generation.
-type arcgisChangeSet struct {
-	inserts, updates []*arcgisRecord
+// changeSet is what changed in one layer after a server generation.
+type changeSet struct {
+	inserts, updates []*record
 	deletes          []int64
 }
 
@@ -19,8 +19,8 @@ type arcgisChangeSet struct {
 // generation since, up to and including generation until. A feature both
 // created and deleted inside the window is not reported. The caller holds
 // the read lock.
-func (l *ArcGISLayer) changesSince(since, until int64) arcgisChangeSet {
-	var cs arcgisChangeSet
+func (l *Layer) changesSince(since, until int64) changeSet {
+	var cs changeSet
 	for _, r := range l.recs {
 		switch {
 		case r.deleted || r.gen <= since || r.createdGen > until:
@@ -38,8 +38,8 @@ func (l *ArcGISLayer) changesSince(since, until int64) arcgisChangeSet {
 	return cs
 }
 
-// arcgisLayerGen is one entry of layerServerGens.
-type arcgisLayerGen struct {
+// layerGen is one entry of layerServerGens.
+type layerGen struct {
 	ID           int   `json:"id"`
 	ServerGen    int64 `json:"serverGen"`
 	MinServerGen int64 `json:"minServerGen,omitempty"`
@@ -48,22 +48,22 @@ type arcgisLayerGen struct {
 // extractChanges serves the service-level extractChanges operation
 // synchronously with embedded JSON: layers, layerServerGens or serverGens,
 // returnInserts, returnUpdates, returnDeletes and returnIdsOnly.
-func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, svc *ArcGISService) {
+func (s *Server) extractChanges(w http.ResponseWriter, r *http.Request, svc *Service) {
 	if r.Method != http.MethodPost {
-		arcgisWriteError(w, 405, "Method not supported.", "extractChanges is only supported via POST.")
+		writeError(w, 405, "Method not supported.", "extractChanges is only supported via POST.")
 		return
 	}
 	form := r.Form
 	if df := form.Get("dataFormat"); df != "" && !strings.EqualFold(df, "json") {
-		arcgisWriteError(w, 400, "Unable to extract changes.", "Only dataFormat json is supported.")
+		writeError(w, 400, "Unable to extract changes.", "Only dataFormat json is supported.")
 		return
 	}
 	var layerIDs []int
 	if v := strings.TrimSpace(form.Get("layers")); v != "" {
 		if err := json.Unmarshal([]byte(v), &layerIDs); err != nil {
-			ids, perr := arcgisParseIDs(strings.Trim(v, "[]"))
+			ids, perr := parseIDs(strings.Trim(v, "[]"))
 			if perr != nil {
-				arcgisWriteError(w, 400, "Unable to extract changes.", "'layers' parameter is invalid.")
+				writeError(w, 400, "Unable to extract changes.", "'layers' parameter is invalid.")
 				return
 			}
 			for _, id := range ids {
@@ -74,9 +74,9 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 	since := map[int]int64{}
 	until := map[int]int64{}
 	if v := form.Get("layerServerGens"); v != "" {
-		var gens []arcgisLayerGen
+		var gens []layerGen
 		if err := json.Unmarshal([]byte(v), &gens); err != nil {
-			arcgisWriteError(w, 400, "Unable to extract changes.", "'layerServerGens' parameter is invalid.")
+			writeError(w, 400, "Unable to extract changes.", "'layerServerGens' parameter is invalid.")
 			return
 		}
 		for _, g := range gens {
@@ -85,14 +85,14 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 	} else if v := form.Get("serverGens"); v != "" {
 		var gens []int64
 		if err := json.Unmarshal([]byte(v), &gens); err != nil || len(gens) != 2 {
-			arcgisWriteError(w, 400, "Unable to extract changes.", "'serverGens' parameter is invalid.")
+			writeError(w, 400, "Unable to extract changes.", "'serverGens' parameter is invalid.")
 			return
 		}
 		for _, l := range svc.Layers {
 			since[l.cfg.ID], until[l.cfg.ID] = gens[0], gens[1]
 		}
 	} else {
-		arcgisWriteError(w, 400, "Unable to extract changes.", "'layerServerGens' or 'serverGens' is required.")
+		writeError(w, 400, "Unable to extract changes.", "'layerServerGens' or 'serverGens' is required.")
 		return
 	}
 	flag := func(name string) bool { b, _ := strconv.ParseBool(form.Get(name)); return b }
@@ -118,7 +118,7 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 			edits.WriteByte(',')
 		}
 		n++
-		genJSON, _ := json.Marshal(arcgisLayerGen{ID: l.cfg.ID, ServerGen: end, MinServerGen: l.minGen})
+		genJSON, _ := json.Marshal(layerGen{ID: l.cfg.ID, ServerGen: end, MinServerGen: l.minGen})
 		buf.Write(genJSON)
 		edits.WriteString(`{"id":` + strconv.Itoa(l.cfg.ID) + `,`)
 		if idsOnly {
@@ -127,7 +127,7 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 			edits.WriteByte(',')
 			l.writeIDList(&edits, "updates", cs.updates, upd)
 			edits.WriteString(`,"deletes":`)
-			arcgisWriteInts(&edits, cs.deletes, del)
+			writeInts(&edits, cs.deletes, del)
 		} else {
 			all := make([]int, len(l.fields))
 			for i := range all {
@@ -138,7 +138,7 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 			edits.WriteString(`],"updates":[`)
 			l.writeFeatureList(&edits, cs.updates, all, upd)
 			edits.WriteString(`],"deleteIds":`)
-			arcgisWriteInts(&edits, cs.deletes, del)
+			writeInts(&edits, cs.deletes, del)
 		}
 		edits.WriteString(`}}`)
 		l.mu.RUnlock()
@@ -150,19 +150,19 @@ func (s *ArcGISServer) extractChanges(w http.ResponseWriter, r *http.Request, sv
 	buf.WriteString(`],"transportType":"esriTransportTypeEmbedded","responseType":"` + responseType + `","edits":[`)
 	buf.Write(edits.Bytes())
 	buf.WriteString(`]}`)
-	arcgisWriteBody(w, buf.Bytes())
+	writeBody(w, buf.Bytes())
 }
 
-func (l *ArcGISLayer) writeIDList(buf *bytes.Buffer, name string, recs []*arcgisRecord, want bool) {
+func (l *Layer) writeIDList(buf *bytes.Buffer, name string, recs []*record, want bool) {
 	ids := make([]int64, 0, len(recs))
 	for _, r := range recs {
 		ids = append(ids, r.oid)
 	}
 	buf.WriteString(`"` + name + `":`)
-	arcgisWriteInts(buf, ids, want)
+	writeInts(buf, ids, want)
 }
 
-func (l *ArcGISLayer) writeFeatureList(buf *bytes.Buffer, recs []*arcgisRecord, fields []int, want bool) {
+func (l *Layer) writeFeatureList(buf *bytes.Buffer, recs []*record, fields []int, want bool) {
 	if !want {
 		return
 	}
@@ -174,7 +174,7 @@ func (l *ArcGISLayer) writeFeatureList(buf *bytes.Buffer, recs []*arcgisRecord, 
 	}
 }
 
-func arcgisWriteInts(buf *bytes.Buffer, ids []int64, want bool) {
+func writeInts(buf *bytes.Buffer, ids []int64, want bool) {
 	buf.WriteByte('[')
 	if want {
 		var b [20]byte

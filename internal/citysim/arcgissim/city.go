@@ -1,8 +1,10 @@
-package citysim
+package arcgissim
 
 import (
 	"cmp"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
 // Field names of the third-party audit layer, as the auditor's hosted
@@ -39,13 +41,13 @@ const (
 	DOTFieldStatus     = "STATUS"
 )
 
-// arcgisStr and the like shorten field definitions.
-func arcgisStr(name string, length int, nullable bool) ArcGISField {
-	return ArcGISField{Name: name, Type: ArcGISFieldString, Length: length, Nullable: nullable, Editable: true}
+// str and the like shorten field definitions.
+func str(name string, length int, nullable bool) Field {
+	return Field{Name: name, Type: FieldString, Length: length, Nullable: nullable, Editable: true}
 }
 
-func arcgisTyped(name, typ string, nullable bool) ArcGISField {
-	return ArcGISField{Name: name, Type: typ, Nullable: nullable, Editable: true}
+func typed(name, typ string, nullable bool) Field {
+	return Field{Name: name, Type: typ, Nullable: nullable, Editable: true}
 }
 
 // NewAuditLayer builds the third-party audit layer from the city: one point
@@ -55,25 +57,25 @@ func arcgisTyped(name, typ string, nullable bool) ArcGISField {
 // indexed. Seeded features carry
 // the audit date as their edit date, so "audited since" and "edited since"
 // agree.
-func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
-	l := NewArcGISLayer(ArcGISLayerConfig{
+func NewAuditLayer(c *city.City, tune LayerConfig) *Layer {
+	l := NewLayer(LayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Audits"), GeometryType: "esriGeometryPoint",
 		DisplayField: AuditFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
 		ObjectIDField: "OBJECTID", EditTracking: true, Indexes: []string{AuditFieldAssetID},
-		Fields: []ArcGISField{
-			arcgisStr(AuditFieldAssetID, 20, false),
-			arcgisStr(AuditFieldPoleID, 20, true),
-			arcgisStr(AuditFieldStatus, 16, false),
-			arcgisStr(AuditFieldAuditor, 64, true),
-			arcgisTyped(AuditFieldAuditDate, ArcGISFieldDate, true),
-			arcgisStr(AuditFieldLampType, 8, true),
-			arcgisTyped(AuditFieldNominalWatts, ArcGISFieldInteger, true),
-			arcgisTyped(AuditFieldInputWatts, ArcGISFieldInteger, true),
-			arcgisStr(AuditFieldRate, 8, true),
-			arcgisTyped(AuditFieldInService, ArcGISFieldDate, true),
-			arcgisStr(AuditFieldController, 32, true),
-			arcgisStr(AuditFieldCircuit, 32, true),
-			arcgisStr(AuditFieldAddress, 128, true),
+		Fields: []Field{
+			str(AuditFieldAssetID, 20, false),
+			str(AuditFieldPoleID, 20, true),
+			str(AuditFieldStatus, 16, false),
+			str(AuditFieldAuditor, 64, true),
+			typed(AuditFieldAuditDate, FieldDate, true),
+			str(AuditFieldLampType, 8, true),
+			typed(AuditFieldNominalWatts, FieldInteger, true),
+			typed(AuditFieldInputWatts, FieldInteger, true),
+			str(AuditFieldRate, 8, true),
+			typed(AuditFieldInService, FieldDate, true),
+			str(AuditFieldController, 32, true),
+			str(AuditFieldCircuit, 32, true),
+			str(AuditFieldAddress, 128, true),
 		},
 	})
 	idx := func(name string) int { i, _ := l.field(name); return i }
@@ -93,12 +95,12 @@ func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 		at := a.AuditedAt.UnixMilli()
 		for n, v := range [...]any{lt.AssetID, lt.PoleID, a.Status, a.Auditor, at, lt.LampType,
 			int64(lt.NominalWatts), int64(lt.InputWatts), lt.RateSchedule, lt.InService.UnixMilli(),
-			arcgisNullIfEmpty(lt.ControllerID), lt.Circuit, lt.Address} {
+			nullIfEmpty(lt.ControllerID), lt.Circuit, lt.Address} {
 			vals[pos[n]] = v
 		}
 		vals[l.track.created], vals[l.track.creator] = at, a.Auditor
 		vals[l.track.edited], vals[l.track.editor] = at, a.Auditor
-		l.insert(vals, &ArcGISPoint{X: lt.Lon, Y: lt.Lat})
+		l.insert(vals, &Point{X: lt.Lon, Y: lt.Lat})
 		if a.AuditedAt.After(last) {
 			last = a.AuditedAt
 		}
@@ -111,49 +113,49 @@ func NewAuditLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
 // per light, keyed by asset id. tune supplies the layer's ID, Name,
 // MaxRecordCount and NoPagination; ASSET_ID is indexed. Seeded features were created by the
 // city's initial GIS load at the city epoch.
-func NewDOTLayer(c *City, tune ArcGISLayerConfig) *ArcGISLayer {
-	l := NewArcGISLayer(ArcGISLayerConfig{
+func NewDOTLayer(c *city.City, tune LayerConfig) *Layer {
+	l := NewLayer(LayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Poles"), GeometryType: "esriGeometryPoint",
 		DisplayField: DOTFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
 		ObjectIDField: "OBJECTID", EditTracking: true, Indexes: []string{DOTFieldAssetID},
-		Fields: []ArcGISField{
-			arcgisStr(DOTFieldAssetID, 20, false),
-			arcgisStr(DOTFieldPoleID, 20, true),
-			arcgisStr(DOTFieldLampType, 8, true),
-			arcgisTyped(DOTFieldWatts, ArcGISFieldInteger, true),
-			arcgisStr(DOTFieldController, 32, true),
-			arcgisStr(DOTFieldCircuit, 32, true),
-			arcgisStr(DOTFieldAddress, 128, true),
-			arcgisStr(DOTFieldStreet, 64, true),
-			arcgisStr(DOTFieldOwner, 16, true),
-			arcgisTyped(DOTFieldInService, ArcGISFieldDate, true),
-			arcgisStr(DOTFieldStatus, 16, true),
+		Fields: []Field{
+			str(DOTFieldAssetID, 20, false),
+			str(DOTFieldPoleID, 20, true),
+			str(DOTFieldLampType, 8, true),
+			typed(DOTFieldWatts, FieldInteger, true),
+			str(DOTFieldController, 32, true),
+			str(DOTFieldCircuit, 32, true),
+			str(DOTFieldAddress, 128, true),
+			str(DOTFieldStreet, 64, true),
+			str(DOTFieldOwner, 16, true),
+			typed(DOTFieldInService, FieldDate, true),
+			str(DOTFieldStatus, 16, true),
 		},
 	})
 	idx := func(name string) int { i, _ := l.field(name); return i }
 	pos := [...]int{idx(DOTFieldAssetID), idx(DOTFieldPoleID), idx(DOTFieldLampType), idx(DOTFieldWatts),
 		idx(DOTFieldController), idx(DOTFieldCircuit), idx(DOTFieldAddress), idx(DOTFieldStreet),
 		idx(DOTFieldOwner), idx(DOTFieldInService), idx(DOTFieldStatus)}
-	loaded := CityEpoch().UnixMilli()
+	loaded := city.Epoch().UnixMilli()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserve(len(c.Lights))
 	for _, lt := range c.Lights {
 		vals := make([]any, len(l.fields))
 		for n, v := range [...]any{lt.AssetID, lt.PoleID, lt.LampType, int64(lt.NominalWatts),
-			arcgisNullIfEmpty(lt.ControllerID), lt.Circuit, lt.Address, lt.Street, lt.Ownership,
+			nullIfEmpty(lt.ControllerID), lt.Circuit, lt.Address, lt.Street, lt.Ownership,
 			lt.InService.UnixMilli(), "ACTIVE"} {
 			vals[pos[n]] = v
 		}
 		vals[l.track.created], vals[l.track.creator] = loaded, "gis_loader"
 		vals[l.track.edited], vals[l.track.editor] = loaded, "gis_loader"
-		l.insert(vals, &ArcGISPoint{X: lt.Lon, Y: lt.Lat})
+		l.insert(vals, &Point{X: lt.Lon, Y: lt.Lat})
 	}
-	l.lastEdit = CityEpoch()
+	l.lastEdit = city.Epoch()
 	return l
 }
 
-func arcgisNullIfEmpty(s string) any {
+func nullIfEmpty(s string) any {
 	if s == "" {
 		return nil
 	}
@@ -162,32 +164,32 @@ func arcgisNullIfEmpty(s string) any {
 
 // Service names of the simulated city's two ArcGIS servers.
 const (
-	ArcGISAuditService = "StreetlightAudit"
-	ArcGISDOTService   = "DOT_Streetlights"
+	AuditService = "StreetlightAudit"
+	DOTService   = "DOT_Streetlights"
 )
 
-// CityArcGIS is the simulated city's ArcGIS side: the third-party auditor's
+// Servers is the simulated city's ArcGIS side: the third-party auditor's
 // server and the DOT's, their layers, and the actors that keep editing them.
-type CityArcGIS struct {
-	Audit, DOT           *ArcGISServer
-	AuditLayer, DOTLayer *ArcGISLayer
+type Servers struct {
+	Audit, DOT           *Server
+	AuditLayer, DOTLayer *Layer
 	// AuditFeed adds and reviews audits; call Sync on a schedule.
-	AuditFeed *ArcGISAuditFeed
+	AuditFeed *AuditFeed
 	// DOTCrew edits poles; call Edit on a schedule.
-	DOTCrew *ArcGISDOTCrew
+	DOTCrew *DOTCrew
 }
 
-// NewCityArcGIS builds the simulated city's two ArcGIS servers: the
-// auditor's, serving the audit layer as layer 0 of ArcGISAuditService, and
-// the DOT's, serving the pole layer as layer 0 of ArcGISDOTService. Each
+// NewServers builds the simulated city's two ArcGIS servers: the
+// auditor's, serving the audit layer as layer 0 of AuditService, and
+// the DOT's, serving the pole layer as layer 0 of DOTService. Each
 // options value supplies auth, faults, seed, clock and logger; its Services
 // are replaced.
-func NewCityArcGIS(c *City, audit, dot ArcGISOptions) *CityArcGIS {
-	a := &CityArcGIS{AuditLayer: NewAuditLayer(c, ArcGISLayerConfig{}), DOTLayer: NewDOTLayer(c, ArcGISLayerConfig{})}
-	audit.Services = []ArcGISService{{Name: ArcGISAuditService, Description: "Third-party streetlight audits", Layers: []*ArcGISLayer{a.AuditLayer}}}
-	dot.Services = []ArcGISService{{Name: ArcGISDOTService, Description: "Department of Transportation streetlight poles", Layers: []*ArcGISLayer{a.DOTLayer}}}
-	a.Audit, a.DOT = NewArcGISServer(audit), NewArcGISServer(dot)
-	a.AuditFeed = NewArcGISAuditFeed(a.AuditLayer, c, audit.Seed)
-	a.DOTCrew = NewArcGISDOTCrew(a.DOTLayer, dot.Seed)
+func NewServers(c *city.City, audit, dot Options) *Servers {
+	a := &Servers{AuditLayer: NewAuditLayer(c, LayerConfig{}), DOTLayer: NewDOTLayer(c, LayerConfig{})}
+	audit.Services = []Service{{Name: AuditService, Description: "Third-party streetlight audits", Layers: []*Layer{a.AuditLayer}}}
+	dot.Services = []Service{{Name: DOTService, Description: "Department of Transportation streetlight poles", Layers: []*Layer{a.DOTLayer}}}
+	a.Audit, a.DOT = NewServer(audit), NewServer(dot)
+	a.AuditFeed = NewAuditFeed(a.AuditLayer, c, audit.Seed)
+	a.DOTCrew = NewDOTCrew(a.DOTLayer, dot.Seed)
 	return a
 }

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"encoding/json"
@@ -9,26 +9,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-func TestArcGISCityLayers(t *testing.T) {
+func TestCityLayers(t *testing.T) {
 	t.Parallel()
-	c := NewCity(11, 5000)
-	audit := NewAuditLayer(c, ArcGISLayerConfig{})
-	dot := NewDOTLayer(c, ArcGISLayerConfig{ID: 2})
+	c := city.New(11, 5000)
+	audit := NewAuditLayer(c, LayerConfig{})
+	dot := NewDOTLayer(c, LayerConfig{ID: 2})
 	if audit.Count() != len(c.Audits) || dot.Count() != len(c.Lights) {
 		t.Fatalf("audit layer %d features for %d audits; DOT layer %d for %d lights", audit.Count(), len(c.Audits), dot.Count(), len(c.Lights))
 	}
-	s := NewArcGISServer(ArcGISOptions{Services: []ArcGISService{
-		{Name: "StreetlightAudit", Layers: []*ArcGISLayer{audit}},
-		{Name: "DOT_Streetlights", Layers: []*ArcGISLayer{dot}},
+	s := NewServer(Options{Services: []Service{
+		{Name: "StreetlightAudit", Layers: []*Layer{audit}},
+		{Name: "DOT_Streetlights", Layers: []*Layer{dot}},
 	}})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 
 	a := c.Audits[len(c.Audits)/2]
 	light, _ := c.LightByAssetID(a.AssetID)
-	res := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/StreetlightAudit/FeatureServer/0/query", url.Values{
+	res := call(t, srv, http.MethodGet, "/arcgis/rest/services/StreetlightAudit/FeatureServer/0/query", url.Values{
 		"where": {fmt.Sprintf("%s = '%s'", AuditFieldAssetID, a.AssetID)}, "outFields": {"*"},
 	})
 	fs := res["features"].([]any)
@@ -48,14 +50,14 @@ func TestArcGISCityLayers(t *testing.T) {
 			want++
 		}
 	}
-	count := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/StreetlightAudit/FeatureServer/0/query", url.Values{
+	count := call(t, srv, http.MethodGet, "/arcgis/rest/services/StreetlightAudit/FeatureServer/0/query", url.Values{
 		"where": {fmt.Sprintf("EditDate > timestamp '%s'", cutoff)}, "returnCountOnly": {"true"},
 	})
 	if int(count["count"].(float64)) != want {
 		t.Errorf("audited after %s: %v, want %d", cutoff, count["count"], want)
 	}
 	ids := []string{c.Lights[0].AssetID, c.Lights[4999].AssetID, "SL-nope"}
-	poles := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/DOT_Streetlights/FeatureServer/2/query", url.Values{
+	poles := call(t, srv, http.MethodGet, "/arcgis/rest/services/DOT_Streetlights/FeatureServer/2/query", url.Values{
 		"where": {fmt.Sprintf("%s IN ('%s','%s','%s')", DOTFieldAssetID, ids[0], ids[1], ids[2])}, "outFields": {DOTFieldAssetID + "," + DOTFieldWatts},
 	})
 	if n := len(poles["features"].([]any)); n != 2 {
@@ -63,12 +65,12 @@ func TestArcGISCityLayers(t *testing.T) {
 	}
 }
 
-// BenchmarkArcGISPageAuditLayer pages through the full-size city's audit
+// BenchmarkPageAuditLayer pages through the full-size city's audit
 // layer over HTTP, 2,000 features a page, as the arcgis-import plan does.
-func BenchmarkArcGISPageAuditLayer(b *testing.B) {
-	c := NewCity(1, DefaultLights)
-	layer := NewAuditLayer(c, ArcGISLayerConfig{})
-	srv := httptest.NewServer(NewArcGISServer(ArcGISOptions{Services: []ArcGISService{{Name: "StreetlightAudit", Layers: []*ArcGISLayer{layer}}}}))
+func BenchmarkPageAuditLayer(b *testing.B) {
+	c := city.New(1, city.DefaultLights)
+	layer := NewAuditLayer(c, LayerConfig{})
+	srv := httptest.NewServer(NewServer(Options{Services: []Service{{Name: "StreetlightAudit", Layers: []*Layer{layer}}}}))
 	defer srv.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -100,21 +102,21 @@ func BenchmarkArcGISPageAuditLayer(b *testing.B) {
 	b.ReportMetric(float64(features)/b.Elapsed().Seconds(), "features/s")
 }
 
-// BenchmarkArcGISCityLayers measures building both layers for the full city.
-func BenchmarkArcGISCityLayers(b *testing.B) {
-	c := NewCity(1, DefaultLights)
+// BenchmarkCityLayers measures building both layers for the full city.
+func BenchmarkCityLayers(b *testing.B) {
+	c := city.New(1, city.DefaultLights)
 	b.ResetTimer()
 	for b.Loop() {
-		NewAuditLayer(c, ArcGISLayerConfig{})
-		NewDOTLayer(c, ArcGISLayerConfig{})
+		NewAuditLayer(c, LayerConfig{})
+		NewDOTLayer(c, LayerConfig{})
 	}
 }
 
-// BenchmarkArcGISLookupByAssetID looks up 100 poles by asset id in the full
+// BenchmarkLookupByAssetID looks up 100 poles by asset id in the full
 // 270k DOT layer per query, as gis-push does before an upsert.
-func BenchmarkArcGISLookupByAssetID(b *testing.B) {
-	c := NewCity(1, DefaultLights)
-	layer := NewDOTLayer(c, ArcGISLayerConfig{})
+func BenchmarkLookupByAssetID(b *testing.B) {
+	c := city.New(1, city.DefaultLights)
+	layer := NewDOTLayer(c, LayerConfig{})
 	b.ResetTimer()
 	round := 0
 	for b.Loop() {
@@ -127,7 +129,7 @@ func BenchmarkArcGISLookupByAssetID(b *testing.B) {
 		}
 		round++
 		layer.mu.RLock()
-		recs, err := layer.selectRecords(arcgisQuery{where: DOTFieldAssetID + " IN (" + ids.String() + ")"}, time.Now())
+		recs, err := layer.selectRecords(query{where: DOTFieldAssetID + " IN (" + ids.String() + ")"}, time.Now())
 		layer.mu.RUnlock()
 		if err != nil || len(recs) != 100 {
 			b.Fatalf("%d records, %v", len(recs), err)

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -8,36 +8,36 @@ import (
 
 // Edit error codes, as ArcGIS reports them in applyEdits results.
 const (
-	arcgisEditErrGeneric    = 1000 // a value or SQL error on one feature
-	arcgisEditErrRolledBack = 1003 // "Operation rolled back."
-	arcgisEditErrMissing    = 1019 // "Object is missing."
+	editErrGeneric    = 1000 // a value or SQL error on one feature
+	editErrRolledBack = 1003 // "Operation rolled back."
+	editErrMissing    = 1019 // "Object is missing."
 )
 
-// ArcGISEditError is the error object of one failed edit.
-type ArcGISEditError struct {
+// EditError is the error object of one failed edit.
+type EditError struct {
 	Code        int    `json:"code"`
 	Description string `json:"description"`
 }
 
-// ArcGISEditResult is the outcome of one add, update or delete.
-type ArcGISEditResult struct {
-	ObjectID int64            `json:"objectId"`
-	GlobalID *string          `json:"globalId"`
-	Success  bool             `json:"success"`
-	Error    *ArcGISEditError `json:"error,omitempty"`
+// EditResult is the outcome of one add, update or delete.
+type EditResult struct {
+	ObjectID int64      `json:"objectId"`
+	GlobalID *string    `json:"globalId"`
+	Success  bool       `json:"success"`
+	Error    *EditError `json:"error,omitempty"`
 }
 
-// ArcGISEditResults is the body applyEdits answers for one layer.
-type ArcGISEditResults struct {
-	AddResults    []ArcGISEditResult `json:"addResults"`
-	UpdateResults []ArcGISEditResult `json:"updateResults"`
-	DeleteResults []ArcGISEditResult `json:"deleteResults"`
+// EditResults is the body applyEdits answers for one layer.
+type EditResults struct {
+	AddResults    []EditResult `json:"addResults"`
+	UpdateResults []EditResult `json:"updateResults"`
+	DeleteResults []EditResult `json:"deleteResults"`
 }
 
-// ArcGISEdits is one applyEdits request against a layer.
-type ArcGISEdits struct {
-	Adds    []ArcGISFeature
-	Updates []ArcGISFeature // must carry the object id attribute
+// Edits is one applyEdits request against a layer.
+type Edits struct {
+	Adds    []Feature
+	Updates []Feature // must carry the object id attribute
 	Deletes []int64
 	// RollbackOnFailure applies nothing when any edit fails.
 	RollbackOnFailure bool
@@ -45,18 +45,18 @@ type ArcGISEdits struct {
 	Editor string
 }
 
-// arcgisPending is a validated edit waiting to be applied.
-type arcgisPending struct {
-	rec  *arcgisRecord // existing record for updates and deletes
+// pending is a validated edit waiting to be applied.
+type pending struct {
+	rec  *record // existing record for updates and deletes
 	vals []any
-	geom *ArcGISPoint
+	geom *Point
 	set  []bool // which fields an update sets
 }
 
 // Load seeds the layer with features that exist when the service starts,
 // keeping any edit-tracking values they carry. It is meant for building a
 // layer before serving it.
-func (l *ArcGISLayer) Load(features ...ArcGISFeature) error {
+func (l *Layer) Load(features ...Feature) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, f := range features {
@@ -71,11 +71,11 @@ func (l *ArcGISLayer) Load(features ...ArcGISFeature) error {
 }
 
 // insert appends a record under the write lock and returns its object id.
-func (l *ArcGISLayer) insert(vals []any, geom *ArcGISPoint) int64 {
+func (l *Layer) insert(vals []any, geom *Point) int64 {
 	oid := l.nextOID
 	l.nextOID++
 	vals[l.oidIdx] = oid
-	r := &arcgisRecord{oid: oid, vals: vals, geom: geom, createdGen: l.gen, gen: l.gen}
+	r := &record{oid: oid, vals: vals, geom: geom, createdGen: l.gen, gen: l.gen}
 	l.recs = append(l.recs, r)
 	l.byOID[oid] = r
 	l.live++
@@ -85,8 +85,8 @@ func (l *ArcGISLayer) insert(vals []any, geom *ArcGISPoint) int64 {
 
 // prepare converts a feature's attributes into field order. For updates only
 // the given fields are marked as set.
-func (l *ArcGISLayer) prepare(f ArcGISFeature, update bool) (arcgisPending, error) {
-	p := arcgisPending{vals: make([]any, len(l.fields)), set: make([]bool, len(l.fields)), geom: f.Geometry}
+func (l *Layer) prepare(f Feature, update bool) (pending, error) {
+	p := pending{vals: make([]any, len(l.fields)), set: make([]bool, len(l.fields)), geom: f.Geometry}
 	for name, v := range f.Attributes {
 		i, ok := l.field(name)
 		if !ok {
@@ -95,7 +95,7 @@ func (l *ArcGISLayer) prepare(f ArcGISFeature, update bool) (arcgisPending, erro
 		if i == l.oidIdx {
 			continue
 		}
-		cv, err := arcgisConvert(l.fields[i], v)
+		cv, err := convert(l.fields[i], v)
 		if err != nil {
 			return p, err
 		}
@@ -115,41 +115,41 @@ func (l *ArcGISLayer) prepare(f ArcGISFeature, update bool) (arcgisPending, erro
 // the applyEdits operation does: results per feature, and with
 // RollbackOnFailure nothing is applied when any edit fails. A successful
 // call bumps the server generation and the edit-tracking date.
-func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults {
+func (l *Layer) ApplyEdits(e Edits, now time.Time) EditResults {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	res := ArcGISEditResults{
-		AddResults:    make([]ArcGISEditResult, len(e.Adds)),
-		UpdateResults: make([]ArcGISEditResult, len(e.Updates)),
-		DeleteResults: make([]ArcGISEditResult, len(e.Deletes)),
+	res := EditResults{
+		AddResults:    make([]EditResult, len(e.Adds)),
+		UpdateResults: make([]EditResult, len(e.Updates)),
+		DeleteResults: make([]EditResult, len(e.Deletes)),
 	}
-	fail := func(r *ArcGISEditResult, code int, msg string) {
-		r.Success, r.Error = false, &ArcGISEditError{Code: code, Description: msg}
+	fail := func(r *EditResult, code int, msg string) {
+		r.Success, r.Error = false, &EditError{Code: code, Description: msg}
 	}
 	failed := false
-	adds := make([]arcgisPending, len(e.Adds))
+	adds := make([]pending, len(e.Adds))
 	for i, f := range e.Adds {
 		p, err := l.prepare(f, false)
 		if err != nil {
-			fail(&res.AddResults[i], arcgisEditErrGeneric, arcgisSentence(err.Error()))
+			fail(&res.AddResults[i], editErrGeneric, sentence(err.Error()))
 			failed = true
 			continue
 		}
 		adds[i], res.AddResults[i].Success = p, true
 	}
-	updates := make([]arcgisPending, len(e.Updates))
+	updates := make([]pending, len(e.Updates))
 	for i, f := range e.Updates {
-		oid, ok := arcgisOID(f.Attributes, l.cfg.ObjectIDField)
+		oid, ok := objectID(f.Attributes, l.cfg.ObjectIDField)
 		res.UpdateResults[i].ObjectID = oid
 		rec := l.byOID[oid]
 		if !ok || rec == nil {
-			fail(&res.UpdateResults[i], arcgisEditErrMissing, "Object is missing.")
+			fail(&res.UpdateResults[i], editErrMissing, "Object is missing.")
 			failed = true
 			continue
 		}
 		p, err := l.prepare(f, true)
 		if err != nil {
-			fail(&res.UpdateResults[i], arcgisEditErrGeneric, arcgisSentence(err.Error()))
+			fail(&res.UpdateResults[i], editErrGeneric, sentence(err.Error()))
 			failed = true
 			continue
 		}
@@ -159,23 +159,23 @@ func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults
 	for i, oid := range e.Deletes {
 		res.DeleteResults[i].ObjectID = oid
 		if l.byOID[oid] == nil {
-			fail(&res.DeleteResults[i], arcgisEditErrMissing, "Object is missing.")
+			fail(&res.DeleteResults[i], editErrMissing, "Object is missing.")
 			failed = true
 			continue
 		}
 		res.DeleteResults[i].Success = true
 	}
 	if failed && e.RollbackOnFailure {
-		for _, rs := range [][]ArcGISEditResult{res.AddResults, res.UpdateResults, res.DeleteResults} {
+		for _, rs := range [][]EditResult{res.AddResults, res.UpdateResults, res.DeleteResults} {
 			for i := range rs {
 				if rs[i].Success {
-					fail(&rs[i], arcgisEditErrRolledBack, "Operation rolled back.")
+					fail(&rs[i], editErrRolledBack, "Operation rolled back.")
 				}
 			}
 		}
 		return res
 	}
-	if len(e.Adds)+len(e.Updates)+len(e.Deletes) == 0 || arcgisNoneSucceeded(res) {
+	if len(e.Adds)+len(e.Updates)+len(e.Deletes) == 0 || noneSucceeded(res) {
 		return res
 	}
 	l.gen++
@@ -213,7 +213,7 @@ func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults
 		l.unindex(rec)
 		delete(l.byOID, oid)
 		l.live--
-		l.deletes = append(l.deletes, arcgisDeletion{oid: oid, createdGen: rec.createdGen, gen: l.gen})
+		l.deletes = append(l.deletes, deletion{oid: oid, createdGen: rec.createdGen, gen: l.gen})
 	}
 	l.lastEdit = now
 	l.cache.clear()
@@ -221,7 +221,7 @@ func (l *ArcGISLayer) ApplyEdits(e ArcGISEdits, now time.Time) ArcGISEditResults
 }
 
 // stamp writes the edit-tracking fields of a changed row.
-func (l *ArcGISLayer) stamp(vals []any, ms int64, editor string, created bool) {
+func (l *Layer) stamp(vals []any, ms int64, editor string, created bool) {
 	if l.track.edited < 0 {
 		return
 	}
@@ -231,8 +231,8 @@ func (l *ArcGISLayer) stamp(vals []any, ms int64, editor string, created bool) {
 	vals[l.track.edited], vals[l.track.editor] = ms, editor
 }
 
-func arcgisNoneSucceeded(res ArcGISEditResults) bool {
-	for _, rs := range [][]ArcGISEditResult{res.AddResults, res.UpdateResults, res.DeleteResults} {
+func noneSucceeded(res EditResults) bool {
+	for _, rs := range [][]EditResult{res.AddResults, res.UpdateResults, res.DeleteResults} {
 		for _, r := range rs {
 			if r.Success {
 				return false
@@ -242,9 +242,9 @@ func arcgisNoneSucceeded(res ArcGISEditResults) bool {
 	return true
 }
 
-// arcgisOID finds the object id among attributes, matching the field name
+// objectID finds the object id among attributes, matching the field name
 // case-insensitively.
-func arcgisOID(attrs map[string]any, field string) (int64, bool) {
+func objectID(attrs map[string]any, field string) (int64, bool) {
 	for k, v := range attrs {
 		if !strings.EqualFold(k, field) {
 			continue
@@ -261,9 +261,9 @@ func arcgisOID(attrs map[string]any, field string) (int64, bool) {
 	return 0, false
 }
 
-// arcgisSentence capitalises a message and ends it with a full stop, as
+// sentence capitalises a message and ends it with a full stop, as
 // ArcGIS error descriptions read.
-func arcgisSentence(s string) string {
+func sentence(s string) string {
 	if s == "" {
 		return s
 	}

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"encoding/json"
@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
-func arcgisJSON(t *testing.T, v any) string {
+func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -20,7 +22,7 @@ func arcgisJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-func arcgisResults(m map[string]any, key string) []map[string]any {
+func results(m map[string]any, key string) []map[string]any {
 	var out []map[string]any
 	for _, r := range m[key].([]any) {
 		out = append(out, r.(map[string]any))
@@ -28,21 +30,21 @@ func arcgisResults(m map[string]any, key string) []map[string]any {
 	return out
 }
 
-func TestArcGISApplyEdits(t *testing.T) {
+func TestApplyEdits(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 5, ArcGISLayerConfig{})
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{Clock: clock.Now})
+	l := testLayer(t, 5, LayerConfig{})
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	_, srv := testServer(t, l, Options{Clock: clock.Now})
 	gen0 := l.ServerGen()
 
-	res := arcgisCall(t, srv, http.MethodPost, arcgisTestLayerPath+"/applyEdits", url.Values{
-		"adds":              {arcgisJSON(t, []any{map[string]any{"attributes": map[string]any{"NAME": "new", "RANK": 9}, "geometry": map[string]any{"x": -87.7, "y": 41.9}}})},
-		"updates":           {arcgisJSON(t, []any{map[string]any{"attributes": map[string]any{"OBJECTID": 2, "RANK": 42}}, map[string]any{"attributes": map[string]any{"OBJECTID": 99, "RANK": 1}}})},
+	res := call(t, srv, http.MethodPost, testLayerPath+"/applyEdits", url.Values{
+		"adds":              {mustJSON(t, []any{map[string]any{"attributes": map[string]any{"NAME": "new", "RANK": 9}, "geometry": map[string]any{"x": -87.7, "y": 41.9}}})},
+		"updates":           {mustJSON(t, []any{map[string]any{"attributes": map[string]any{"OBJECTID": 2, "RANK": 42}}, map[string]any{"attributes": map[string]any{"OBJECTID": 99, "RANK": 1}}})},
 		"deletes":           {"3,98"},
 		"rollbackOnFailure": {"false"},
 		"returnEditMoment":  {"true"},
 	})
-	adds, updates, deletes := arcgisResults(res, "addResults"), arcgisResults(res, "updateResults"), arcgisResults(res, "deleteResults")
+	adds, updates, deletes := results(res, "addResults"), results(res, "updateResults"), results(res, "deleteResults")
 	if len(adds) != 1 || adds[0]["success"] != true || adds[0]["objectId"].(float64) != 6 {
 		t.Errorf("addResults = %v", adds)
 	}
@@ -68,28 +70,28 @@ func TestArcGISApplyEdits(t *testing.T) {
 	if _, ok := l.Get(3); ok {
 		t.Errorf("feature 3 survived its delete")
 	}
-	lyr := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil)
+	lyr := call(t, srv, http.MethodGet, testLayerPath, nil)
 	if lyr["editingInfo"].(map[string]any)["lastEditDate"].(float64) != float64(clock.Now().UnixMilli()) {
 		t.Errorf("editingInfo = %v", lyr["editingInfo"])
 	}
 }
 
-func TestArcGISApplyEditsRollback(t *testing.T) {
+func TestApplyEditsRollback(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 3, ArcGISLayerConfig{})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{})
+	l := testLayer(t, 3, LayerConfig{})
+	_, srv := testServer(t, l, Options{})
 	gen0 := l.ServerGen()
-	res := arcgisCall(t, srv, http.MethodPost, arcgisTestLayerPath+"/applyEdits", url.Values{
-		"adds": {arcgisJSON(t, []any{
+	res := call(t, srv, http.MethodPost, testLayerPath+"/applyEdits", url.Values{
+		"adds": {mustJSON(t, []any{
 			map[string]any{"attributes": map[string]any{"NAME": "ok"}},
 			map[string]any{"attributes": map[string]any{"NAME": "this name is far too long for the field"}},
 			map[string]any{"attributes": map[string]any{"RANK": 1}},
 			map[string]any{"attributes": map[string]any{"NAME": "x", "NOPE": 1}},
 			map[string]any{"attributes": map[string]any{"NAME": "x", "RANK": 1.5}},
 		})},
-		"updates": {arcgisJSON(t, []any{map[string]any{"attributes": map[string]any{"OBJECTID": 1, "NAME": "renamed"}}})},
+		"updates": {mustJSON(t, []any{map[string]any{"attributes": map[string]any{"OBJECTID": 1, "NAME": "renamed"}}})},
 	})
-	adds, updates := arcgisResults(res, "addResults"), arcgisResults(res, "updateResults")
+	adds, updates := results(res, "addResults"), results(res, "updateResults")
 	codes := []float64{}
 	for _, r := range append(adds, updates...) {
 		if r["success"] != false {
@@ -103,29 +105,29 @@ func TestArcGISApplyEditsRollback(t *testing.T) {
 	if f, _ := l.Get(1); f.Attributes["NAME"] != "f1" || l.Count() != 3 || l.ServerGen() != gen0 {
 		t.Errorf("rollback left changes behind: %v, count %d, gen %d", f.Attributes, l.Count(), l.ServerGen())
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/applyEdits", url.Values{"deletes": {"1"}}); arcgisErrCode(m) != 405 {
+	if m := call(t, srv, http.MethodGet, testLayerPath+"/applyEdits", url.Values{"deletes": {"1"}}); errCode(m) != 405 {
 		t.Errorf("applyEdits over GET answered %v", m)
 	}
-	if m := arcgisCall(t, srv, http.MethodPost, arcgisTestLayerPath+"/applyEdits", url.Values{"adds": {"not json"}}); arcgisErrCode(m) != 400 {
+	if m := call(t, srv, http.MethodPost, testLayerPath+"/applyEdits", url.Values{"adds": {"not json"}}); errCode(m) != 400 {
 		t.Errorf("malformed adds answered %v", m)
 	}
 }
 
-func TestArcGISExtractChanges(t *testing.T) {
+func TestExtractChanges(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 4, ArcGISLayerConfig{})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{})
+	l := testLayer(t, 4, LayerConfig{})
+	_, srv := testServer(t, l, Options{})
 	since := l.ServerGen()
-	l.ApplyEdits(ArcGISEdits{Adds: []ArcGISFeature{{Attributes: map[string]any{"NAME": "born"}}}, Updates: []ArcGISFeature{{Attributes: map[string]any{"OBJECTID": int64(1), "RANK": int64(7)}}}, Deletes: []int64{2}}, time.Now())
-	l.ApplyEdits(ArcGISEdits{Adds: []ArcGISFeature{{Attributes: map[string]any{"NAME": "ephemeral"}}}}, time.Now())
-	l.ApplyEdits(ArcGISEdits{Deletes: []int64{6}}, time.Now())
+	l.ApplyEdits(Edits{Adds: []Feature{{Attributes: map[string]any{"NAME": "born"}}}, Updates: []Feature{{Attributes: map[string]any{"OBJECTID": int64(1), "RANK": int64(7)}}}, Deletes: []int64{2}}, time.Now())
+	l.ApplyEdits(Edits{Adds: []Feature{{Attributes: map[string]any{"NAME": "ephemeral"}}}}, time.Now())
+	l.ApplyEdits(Edits{Deletes: []int64{6}}, time.Now())
 	extract := func(form url.Values) map[string]any {
 		form.Set("layers", "[0]")
 		form.Set("returnInserts", "true")
 		form.Set("returnUpdates", "true")
 		form.Set("returnDeletes", "true")
 		form.Set("dataFormat", "json")
-		return arcgisCall(t, srv, http.MethodPost, "/arcgis/rest/services/Things/FeatureServer/extractChanges", form)
+		return call(t, srv, http.MethodPost, "/arcgis/rest/services/Things/FeatureServer/extractChanges", form)
 	}
 	res := extract(url.Values{"layerServerGens": {fmt.Sprintf(`[{"id":0,"serverGen":%d}]`, since)}})
 	gens := res["layerServerGens"].([]any)[0].(map[string]any)
@@ -152,26 +154,26 @@ func TestArcGISExtractChanges(t *testing.T) {
 	if f := none["edits"].([]any)[0].(map[string]any)["features"].(map[string]any); len(f["adds"].([]any))+len(f["updates"].([]any))+len(f["deleteIds"].([]any)) != 0 {
 		t.Errorf("changes since the current generation: %v", f)
 	}
-	if m := extract(url.Values{}); arcgisErrCode(m) != 400 {
+	if m := extract(url.Values{}); errCode(m) != 400 {
 		t.Errorf("extractChanges without generations answered %v", m)
 	}
 }
 
-func TestArcGISWithoutChangeTracking(t *testing.T) {
+func TestWithoutChangeTracking(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	s := NewArcGISServer(ArcGISOptions{Services: []ArcGISService{{Name: "Things", Layers: []*ArcGISLayer{l}, NoChangeTracking: true}}})
+	l := testLayer(t, 2, LayerConfig{})
+	s := NewServer(Options{Services: []Service{{Name: "Things", Layers: []*Layer{l}, NoChangeTracking: true}}})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	svc := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer", nil)
+	svc := call(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer", nil)
 	if strings.Contains(svc["capabilities"].(string), "ChangeTracking") || svc["changeTrackingInfo"] != nil {
 		t.Errorf("service without change tracking advertises it: %v", svc)
 	}
-	if lyr := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil); lyr["serverGens"] != nil {
+	if lyr := call(t, srv, http.MethodGet, testLayerPath, nil); lyr["serverGens"] != nil {
 		t.Errorf("layer without change tracking has serverGens: %v", lyr["serverGens"])
 	}
-	m := arcgisCall(t, srv, http.MethodPost, "/arcgis/rest/services/Things/FeatureServer/extractChanges", url.Values{"layerServerGens": {`[{"id":0,"serverGen":1}]`}})
-	if arcgisErrCode(m) != 400 {
+	m := call(t, srv, http.MethodPost, "/arcgis/rest/services/Things/FeatureServer/extractChanges", url.Values{"layerServerGens": {`[{"id":0,"serverGen":1}]`}})
+	if errCode(m) != 400 {
 		t.Errorf("extractChanges without change tracking answered %v", m)
 	}
 }

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ import (
 // objectIds, outFields, returnGeometry, orderByFields, resultOffset,
 // resultRecordCount, returnIdsOnly and returnCountOnly. Pages are capped at
 // maxRecordCount and say exceededTransferLimit when more remain.
-func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLayer) {
+func (s *Server) query(w http.ResponseWriter, r *http.Request, l *Layer) {
 	q, err := l.parseQuery(r.Form)
 	if err != nil {
-		arcgisWriteError(w, 400, "Unable to complete operation.", err.Error())
+		writeError(w, 400, "Unable to complete operation.", err.Error())
 		return
 	}
 	limit := l.cfg.MaxRecordCount
@@ -30,26 +30,26 @@ func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLa
 	defer l.mu.RUnlock()
 	recs, err := l.selectRecords(q, s.opts.Clock())
 	if err != nil {
-		arcgisWriteError(w, 400, "Cannot perform query. Invalid query parameters.", "'where' parameter is invalid: "+err.Error())
+		writeError(w, 400, "Cannot perform query. Invalid query parameters.", "'where' parameter is invalid: "+err.Error())
 		return
 	}
 	oidName := l.cfg.ObjectIDField
 	if q.countOnly {
-		arcgisWriteJSON(w, map[string]any{"count": len(recs)})
+		writeJSON(w, map[string]any{"count": len(recs)})
 		return
 	}
 	if q.idsOnly {
 		var buf bytes.Buffer
 		buf.WriteString(`{"objectIdFieldName":`)
-		arcgisAppendString(&buf, oidName)
+		appendString(&buf, oidName)
 		buf.WriteString(`,"objectIds":`)
 		ids := make([]int64, len(recs))
 		for i, r := range recs {
 			ids[i] = r.oid
 		}
-		arcgisWriteInts(&buf, ids, true)
+		writeInts(&buf, ids, true)
 		buf.WriteByte('}')
-		arcgisWriteBody(w, buf.Bytes())
+		writeBody(w, buf.Bytes())
 		return
 	}
 	start := min(q.offset, len(recs))
@@ -63,14 +63,14 @@ func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLa
 	}
 	if l.cfg.GeometryType != "" {
 		head["geometryType"] = l.cfg.GeometryType
-		head["spatialReference"] = arcgisSpatialRef
+		head["spatialReference"] = spatialRef
 	}
 	if exceeded {
 		head["exceededTransferLimit"] = true
 	}
 	headJSON, err := json.Marshal(head)
 	if err != nil {
-		arcgisWriteError(w, 500, "Unable to complete operation.", err.Error())
+		writeError(w, 500, "Unable to complete operation.", err.Error())
 		return
 	}
 	var buf bytes.Buffer
@@ -84,59 +84,59 @@ func (s *ArcGISServer) query(w http.ResponseWriter, r *http.Request, l *ArcGISLa
 		l.appendFeature(&buf, rec, q.outFields, q.returnGeometry)
 	}
 	buf.WriteString("]}")
-	arcgisWriteBody(w, buf.Bytes())
+	writeBody(w, buf.Bytes())
 }
 
-// arcgisFeatureJSON is a feature as applyEdits receives it.
-type arcgisFeatureJSON struct {
+// featureJSON is a feature as applyEdits receives it.
+type featureJSON struct {
 	Attributes map[string]any `json:"attributes"`
-	Geometry   *ArcGISPoint   `json:"geometry"`
+	Geometry   *Point         `json:"geometry"`
 }
 
 // applyEdits serves a layer's applyEdits operation (POST only): adds,
 // updates and deletes as JSON arrays, rollbackOnFailure (true unless false),
 // returnEditMoment.
-func (s *ArcGISServer) applyEdits(w http.ResponseWriter, r *http.Request, l *ArcGISLayer, user string) {
+func (s *Server) applyEdits(w http.ResponseWriter, r *http.Request, l *Layer, user string) {
 	if r.Method != http.MethodPost {
-		arcgisWriteError(w, 405, "Method not supported.", "applyEdits is only supported via POST.")
+		writeError(w, 405, "Method not supported.", "applyEdits is only supported via POST.")
 		return
 	}
 	form := r.Form
 	if b, _ := strconv.ParseBool(form.Get("useGlobalIds")); b {
-		arcgisWriteError(w, 400, "Unable to complete operation.", "This layer does not support applyEdits with global ids.")
+		writeError(w, 400, "Unable to complete operation.", "This layer does not support applyEdits with global ids.")
 		return
 	}
-	e := ArcGISEdits{RollbackOnFailure: true, Editor: user}
+	e := Edits{RollbackOnFailure: true, Editor: user}
 	if v := form.Get("rollbackOnFailure"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			arcgisWriteError(w, 400, "Unable to complete operation.", "'rollbackOnFailure' parameter is invalid.")
+			writeError(w, 400, "Unable to complete operation.", "'rollbackOnFailure' parameter is invalid.")
 			return
 		}
 		e.RollbackOnFailure = b
 	}
 	for _, p := range []struct {
 		name string
-		dst  *[]ArcGISFeature
+		dst  *[]Feature
 	}{{"adds", &e.Adds}, {"updates", &e.Updates}} {
 		v := strings.TrimSpace(form.Get(p.name))
 		if v == "" {
 			continue
 		}
-		var fs []arcgisFeatureJSON
+		var fs []featureJSON
 		if err := json.Unmarshal([]byte(v), &fs); err != nil {
-			arcgisWriteError(w, 400, "Unable to complete operation.", "'"+p.name+"' parameter is invalid.")
+			writeError(w, 400, "Unable to complete operation.", "'"+p.name+"' parameter is invalid.")
 			return
 		}
 		for _, f := range fs {
-			*p.dst = append(*p.dst, ArcGISFeature(f))
+			*p.dst = append(*p.dst, Feature(f))
 		}
 	}
 	if v := strings.TrimSpace(form.Get("deletes")); v != "" {
 		var ids []int64
 		if err := json.Unmarshal([]byte(v), &ids); err != nil {
-			if ids, err = arcgisParseIDs(v); err != nil {
-				arcgisWriteError(w, 400, "Unable to complete operation.", "'deletes' parameter is invalid.")
+			if ids, err = parseIDs(v); err != nil {
+				writeError(w, 400, "Unable to complete operation.", "'deletes' parameter is invalid.")
 				return
 			}
 		}
@@ -147,11 +147,11 @@ func (s *ArcGISServer) applyEdits(w http.ResponseWriter, r *http.Request, l *Arc
 	s.opts.Logger.Debug("arcgis apply edits", slog.String("layer", l.cfg.Name),
 		slog.Int("adds", len(e.Adds)), slog.Int("updates", len(e.Updates)), slog.Int("deletes", len(e.Deletes)))
 	if b, _ := strconv.ParseBool(form.Get("returnEditMoment")); b {
-		arcgisWriteJSON(w, struct {
-			ArcGISEditResults
+		writeJSON(w, struct {
+			EditResults
 			EditMoment int64 `json:"editMoment"`
 		}{res, now.UnixMilli()})
 		return
 	}
-	arcgisWriteJSON(w, res)
+	writeJSON(w, res)
 }

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// TestArcGISIndexAgreesWithScan runs the same where clauses on an indexed
+// TestIndexAgreesWithScan runs the same where clauses on an indexed
 // and an unindexed copy of a layer, before and after edits that move, add
 // and delete indexed values: the index may only speed answers up.
-func TestArcGISIndexAgreesWithScan(t *testing.T) {
+func TestIndexAgreesWithScan(t *testing.T) {
 	t.Parallel()
-	plain := arcgisTestLayer(t, 300, ArcGISLayerConfig{})
-	indexed := arcgisTestLayer(t, 300, ArcGISLayerConfig{Indexes: []string{"NAME", "RANK", "SCORE"}})
+	plain := testLayer(t, 300, LayerConfig{})
+	indexed := testLayer(t, 300, LayerConfig{Indexes: []string{"NAME", "RANK", "SCORE"}})
 	wheres := []string{
 		"NAME = 'f7'",
 		"name = 'f7' AND RANK = 1",
@@ -33,17 +33,17 @@ func TestArcGISIndexAgreesWithScan(t *testing.T) {
 	compare := func(stage string) {
 		t.Helper()
 		for _, w := range wheres {
-			got, want := arcgisSelectIDs(t, indexed, w), arcgisSelectIDs(t, plain, w)
+			got, want := selectIDs(t, indexed, w), selectIDs(t, plain, w)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s: %q: indexed %v, scan %v", stage, w, got, want)
 			}
 		}
 	}
 	compare("seeded")
-	for _, l := range []*ArcGISLayer{plain, indexed} {
-		res := l.ApplyEdits(ArcGISEdits{
-			Adds:    []ArcGISFeature{{Attributes: map[string]any{"NAME": "born"}}, {Attributes: map[string]any{"NAME": "f7", "RANK": int64(9)}}},
-			Updates: []ArcGISFeature{{Attributes: map[string]any{"OBJECTID": int64(7), "NAME": "moved"}}, {Attributes: map[string]any{"OBJECTID": int64(4), "RANK": nil}}},
+	for _, l := range []*Layer{plain, indexed} {
+		res := l.ApplyEdits(Edits{
+			Adds:    []Feature{{Attributes: map[string]any{"NAME": "born"}}, {Attributes: map[string]any{"NAME": "f7", "RANK": int64(9)}}},
+			Updates: []Feature{{Attributes: map[string]any{"OBJECTID": int64(7), "NAME": "moved"}}, {Attributes: map[string]any{"OBJECTID": int64(4), "RANK": nil}}},
 			Deletes: []int64{3, 8},
 		}, time.Now())
 		for _, r := range append(res.AddResults, res.UpdateResults...) {
@@ -53,16 +53,16 @@ func TestArcGISIndexAgreesWithScan(t *testing.T) {
 		}
 	}
 	compare("edited")
-	if got := arcgisSelectIDs(t, indexed, "NAME = 'f7'"); fmt.Sprint(got) != "[302]" {
+	if got := selectIDs(t, indexed, "NAME = 'f7'"); fmt.Sprint(got) != "[302]" {
 		t.Errorf("NAME = 'f7' after the move = %v, want only the new feature 302", got)
 	}
 }
 
-func arcgisSelectIDs(t *testing.T, l *ArcGISLayer, where string) []int64 {
+func selectIDs(t *testing.T, l *Layer, where string) []int64 {
 	t.Helper()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	recs, err := l.selectRecords(arcgisQuery{where: where}, time.Now())
+	recs, err := l.selectRecords(query{where: where}, time.Now())
 	if err != nil {
 		t.Fatalf("%q: %v", where, err)
 	}
@@ -73,9 +73,9 @@ func arcgisSelectIDs(t *testing.T, l *ArcGISLayer, where string) []int64 {
 	return ids
 }
 
-func TestArcGISIndexHint(t *testing.T) {
+func TestIndexHint(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 1, ArcGISLayerConfig{Indexes: []string{"NAME", "WHEN"}})
+	l := testLayer(t, 1, LayerConfig{Indexes: []string{"NAME", "WHEN"}})
 	for where, want := range map[string]bool{
 		"NAME = 'a'":                          true,
 		"RANK = 1 AND NAME IN ('a', 'b')":     true,
@@ -95,9 +95,9 @@ func TestArcGISIndexHint(t *testing.T) {
 	}
 }
 
-func TestArcGISObjectIDLowerBound(t *testing.T) {
+func TestObjectIDLowerBound(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 10, ArcGISLayerConfig{})
+	l := testLayer(t, 10, LayerConfig{})
 	for _, c := range []struct {
 		where string
 		want  int64

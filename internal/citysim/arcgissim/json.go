@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"bytes"
@@ -7,49 +7,49 @@ import (
 	"strconv"
 )
 
-// arcgisAPIError is the error object ArcGIS wraps in an HTTP 200 answer.
-type arcgisAPIError struct {
+// apiError is the error object ArcGIS wraps in an HTTP 200 answer.
+type apiError struct {
 	Code    int      `json:"code"`
 	Message string   `json:"message"`
 	Details []string `json:"details"`
 }
 
-// arcgisWriteJSON answers 200 with v as JSON, as ArcGIS answers everything,
+// writeJSON answers 200 with v as JSON, as ArcGIS answers everything,
 // errors included.
-func arcgisWriteJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	arcgisWriteBody(w, body)
+	writeBody(w, body)
 }
 
-func arcgisWriteBody(w http.ResponseWriter, body []byte) {
+func writeBody(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
 }
 
-// arcgisWriteError answers an ArcGIS error inside an HTTP 200 body.
-func arcgisWriteError(w http.ResponseWriter, code int, message string, details ...string) {
+// writeError answers an ArcGIS error inside an HTTP 200 body.
+func writeError(w http.ResponseWriter, code int, message string, details ...string) {
 	if details == nil {
 		details = []string{}
 	}
-	arcgisWriteJSON(w, map[string]any{"error": arcgisAPIError{Code: code, Message: message, Details: details}})
+	writeJSON(w, map[string]any{"error": apiError{Code: code, Message: message, Details: details}})
 }
 
 // appendFeature writes one record as an ArcGIS feature JSON object, with the
 // chosen fields in layer order. The caller holds the read lock.
-func (l *ArcGISLayer) appendFeature(buf *bytes.Buffer, r *arcgisRecord, fields []int, geometry bool) {
+func (l *Layer) appendFeature(buf *bytes.Buffer, r *record, fields []int, geometry bool) {
 	buf.WriteString(`{"attributes":{`)
 	for n, i := range fields {
 		if n > 0 {
 			buf.WriteByte(',')
 		}
-		arcgisAppendString(buf, l.fields[i].Name)
+		appendString(buf, l.fields[i].Name)
 		buf.WriteByte(':')
-		arcgisAppendValue(buf, r.vals[i])
+		appendValue(buf, r.vals[i])
 	}
 	buf.WriteByte('}')
 	if geometry && l.cfg.GeometryType != "" {
@@ -68,7 +68,7 @@ func (l *ArcGISLayer) appendFeature(buf *bytes.Buffer, r *arcgisRecord, fields [
 	buf.WriteByte('}')
 }
 
-func arcgisAppendValue(buf *bytes.Buffer, v any) {
+func appendValue(buf *bytes.Buffer, v any) {
 	var b [32]byte
 	switch x := v.(type) {
 	case nil:
@@ -78,14 +78,14 @@ func arcgisAppendValue(buf *bytes.Buffer, v any) {
 	case float64:
 		buf.Write(strconv.AppendFloat(b[:0], x, 'f', -1, 64))
 	case string:
-		arcgisAppendString(buf, x)
+		appendString(buf, x)
 	default:
 		enc, _ := json.Marshal(x)
 		buf.Write(enc)
 	}
 }
 
-func arcgisAppendString(buf *bytes.Buffer, s string) {
+func appendString(buf *bytes.Buffer, s string) {
 	plain := true
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
@@ -104,8 +104,8 @@ func arcgisAppendString(buf *bytes.Buffer, s string) {
 }
 
 // arcgisFieldsJSON lists the chosen fields' metadata.
-func (l *ArcGISLayer) fieldsJSON(fields []int) []ArcGISField {
-	out := make([]ArcGISField, len(fields))
+func (l *Layer) fieldsJSON(fields []int) []Field {
+	out := make([]Field, len(fields))
 	for n, i := range fields {
 		out[n] = l.fields[i]
 	}

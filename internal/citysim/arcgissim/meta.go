@@ -1,14 +1,14 @@
-package citysim
+package arcgissim
 
 import (
 	"net/http"
 )
 
-var arcgisSpatialRef = map[string]any{"wkid": 4326, "latestWkid": 4326}
+var spatialRef = map[string]any{"wkid": 4326, "latestWkid": 4326}
 
 // info serves /arcgis/rest/info, where clients discover whether tokens are
 // needed and where to get them.
-func (s *ArcGISServer) info(w http.ResponseWriter, r *http.Request) {
+func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -18,21 +18,21 @@ func (s *ArcGISServer) info(w http.ResponseWriter, r *http.Request) {
 		auth["tokenServicesUrl"] = scheme + "://" + r.Host + "/arcgis/tokens/generateToken"
 		auth["shortLivedTokenValidity"] = int(s.tokens.auth.TokenTTL.Minutes())
 	}
-	arcgisWriteJSON(w, map[string]any{"currentVersion": arcgisVersion, "fullVersion": "11.3.0", "authInfo": auth})
+	writeJSON(w, map[string]any{"currentVersion": version, "fullVersion": "11.3.0", "authInfo": auth})
 }
 
 // catalog serves the services directory root.
-func (s *ArcGISServer) catalog(w http.ResponseWriter) {
+func (s *Server) catalog(w http.ResponseWriter) {
 	services := make([]map[string]any, 0, len(s.opts.Services))
 	for _, svc := range s.opts.Services {
 		services = append(services, map[string]any{"name": svc.Name, "type": "FeatureServer"})
 	}
-	arcgisWriteJSON(w, map[string]any{"currentVersion": arcgisVersion, "folders": []string{}, "services": services})
+	writeJSON(w, map[string]any{"currentVersion": version, "folders": []string{}, "services": services})
 }
 
 // serviceInfo serves a FeatureServer resource: its layers, capabilities and
 // change-tracking generations.
-func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *ArcGISService) {
+func (s *Server) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *Service) {
 	var layers, tables, gens []map[string]any
 	maxRecords := 0
 	var lastEdit int64
@@ -51,7 +51,7 @@ func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *
 		maxRecords = max(maxRecords, l.cfg.MaxRecordCount)
 	}
 	meta := map[string]any{
-		"currentVersion":                  arcgisVersion,
+		"currentVersion":                  version,
 		"serviceDescription":              svc.Description,
 		"hasVersionedData":                false,
 		"supportsDisconnectedEditing":     false,
@@ -61,7 +61,7 @@ func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *
 		"capabilities":                    "Query,Editing,Create,Update,Delete,ChangeTracking",
 		"supportsApplyEditsWithGlobalIds": false,
 		"syncEnabled":                     false,
-		"spatialReference":                arcgisSpatialRef,
+		"spatialReference":                spatialRef,
 		"extractChangesCapabilities": map[string]any{
 			"supportsReturnIdsOnly": true, "supportsReturnExtentOnly": false,
 			"supportsReturnAttachments": false, "supportsLayerQueries": false,
@@ -70,18 +70,18 @@ func (s *ArcGISServer) serviceInfo(w http.ResponseWriter, _ *http.Request, svc *
 			"supportsServerGens": true,
 		},
 		"changeTrackingInfo": map[string]any{"lastSyncDate": lastEdit, "layerServerGens": gens},
-		"layers":             arcgisNonNil(layers),
-		"tables":             arcgisNonNil(tables),
+		"layers":             nonNil(layers),
+		"tables":             nonNil(tables),
 	}
 	if svc.NoChangeTracking {
 		meta["capabilities"] = "Query,Editing,Create,Update,Delete"
 		delete(meta, "extractChangesCapabilities")
 		delete(meta, "changeTrackingInfo")
 	}
-	arcgisWriteJSON(w, meta)
+	writeJSON(w, meta)
 }
 
-func arcgisNonNil(v []map[string]any) []map[string]any {
+func nonNil(v []map[string]any) []map[string]any {
 	if v == nil {
 		return []map[string]any{}
 	}
@@ -90,7 +90,7 @@ func arcgisNonNil(v []map[string]any) []map[string]any {
 
 // layerInfo serves a layer resource: schema, paging limits, edit tracking
 // and generations.
-func (s *ArcGISServer) layerInfo(w http.ResponseWriter, svc *ArcGISService, l *ArcGISLayer) {
+func (s *Server) layerInfo(w http.ResponseWriter, svc *Service, l *Layer) {
 	l.mu.RLock()
 	lastEdit, gen, minGen := l.lastEdit.UnixMilli(), l.gen, l.minGen
 	l.mu.RUnlock()
@@ -106,7 +106,7 @@ func (s *ArcGISServer) layerInfo(w http.ResponseWriter, svc *ArcGISService, l *A
 		}
 	}
 	meta := map[string]any{
-		"currentVersion":                     arcgisVersion,
+		"currentVersion":                     version,
 		"id":                                 l.cfg.ID,
 		"name":                               l.cfg.Name,
 		"type":                               kind,
@@ -143,14 +143,14 @@ func (s *ArcGISServer) layerInfo(w http.ResponseWriter, svc *ArcGISService, l *A
 		meta["capabilities"] = "Query,Editing,Create,Update,Delete"
 		delete(meta, "serverGens")
 	}
-	arcgisWriteJSON(w, meta)
+	writeJSON(w, meta)
 }
 
 // extent is the bounding box of the layer's points.
-func (l *ArcGISLayer) extent() map[string]any {
+func (l *Layer) extent() map[string]any {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	ext := map[string]any{"spatialReference": arcgisSpatialRef}
+	ext := map[string]any{"spatialReference": spatialRef}
 	first := true
 	var xmin, ymin, xmax, ymax float64
 	for _, r := range l.recs {

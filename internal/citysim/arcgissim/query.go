@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"cmp"
@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-// arcgisQuery is a parsed query request.
-type arcgisQuery struct {
+// query is a parsed query request.
+type query struct {
 	where          string
 	objectIDs      []int64
 	outFields      []int // field positions; the object id is always first
 	returnGeometry bool
-	orderBy        []arcgisOrder
+	orderBy        []orderBy
 	offset, count  int
 	hasOffset      bool
 	idsOnly        bool
@@ -29,21 +29,21 @@ type arcgisQuery struct {
 	need int
 }
 
-type arcgisOrder struct {
+type orderBy struct {
 	idx  int
 	desc bool
 }
 
 // arcgisParseQuery reads the query operation's parameters.
-func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
-	q := arcgisQuery{where: form.Get("where"), returnGeometry: true}
+func (l *Layer) parseQuery(form url.Values) (query, error) {
+	q := query{where: form.Get("where"), returnGeometry: true}
 	for _, name := range []string{"geometry", "outStatistics", "groupByFieldsForStatistics", "returnDistinctValues", "having", "time", "quantizationParameters"} {
 		if v := form.Get(name); v != "" && v != "false" {
 			return q, fmt.Errorf("'%s' is not supported by this simulated layer", name)
 		}
 	}
 	var err error
-	if q.objectIDs, err = arcgisParseIDs(form.Get("objectIds")); err != nil {
+	if q.objectIDs, err = parseIDs(form.Get("objectIds")); err != nil {
 		return q, fmt.Errorf("'objectIds' parameter is invalid")
 	}
 	for _, b := range []struct {
@@ -57,7 +57,7 @@ func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
 		}
 	}
 	q.outFields = []int{l.oidIdx}
-	for _, name := range arcgisSplitList(form.Get("outFields")) {
+	for _, name := range splitList(form.Get("outFields")) {
 		if name == "*" {
 			q.outFields = q.outFields[:0]
 			for i := range l.fields {
@@ -73,13 +73,13 @@ func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
 			q.outFields = append(q.outFields, i)
 		}
 	}
-	for _, spec := range arcgisSplitList(form.Get("orderByFields")) {
+	for _, spec := range splitList(form.Get("orderByFields")) {
 		parts := strings.Fields(spec)
 		i, ok := l.field(parts[0])
 		if !ok || len(parts) > 2 || (len(parts) == 2 && !strings.EqualFold(parts[1], "ASC") && !strings.EqualFold(parts[1], "DESC")) {
 			return q, fmt.Errorf("'orderByFields' parameter is invalid")
 		}
-		q.orderBy = append(q.orderBy, arcgisOrder{idx: i, desc: len(parts) == 2 && strings.EqualFold(parts[1], "DESC")})
+		q.orderBy = append(q.orderBy, orderBy{idx: i, desc: len(parts) == 2 && strings.EqualFold(parts[1], "DESC")})
 	}
 	if v := form.Get("resultOffset"); v != "" {
 		if q.offset, err = strconv.Atoi(v); err != nil || q.offset < 0 {
@@ -98,7 +98,7 @@ func (l *ArcGISLayer) parseQuery(form url.Values) (arcgisQuery, error) {
 	return q, nil
 }
 
-func arcgisSplitList(s string) []string {
+func splitList(s string) []string {
 	var out []string
 	for _, part := range strings.Split(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {
@@ -108,9 +108,9 @@ func arcgisSplitList(s string) []string {
 	return out
 }
 
-func arcgisParseIDs(s string) ([]int64, error) {
+func parseIDs(s string) ([]int64, error) {
 	var ids []int64
-	for _, part := range arcgisSplitList(s) {
+	for _, part := range splitList(s) {
 		id, err := strconv.ParseInt(part, 10, 64)
 		if err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func arcgisParseIDs(s string) ([]int64, error) {
 
 // selectRecords returns the records a query selects, in order. The caller
 // holds the read lock; results are cached until the next edit.
-func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisRecord, error) {
+func (l *Layer) selectRecords(q query, now time.Time) ([]*record, error) {
 	key := ""
 	if !strings.Contains(strings.ToUpper(q.where), "CURRENT_") {
 		key = fmt.Sprintf("%s\x00%v\x00%v", q.where, q.objectIDs, q.orderBy)
@@ -130,30 +130,30 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 			return recs, nil
 		}
 	}
-	pred, err := arcgisCompileWhere(q.where, l.resolve, now)
+	pred, err := compileWhere(q.where, l.resolve, now)
 	if err != nil {
 		return nil, err
 	}
-	var out []*arcgisRecord
+	var out []*record
 	if q.objectIDs != nil {
 		for _, id := range q.objectIDs {
-			if r := l.byOID[id]; r != nil && pred(r.vals) == arcgisTrue {
+			if r := l.byOID[id]; r != nil && pred(r.vals) == triTrue {
 				out = append(out, r)
 			}
 		}
-		slices.SortFunc(out, func(a, b *arcgisRecord) int { return cmp.Compare(a.oid, b.oid) })
-		out = slices.CompactFunc(out, func(a, b *arcgisRecord) bool { return a == b })
+		slices.SortFunc(out, func(a, b *record) int { return cmp.Compare(a.oid, b.oid) })
+		out = slices.CompactFunc(out, func(a, b *record) bool { return a == b })
 	} else {
 		scan := l.recs
 		if h, ok := l.indexHint(q.where); ok {
 			scan = l.candidates(h)
 		} else if above, ok := l.oidLowerBound(q.where); ok {
 			// l.recs is in object id order: skip what the bound excludes.
-			i, _ := slices.BinarySearchFunc(scan, above, func(r *arcgisRecord, id int64) int { return cmp.Compare(r.oid, id) })
+			i, _ := slices.BinarySearchFunc(scan, above, func(r *record, id int64) int { return cmp.Compare(r.oid, id) })
 			scan = scan[i:]
 		}
 		for _, r := range scan {
-			if !r.deleted && pred(r.vals) == arcgisTrue {
+			if !r.deleted && pred(r.vals) == triTrue {
 				out = append(out, r)
 				if q.need > 0 && len(out) == q.need && l.oidOrder(q.orderBy) {
 					return out, nil // cut short: not cached
@@ -162,9 +162,9 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 		}
 	}
 	if len(q.orderBy) > 0 {
-		slices.SortStableFunc(out, func(a, b *arcgisRecord) int {
+		slices.SortStableFunc(out, func(a, b *record) int {
 			for _, o := range q.orderBy {
-				c := arcgisOrderValues(a.vals[o.idx], b.vals[o.idx])
+				c := orderValues(a.vals[o.idx], b.vals[o.idx])
 				if o.desc {
 					c = -c
 				}
@@ -183,13 +183,13 @@ func (l *ArcGISLayer) selectRecords(q arcgisQuery, now time.Time) ([]*arcgisReco
 
 // oidOrder reports whether records in object id order are in the order
 // asked for.
-func (l *ArcGISLayer) oidOrder(order []arcgisOrder) bool {
+func (l *Layer) oidOrder(order []orderBy) bool {
 	return len(order) == 0 || (len(order) == 1 && order[0].idx == l.oidIdx && !order[0].desc)
 }
 
-// arcgisOrderValues orders values with NULLs first, as ascending sorts in
+// orderValues orders values with NULLs first, as ascending sorts in
 // most ArcGIS data stores do.
-func arcgisOrderValues(a, b any) int {
+func orderValues(a, b any) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
@@ -198,44 +198,44 @@ func arcgisOrderValues(a, b any) int {
 	case b == nil:
 		return 1
 	}
-	c, _ := arcgisCompareValues(a, b)
+	c, _ := compareValues(a, b)
 	return c
 }
 
-// arcgisQueryCache keeps the selections of recent queries so that paging
+// queryCache keeps the selections of recent queries so that paging
 // through a large layer evaluates the where clause once, not once per page.
-type arcgisQueryCache struct {
+type queryCache struct {
 	mu      sync.Mutex
-	entries map[string][]*arcgisRecord
+	entries map[string][]*record
 	order   []string
 }
 
-const arcgisQueryCacheSize = 16
+const queryCacheSize = 16
 
-func (c *arcgisQueryCache) get(key string) ([]*arcgisRecord, bool) {
+func (c *queryCache) get(key string) ([]*record, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	recs, ok := c.entries[key]
 	return recs, ok
 }
 
-func (c *arcgisQueryCache) put(key string, recs []*arcgisRecord) {
+func (c *queryCache) put(key string, recs []*record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries = map[string][]*arcgisRecord{}
+		c.entries = map[string][]*record{}
 	}
 	if _, ok := c.entries[key]; !ok {
 		c.order = append(c.order, key)
 	}
 	c.entries[key] = recs
-	for len(c.order) > arcgisQueryCacheSize {
+	for len(c.order) > queryCacheSize {
 		delete(c.entries, c.order[0])
 		c.order = c.order[1:]
 	}
 }
 
-func (c *arcgisQueryCache) clear() {
+func (c *queryCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries, c.order = nil, nil

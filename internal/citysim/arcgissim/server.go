@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"log/slog"
@@ -9,26 +9,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-// ArcGISService is one feature service: a name and its layers.
-type ArcGISService struct {
+// Service is one feature service: a name and its layers.
+type Service struct {
 	Name        string
 	Description string
-	Layers      []*ArcGISLayer
+	Layers      []*Layer
 	// NoChangeTracking serves the layers without the ChangeTracking
 	// capability, as many enterprise geodatabases do: no server
 	// generations, and extractChanges is refused.
 	NoChangeTracking bool
 }
 
-// ArcGISOptions configures a simulated ArcGIS server.
-type ArcGISOptions struct {
-	Services []ArcGISService
+// Options configures a simulated ArcGIS server.
+type Options struct {
+	Services []Service
 	// Auth turns on token security; the zero value serves publicly.
-	Auth ArcGISAuth
+	Auth Auth
 	// Faults injects latency, 5xx, 429 and hangs in front of every request.
-	Faults Faults
+	Faults city.Faults
 	// BodyErrorRate is the share of query, applyEdits and extractChanges
 	// requests answered HTTP 200 with {"error":{"code":500,...}}, the way
 	// ArcGIS reports a failed database call; nothing is applied. The draw
@@ -41,7 +43,7 @@ type ArcGISOptions struct {
 	Logger *slog.Logger
 }
 
-// ArcGISServer simulates ArcGIS Enterprise feature services. It is an
+// Server simulates ArcGIS Enterprise feature services. It is an
 // http.Handler serving:
 //
 //	GET      /arcgis/rest/info                                  authInfo (token service URL)
@@ -63,25 +65,25 @@ type ArcGISOptions struct {
 //
 // (with Auth set, POST username and password to generateToken first and add
 // &token=... to the query).
-type ArcGISServer struct {
-	opts     ArcGISOptions
-	services map[string]*ArcGISService // lower-cased name
-	tokens   *arcgisTokens
+type Server struct {
+	opts     Options
+	services map[string]*Service // lower-cased name
+	tokens   *tokens
 	handler  http.Handler
 
 	faultMu  sync.Mutex
 	faultRng *rand.Rand
 }
 
-// NewArcGISServer builds a server over the given services.
-func NewArcGISServer(opts ArcGISOptions) *ArcGISServer {
+// NewServer builds a server over the given services.
+func NewServer(opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &ArcGISServer{opts: opts, services: map[string]*ArcGISService{}}
+	s := &Server{opts: opts, services: map[string]*Service{}}
 	for i := range opts.Services {
 		s.services[strings.ToLower(opts.Services[i].Name)] = &opts.Services[i]
 	}
@@ -92,13 +94,13 @@ func NewArcGISServer(opts ArcGISOptions) *ArcGISServer {
 }
 
 // ServeHTTP serves the REST API.
-func (s *ArcGISServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // TokensIssued reports how many tokens generateToken has handed out.
-func (s *ArcGISServer) TokensIssued() int { return s.tokens.count() }
+func (s *Server) TokensIssued() int { return s.tokens.count() }
 
 // Layer returns a layer of a service, for tests and the simulated city.
-func (s *ArcGISServer) Layer(service string, id int) (*ArcGISLayer, bool) {
+func (s *Server) Layer(service string, id int) (*Layer, bool) {
 	svc, ok := s.services[strings.ToLower(service)]
 	if !ok {
 		return nil, false
@@ -111,11 +113,11 @@ func (s *ArcGISServer) Layer(service string, id int) (*ArcGISLayer, bool) {
 	return nil, false
 }
 
-const arcgisVersion = 11.3
+const version = 11.3
 
-func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
-	if err := arcgisParseForm(r); err != nil {
-		arcgisWriteError(w, 400, "Unable to complete operation.", "Invalid request body.")
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		writeError(w, 400, "Unable to complete operation.", "Invalid request body.")
 		return
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
@@ -129,7 +131,7 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/arcgis/rest/services":
 		if _, apiErr := s.tokens.check(r); apiErr != nil {
-			arcgisWriteJSON(w, map[string]any{"error": apiErr})
+			writeJSON(w, map[string]any{"error": apiErr})
 			return
 		}
 		s.catalog(w)
@@ -137,22 +139,22 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	}
 	rest, ok := strings.CutPrefix(path, "/arcgis/rest/services/")
 	if !ok {
-		arcgisWriteError(w, 404, "Requested URL not found.")
+		writeError(w, 404, "Requested URL not found.")
 		return
 	}
 	parts := strings.Split(rest, "/")
 	if len(parts) < 2 || !strings.EqualFold(parts[1], "FeatureServer") {
-		arcgisWriteError(w, 404, "Service not found.")
+		writeError(w, 404, "Service not found.")
 		return
 	}
 	svc, ok := s.services[strings.ToLower(parts[0])]
 	if !ok {
-		arcgisWriteError(w, 404, "Service not found.", "Service "+parts[0]+"/FeatureServer not found.")
+		writeError(w, 404, "Service not found.", "Service "+parts[0]+"/FeatureServer not found.")
 		return
 	}
 	user, apiErr := s.tokens.check(r)
 	if apiErr != nil {
-		arcgisWriteJSON(w, map[string]any{"error": apiErr})
+		writeJSON(w, map[string]any{"error": apiErr})
 		return
 	}
 	parts = parts[2:]
@@ -162,7 +164,7 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.EqualFold(parts[0], "extractChanges") && len(parts) == 1 {
 		if svc.NoChangeTracking {
-			arcgisWriteError(w, 400, "Unable to complete operation.", "Extract changes is not supported: the service does not have the ChangeTracking capability.")
+			writeError(w, 400, "Unable to complete operation.", "Extract changes is not supported: the service does not have the ChangeTracking capability.")
 			return
 		}
 		s.extractChanges(w, r, svc)
@@ -170,19 +172,19 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(parts) == 2 || strings.EqualFold(parts[0], "extractChanges") {
 		if s.bodyError() {
-			arcgisWriteError(w, 500, "Unable to complete operation.", "Simulated database failure.")
+			writeError(w, 500, "Unable to complete operation.", "Simulated database failure.")
 			return
 		}
 	}
 	id, err := strconv.Atoi(parts[0])
-	var layer *ArcGISLayer
+	var layer *Layer
 	for _, l := range svc.Layers {
 		if err == nil && l.cfg.ID == id {
 			layer = l
 		}
 	}
 	if layer == nil {
-		arcgisWriteError(w, 400, "Invalid or missing input parameters.", "Layer "+parts[0]+" does not exist.")
+		writeError(w, 400, "Invalid or missing input parameters.", "Layer "+parts[0]+" does not exist.")
 		return
 	}
 	switch {
@@ -193,12 +195,12 @@ func (s *ArcGISServer) route(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 2 && strings.EqualFold(parts[1], "applyEdits"):
 		s.applyEdits(w, r, layer, user)
 	default:
-		arcgisWriteError(w, 400, "Unable to complete operation.", "Operation "+strings.Join(parts[1:], "/")+" is not supported.")
+		writeError(w, 400, "Unable to complete operation.", "Operation "+strings.Join(parts[1:], "/")+" is not supported.")
 	}
 }
 
 // bodyError draws whether an operation fails inside a 200 body.
-func (s *ArcGISServer) bodyError() bool {
+func (s *Server) bodyError() bool {
 	if s.opts.BodyErrorRate <= 0 {
 		return false
 	}
@@ -207,9 +209,9 @@ func (s *ArcGISServer) bodyError() bool {
 	return s.faultRng.Float64() < s.opts.BodyErrorRate
 }
 
-// arcgisParseForm reads query-string and form parameters, URL-encoded or
+// parseForm reads query-string and form parameters, URL-encoded or
 // multipart, as ArcGIS accepts both.
-func arcgisParseForm(r *http.Request) error {
+func parseForm(r *http.Request) error {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		return r.ParseMultipartForm(32 << 20)

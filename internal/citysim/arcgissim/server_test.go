@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"encoding/json"
@@ -11,26 +11,26 @@ import (
 	"time"
 )
 
-// arcgisTestLayer builds a small layer of n features: NAME "f<i>", RANK i%5,
+// testLayer builds a small layer of n features: NAME "f<i>", RANK i%5,
 // WHEN = base + i minutes.
-func arcgisTestLayer(t *testing.T, n int, cfg ArcGISLayerConfig) *ArcGISLayer {
+func testLayer(t *testing.T, n int, cfg LayerConfig) *Layer {
 	t.Helper()
 	cfg.Name = "Things"
 	cfg.GeometryType = "esriGeometryPoint"
 	cfg.EditTracking = true
-	cfg.Fields = []ArcGISField{
-		arcgisStr("NAME", 16, false),
-		arcgisTyped("RANK", ArcGISFieldInteger, true),
-		arcgisTyped("WHEN", ArcGISFieldDate, true),
-		arcgisTyped("SCORE", ArcGISFieldDouble, true),
+	cfg.Fields = []Field{
+		str("NAME", 16, false),
+		typed("RANK", FieldInteger, true),
+		typed("WHEN", FieldDate, true),
+		typed("SCORE", FieldDouble, true),
 	}
-	l := NewArcGISLayer(cfg)
+	l := NewLayer(cfg)
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	fs := make([]ArcGISFeature, n)
+	fs := make([]Feature, n)
 	for i := range fs {
-		fs[i] = ArcGISFeature{
+		fs[i] = Feature{
 			Attributes: map[string]any{"NAME": fmt.Sprintf("f%d", i+1), "RANK": int64(i % 5), "WHEN": base.Add(time.Duration(i) * time.Minute), "SCORE": float64(i) / 2},
-			Geometry:   &ArcGISPoint{X: -87.6 + float64(i)/1e4, Y: 41.8},
+			Geometry:   &Point{X: -87.6 + float64(i)/1e4, Y: 41.8},
 		}
 	}
 	if err := l.Load(fs...); err != nil {
@@ -39,9 +39,9 @@ func arcgisTestLayer(t *testing.T, n int, cfg ArcGISLayerConfig) *ArcGISLayer {
 	return l
 }
 
-// arcgisCall sends form to path with method and decodes the JSON answer,
+// call sends form to path with method and decodes the JSON answer,
 // failing the test unless the HTTP status is 200.
-func arcgisCall(t *testing.T, srv *httptest.Server, method, path string, form url.Values) map[string]any {
+func call(t *testing.T, srv *httptest.Server, method, path string, form url.Values) map[string]any {
 	t.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -73,7 +73,7 @@ func arcgisCall(t *testing.T, srv *httptest.Server, method, path string, form ur
 	return out
 }
 
-func arcgisErrCode(m map[string]any) int {
+func errCode(m map[string]any) int {
 	e, ok := m["error"].(map[string]any)
 	if !ok {
 		return 0
@@ -81,22 +81,22 @@ func arcgisErrCode(m map[string]any) int {
 	return int(e["code"].(float64))
 }
 
-const arcgisTestLayerPath = "/arcgis/rest/services/Things/FeatureServer/0"
+const testLayerPath = "/arcgis/rest/services/Things/FeatureServer/0"
 
-func arcgisTestServer(t *testing.T, l *ArcGISLayer, opts ArcGISOptions) (*ArcGISServer, *httptest.Server) {
+func testServer(t *testing.T, l *Layer, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
-	opts.Services = []ArcGISService{{Name: "Things", Layers: []*ArcGISLayer{l}}}
-	s := NewArcGISServer(opts)
+	opts.Services = []Service{{Name: "Things", Layers: []*Layer{l}}}
+	s := NewServer(opts)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, srv
 }
 
-func TestArcGISMetadata(t *testing.T) {
+func TestMetadata(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 3, ArcGISLayerConfig{MaxRecordCount: 50})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{})
-	svc := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer", nil)
+	l := testLayer(t, 3, LayerConfig{MaxRecordCount: 50})
+	_, srv := testServer(t, l, Options{})
+	svc := call(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer", nil)
 	if !strings.Contains(svc["capabilities"].(string), "ChangeTracking") || svc["supportsApplyEditsWithGlobalIds"] != false || svc["hasStaticData"] != false {
 		t.Errorf("service metadata: %v", svc)
 	}
@@ -104,7 +104,7 @@ func TestArcGISMetadata(t *testing.T) {
 	if len(gens) != 1 || gens[0].(map[string]any)["serverGen"].(float64) != 1 {
 		t.Errorf("layerServerGens = %v", gens)
 	}
-	lyr := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil)
+	lyr := call(t, srv, http.MethodGet, testLayerPath, nil)
 	if lyr["maxRecordCount"].(float64) != 50 || lyr["objectIdField"] != "OBJECTID" {
 		t.Errorf("layer metadata: %v", lyr)
 	}
@@ -121,21 +121,21 @@ func TestArcGISMetadata(t *testing.T) {
 	if got := strings.Join(names, ","); got != "OBJECTID,NAME,RANK,WHEN,SCORE,CreationDate,Creator,EditDate,Editor" {
 		t.Errorf("fields = %s", got)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/Nope/FeatureServer", nil); arcgisErrCode(m) != 404 {
+	if m := call(t, srv, http.MethodGet, "/arcgis/rest/services/Nope/FeatureServer", nil); errCode(m) != 404 {
 		t.Errorf("unknown service: %v", m)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer/7", nil); arcgisErrCode(m) != 400 {
+	if m := call(t, srv, http.MethodGet, "/arcgis/rest/services/Things/FeatureServer/7", nil); errCode(m) != 400 {
 		t.Errorf("unknown layer: %v", m)
 	}
 }
 
-func TestArcGISQueryPaging(t *testing.T) {
+func TestQueryPaging(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 25, ArcGISLayerConfig{MaxRecordCount: 10})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{})
+	l := testLayer(t, 25, LayerConfig{MaxRecordCount: 10})
+	_, srv := testServer(t, l, Options{})
 	seen := map[string]bool{}
 	for offset, method := 0, http.MethodGet; ; offset += 10 {
-		page := arcgisCall(t, srv, method, arcgisTestLayerPath+"/query", url.Values{
+		page := call(t, srv, method, testLayerPath+"/query", url.Values{
 			"where": {"RANK >= 0"}, "outFields": {"NAME,RANK"}, "orderByFields": {"OBJECTID"},
 			"resultOffset": {fmt.Sprint(offset)}, "resultRecordCount": {"1000"},
 		})
@@ -160,7 +160,7 @@ func TestArcGISQueryPaging(t *testing.T) {
 		t.Fatalf("paged through %d distinct features, want 25", len(seen))
 	}
 
-	page := arcgisCall(t, srv, http.MethodPost, arcgisTestLayerPath+"/query", url.Values{
+	page := call(t, srv, http.MethodPost, testLayerPath+"/query", url.Values{
 		"where": {"RANK = 4 AND WHEN >= timestamp '2025-01-01 00:10:00'"}, "outFields": {"*"},
 		"orderByFields": {"SCORE DESC"}, "returnGeometry": {"false"},
 	})
@@ -176,39 +176,39 @@ func TestArcGISQueryPaging(t *testing.T) {
 		t.Errorf("ordered names = %v, want f25,f20,f15", got)
 	}
 
-	ids := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"RANK = 0"}, "returnIdsOnly": {"true"}})
+	ids := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"RANK = 0"}, "returnIdsOnly": {"true"}})
 	if fmt.Sprint(ids["objectIds"]) != "[1 6 11 16 21]" || ids["objectIdFieldName"] != "OBJECTID" {
 		t.Errorf("ids = %v", ids)
 	}
-	count := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"NAME LIKE 'f1%'"}, "returnCountOnly": {"true"}})
+	count := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"NAME LIKE 'f1%'"}, "returnCountOnly": {"true"}})
 	if count["count"].(float64) != 11 {
 		t.Errorf("count = %v, want 11", count)
 	}
-	byID := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"objectIds": {"3,2,99"}, "outFields": {"NAME"}})
+	byID := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"objectIds": {"3,2,99"}, "outFields": {"NAME"}})
 	if n := len(byID["features"].([]any)); n != 2 {
 		t.Errorf("objectIds query returned %d features, want 2", n)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "geometry": {"-88,41,-87,42"}}); arcgisErrCode(m) != 400 {
+	if m := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"1=1"}, "geometry": {"-88,41,-87,42"}}); errCode(m) != 400 {
 		t.Errorf("a spatial filter the simulator cannot apply was ignored: %v", m)
 	}
-	bad := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"NOPE = 1"}})
-	if arcgisErrCode(bad) != 400 {
+	bad := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"NOPE = 1"}})
+	if errCode(bad) != 400 {
 		t.Errorf("bad where answered %v, want error 400 in the body", bad)
 	}
 }
 
-func TestArcGISQueryWithoutPagination(t *testing.T) {
+func TestQueryWithoutPagination(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 12, ArcGISLayerConfig{MaxRecordCount: 5, NoPagination: true})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{})
-	page := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}})
+	l := testLayer(t, 12, LayerConfig{MaxRecordCount: 5, NoPagination: true})
+	_, srv := testServer(t, l, Options{})
+	page := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"1=1"}})
 	if len(page["features"].([]any)) != 5 || page["exceededTransferLimit"] != true {
 		t.Errorf("capped page: %d features, exceeded %v", len(page["features"].([]any)), page["exceededTransferLimit"])
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "resultOffset": {"5"}}); arcgisErrCode(m) != 400 {
+	if m := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"1=1"}, "resultOffset": {"5"}}); errCode(m) != 400 {
 		t.Errorf("resultOffset on a layer without pagination: %v", m)
 	}
-	ids := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "returnIdsOnly": {"true"}})
+	ids := call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"1=1"}, "returnIdsOnly": {"true"}})
 	if len(ids["objectIds"].([]any)) != 12 {
 		t.Errorf("returnIdsOnly is not capped by maxRecordCount: %v", ids)
 	}

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"cmp"
@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// ArcGISAuth turns on token security for a simulated ArcGIS server. With no
+// Auth turns on token security for a simulated ArcGIS server. With no
 // users the services are public and ignore tokens.
-type ArcGISAuth struct {
+type Auth struct {
 	// Users maps user names to passwords accepted by generateToken.
 	Users map[string]string
 	// TokenTTL is the longest a token lives; generateToken's expiration
@@ -24,33 +24,33 @@ type ArcGISAuth struct {
 	ExpireAfterUses int
 }
 
-// arcgisTokenState is what the server remembers about an issued token.
-type arcgisTokenState struct {
+// tokenState is what the server remembers about an issued token.
+type tokenState struct {
 	user    string
 	expires time.Time
 	uses    int
 }
 
-// arcgisTokens issues and checks tokens.
-type arcgisTokens struct {
-	auth  ArcGISAuth
+// tokens issues and checks tokens.
+type tokens struct {
+	auth  Auth
 	clock func() time.Time
 
 	mu     sync.Mutex
 	rng    *rand.Rand
-	tokens map[string]*arcgisTokenState
+	tokens map[string]*tokenState
 	issued int
 }
 
-func newArcGISTokens(auth ArcGISAuth, seed uint64, clock func() time.Time) *arcgisTokens {
+func newArcGISTokens(auth Auth, seed uint64, clock func() time.Time) *tokens {
 	auth.TokenTTL = cmp.Or(auth.TokenTTL, time.Hour)
-	return &arcgisTokens{auth: auth, clock: clock, rng: rand.New(rand.NewPCG(seed, seed^0xa5a5a5a5)), tokens: map[string]*arcgisTokenState{}}
+	return &tokens{auth: auth, clock: clock, rng: rand.New(rand.NewPCG(seed, seed^0xa5a5a5a5)), tokens: map[string]*tokenState{}}
 }
 
-func (t *arcgisTokens) enabled() bool { return len(t.auth.Users) > 0 }
+func (t *tokens) enabled() bool { return len(t.auth.Users) > 0 }
 
 // count reports how many tokens the server has handed out.
-func (t *arcgisTokens) count() int {
+func (t *tokens) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.issued
@@ -58,22 +58,22 @@ func (t *arcgisTokens) count() int {
 
 // generate serves generateToken: username and password in a POSTed form,
 // an optional expiration in minutes, and {token, expires, ssl} back.
-func (t *arcgisTokens) generate(w http.ResponseWriter, r *http.Request) {
+func (t *tokens) generate(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		arcgisWriteError(w, 405, "Method not supported.", "generateToken is only supported via POST.")
+		writeError(w, 405, "Method not supported.", "generateToken is only supported via POST.")
 		return
 	}
 	user, pass := r.PostForm.Get("username"), r.PostForm.Get("password")
 	want, ok := t.auth.Users[user]
 	if user == "" || !ok || want != pass {
-		arcgisWriteError(w, 400, "Unable to generate token.", "Invalid username or password.")
+		writeError(w, 400, "Unable to generate token.", "Invalid username or password.")
 		return
 	}
 	ttl := t.auth.TokenTTL
 	if v := r.PostForm.Get("expiration"); v != "" {
 		minutes, err := strconv.Atoi(v)
 		if err != nil || minutes <= 0 {
-			arcgisWriteError(w, 400, "Unable to generate token.", "Invalid expiration.")
+			writeError(w, 400, "Unable to generate token.", "Invalid expiration.")
 			return
 		}
 		ttl = min(ttl, time.Duration(minutes)*time.Minute)
@@ -85,16 +85,16 @@ func (t *arcgisTokens) generate(w http.ResponseWriter, r *http.Request) {
 		b[i] = byte(t.rng.Uint32())
 	}
 	tok := hex.EncodeToString(b[:])
-	t.tokens[tok] = &arcgisTokenState{user: user, expires: now.Add(ttl)}
+	t.tokens[tok] = &tokenState{user: user, expires: now.Add(ttl)}
 	t.issued++
 	t.mu.Unlock()
-	arcgisWriteJSON(w, map[string]any{"token": tok, "expires": now.Add(ttl).UnixMilli(), "ssl": false})
+	writeJSON(w, map[string]any{"token": tok, "expires": now.Add(ttl).UnixMilli(), "ssl": false})
 }
 
 // check authenticates a request, returning the user name or the ArcGIS
 // error the request must be answered with: 499 without a token, 498 for an
 // unknown or expired one.
-func (t *arcgisTokens) check(r *http.Request) (string, *arcgisAPIError) {
+func (t *tokens) check(r *http.Request) (string, *apiError) {
 	if !t.enabled() {
 		return "", nil
 	}
@@ -105,18 +105,18 @@ func (t *arcgisTokens) check(r *http.Request) (string, *arcgisAPIError) {
 		}
 	}
 	if tok == "" {
-		return "", &arcgisAPIError{Code: 499, Message: "Token Required", Details: []string{}}
+		return "", &apiError{Code: 499, Message: "Token Required", Details: []string{}}
 	}
 	now := t.clock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st, ok := t.tokens[tok]
 	if !ok {
-		return "", &arcgisAPIError{Code: 498, Message: "Invalid Token", Details: []string{}}
+		return "", &apiError{Code: 498, Message: "Invalid Token", Details: []string{}}
 	}
 	st.uses++
 	if !now.Before(st.expires) || (t.auth.ExpireAfterUses > 0 && st.uses > t.auth.ExpireAfterUses) {
-		return "", &arcgisAPIError{Code: 498, Message: "Invalid Token", Details: []string{"Token has expired."}}
+		return "", &apiError{Code: 498, Message: "Invalid Token", Details: []string{"Token has expired."}}
 	}
 	return st.user, nil
 }

@@ -1,13 +1,17 @@
-package citysim
+package arcgissim
 
 import (
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
-func arcgisToken(t *testing.T, m map[string]any) string {
+func token(t *testing.T, m map[string]any) string {
 	t.Helper()
 	tok, ok := m["token"].(string)
 	if !ok || tok == "" {
@@ -16,46 +20,46 @@ func arcgisToken(t *testing.T, m map[string]any) string {
 	return tok
 }
 
-func TestArcGISTokens(t *testing.T) {
+func TestTokens(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s, srv := arcgisTestServer(t, l, ArcGISOptions{Clock: clock.Now, Auth: ArcGISAuth{Users: map[string]string{"citylink": "s3cret"}, TokenTTL: 30 * time.Minute}})
+	l := testLayer(t, 2, LayerConfig{})
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s, srv := testServer(t, l, Options{Clock: clock.Now, Auth: Auth{Users: map[string]string{"citylink": "s3cret"}, TokenTTL: 30 * time.Minute}})
 
-	info := arcgisCall(t, srv, http.MethodGet, "/arcgis/rest/info", nil)
+	info := call(t, srv, http.MethodGet, "/arcgis/rest/info", nil)
 	auth := info["authInfo"].(map[string]any)
 	if auth["isTokenBasedSecurity"] != true || auth["tokenServicesUrl"] != srv.URL+"/arcgis/tokens/generateToken" {
 		t.Errorf("authInfo = %v", auth)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil); arcgisErrCode(m) != 499 {
+	if m := call(t, srv, http.MethodGet, testLayerPath, nil); errCode(m) != 499 {
 		t.Errorf("no token answered %v, want 499 in a 200 body", m)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, url.Values{"token": {"forged"}}); arcgisErrCode(m) != 498 {
+	if m := call(t, srv, http.MethodGet, testLayerPath, url.Values{"token": {"forged"}}); errCode(m) != 498 {
 		t.Errorf("unknown token answered %v, want 498", m)
 	}
-	if m := arcgisCall(t, srv, http.MethodPost, "/arcgis/tokens/generateToken", url.Values{"username": {"citylink"}, "password": {"wrong"}}); arcgisErrCode(m) != 400 {
+	if m := call(t, srv, http.MethodPost, "/arcgis/tokens/generateToken", url.Values{"username": {"citylink"}, "password": {"wrong"}}); errCode(m) != 400 {
 		t.Errorf("bad password answered %v", m)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, "/arcgis/tokens/generateToken", url.Values{"username": {"citylink"}, "password": {"s3cret"}}); arcgisErrCode(m) != 405 {
+	if m := call(t, srv, http.MethodGet, "/arcgis/tokens/generateToken", url.Values{"username": {"citylink"}, "password": {"s3cret"}}); errCode(m) != 405 {
 		t.Errorf("generateToken over GET answered %v", m)
 	}
-	gen := arcgisCall(t, srv, http.MethodPost, "/sharing/rest/generateToken", url.Values{"username": {"citylink"}, "password": {"s3cret"}, "client": {"requestip"}, "expiration": {"10"}})
-	tok := arcgisToken(t, gen)
+	gen := call(t, srv, http.MethodPost, "/sharing/rest/generateToken", url.Values{"username": {"citylink"}, "password": {"s3cret"}, "client": {"requestip"}, "expiration": {"10"}})
+	tok := token(t, gen)
 	if gen["expires"].(float64) != float64(clock.Now().Add(10*time.Minute).UnixMilli()) {
 		t.Errorf("expires = %v, want now + 10 minutes", gen["expires"])
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, url.Values{"token": {tok}}); arcgisErrCode(m) != 0 {
+	if m := call(t, srv, http.MethodGet, testLayerPath, url.Values{"token": {tok}}); errCode(m) != 0 {
 		t.Errorf("valid token answered %v", m)
 	}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+arcgisTestLayerPath+"/query?f=json&where=1%3D1&returnCountOnly=true", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+testLayerPath+"/query?f=json&where=1%3D1&returnCountOnly=true", nil)
 	req.Header.Set("X-Esri-Authorization", "Bearer "+tok)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	res := arcgisCall(t, srv, http.MethodPost, arcgisTestLayerPath+"/applyEdits", url.Values{"token": {tok}, "adds": {`[{"attributes":{"NAME":"mine"}}]`}})
-	if arcgisErrCode(res) != 0 {
+	res := call(t, srv, http.MethodPost, testLayerPath+"/applyEdits", url.Values{"token": {tok}, "adds": {`[{"attributes":{"NAME":"mine"}}]`}})
+	if errCode(res) != 0 {
 		t.Fatalf("applyEdits with a token: %v", res)
 	}
 	f, _ := l.Get(3)
@@ -63,7 +67,7 @@ func TestArcGISTokens(t *testing.T) {
 		t.Errorf("edit tracking names %v, want the token's user", f.Attributes)
 	}
 	clock.Advance(10 * time.Minute)
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, url.Values{"token": {tok}}); arcgisErrCode(m) != 498 {
+	if m := call(t, srv, http.MethodGet, testLayerPath, url.Values{"token": {tok}}); errCode(m) != 498 {
 		t.Errorf("expired token answered %v, want 498", m)
 	}
 	if s.TokensIssued() != 1 {
@@ -71,25 +75,25 @@ func TestArcGISTokens(t *testing.T) {
 	}
 }
 
-func TestArcGISTokensExpireAfterUses(t *testing.T) {
+func TestTokensExpireAfterUses(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{Auth: ArcGISAuth{Users: map[string]string{"u": "p"}, ExpireAfterUses: 2}})
-	tok := arcgisToken(t, arcgisCall(t, srv, http.MethodPost, "/arcgis/tokens/generateToken", url.Values{"username": {"u"}, "password": {"p"}}))
+	l := testLayer(t, 2, LayerConfig{})
+	_, srv := testServer(t, l, Options{Auth: Auth{Users: map[string]string{"u": "p"}, ExpireAfterUses: 2}})
+	tok := token(t, call(t, srv, http.MethodPost, "/arcgis/tokens/generateToken", url.Values{"username": {"u"}, "password": {"p"}}))
 	for i, want := range []int{0, 0, 498, 498} {
-		if got := arcgisErrCode(arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, url.Values{"token": {tok}})); got != want {
+		if got := errCode(call(t, srv, http.MethodGet, testLayerPath, url.Values{"token": {tok}})); got != want {
 			t.Errorf("use %d: error code %d, want %d", i+1, got, want)
 		}
 	}
 }
 
-func TestArcGISFaults(t *testing.T) {
+func TestFaults(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{Faults: Faults{Seed: 7, ErrorRate: 0.5}})
+	l := testLayer(t, 2, LayerConfig{})
+	_, srv := testServer(t, l, Options{Faults: city.Faults{Seed: 7, ErrorRate: 0.5}})
 	statuses := map[int]int{}
 	for range 40 {
-		resp, err := srv.Client().Get(srv.URL + arcgisTestLayerPath + "?f=json")
+		resp, err := srv.Client().Get(srv.URL + testLayerPath + "?f=json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,18 +105,18 @@ func TestArcGISFaults(t *testing.T) {
 	}
 }
 
-func TestArcGISBodyErrors(t *testing.T) {
+func TestBodyErrors(t *testing.T) {
 	t.Parallel()
-	l := arcgisTestLayer(t, 2, ArcGISLayerConfig{})
-	_, srv := arcgisTestServer(t, l, ArcGISOptions{Seed: 3, BodyErrorRate: 0.5})
+	l := testLayer(t, 2, LayerConfig{})
+	_, srv := testServer(t, l, Options{Seed: 3, BodyErrorRate: 0.5})
 	codes := map[int]int{}
 	for range 40 {
-		codes[arcgisErrCode(arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath+"/query", url.Values{"where": {"1=1"}, "returnCountOnly": {"true"}}))]++
+		codes[errCode(call(t, srv, http.MethodGet, testLayerPath+"/query", url.Values{"where": {"1=1"}, "returnCountOnly": {"true"}}))]++
 	}
 	if codes[500] == 0 || codes[0] == 0 || len(codes) != 2 {
 		t.Errorf("answers with BodyErrorRate 0.5: %v", codes)
 	}
-	if m := arcgisCall(t, srv, http.MethodGet, arcgisTestLayerPath, nil); arcgisErrCode(m) != 0 {
+	if m := call(t, srv, http.MethodGet, testLayerPath, nil); errCode(m) != 0 {
 		t.Errorf("metadata is not an operation and never fails in the body: %v", m)
 	}
 }

@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -6,76 +6,76 @@ import (
 	"time"
 )
 
-// arcgisKind is the SQL type of a value expression in a where clause.
-type arcgisKind int
+// valueKind is the SQL type of a value expression in a where clause.
+type valueKind int
 
 const (
-	arcgisKindNull arcgisKind = iota
-	arcgisKindString
-	arcgisKindNumber
-	arcgisKindDate // epoch milliseconds, as ArcGIS stores dates in JSON
+	kindNull valueKind = iota
+	kindString
+	kindNumber
+	kindDate // epoch milliseconds, as ArcGIS stores dates in JSON
 )
 
-// arcgisTri is SQL's three-valued logic: a comparison with NULL is unknown,
+// tri is SQL's three-valued logic: a comparison with NULL is unknown,
 // and a where clause selects a row only when it is true.
-type arcgisTri int8
+type tri int8
 
 const (
-	arcgisFalse arcgisTri = iota
-	arcgisTrue
-	arcgisUnknown
+	triFalse tri = iota
+	triTrue
+	triUnknown
 )
 
-// arcgisPred is a compiled where clause evaluated against one row of values.
-type arcgisPred func(row []any) arcgisTri
+// predicate is a compiled where clause evaluated against one row of values.
+type predicate func(row []any) tri
 
-// arcgisExpr is a compiled value expression.
-type arcgisExpr struct {
-	kind  arcgisKind
+// expr is a compiled value expression.
+type expr struct {
+	kind  valueKind
 	eval  func(row []any) any
 	konst bool // a literal, so string literals may be re-read as dates
 	lit   any
 }
 
-// arcgisFieldResolver maps a field name (case-insensitively) to its position
+// fieldResolver maps a field name (case-insensitively) to its position
 // in a row and its kind.
-type arcgisFieldResolver func(name string) (idx int, kind arcgisKind, ok bool)
+type fieldResolver func(name string) (idx int, kind valueKind, ok bool)
 
-// arcgisWhereParser is a recursive-descent parser for the standardized SQL
+// whereParser is a recursive-descent parser for the standardized SQL
 // subset ArcGIS accepts in a query's where parameter.
-type arcgisWhereParser struct {
-	toks    []arcgisTok
+type whereParser struct {
+	toks    []lexToken
 	i       int
-	resolve arcgisFieldResolver
+	resolve fieldResolver
 	now     time.Time
 }
 
-// arcgisCompileWhere compiles a where clause into a predicate. An empty
+// compileWhere compiles a where clause into a predicate. An empty
 // clause selects every row.
-func arcgisCompileWhere(where string, resolve arcgisFieldResolver, now time.Time) (arcgisPred, error) {
+func compileWhere(where string, resolve fieldResolver, now time.Time) (predicate, error) {
 	if strings.TrimSpace(where) == "" {
-		return func([]any) arcgisTri { return arcgisTrue }, nil
+		return func([]any) tri { return triTrue }, nil
 	}
-	toks, err := arcgisLexWhere(where)
+	toks, err := lexWhere(where)
 	if err != nil {
 		return nil, err
 	}
-	p := &arcgisWhereParser{toks: toks, resolve: resolve, now: now}
+	p := &whereParser{toks: toks, resolve: resolve, now: now}
 	pred, err := p.parseOr()
 	if err != nil {
 		return nil, err
 	}
-	if t := p.peek(); t.kind != arcgisTokEOF {
+	if t := p.peek(); t.kind != tokEOF {
 		return nil, fmt.Errorf("unexpected %q at %d", t.text, t.pos)
 	}
 	return pred, nil
 }
 
-func (p *arcgisWhereParser) peek() arcgisTok { return p.toks[p.i] }
+func (p *whereParser) peek() lexToken { return p.toks[p.i] }
 
-func (p *arcgisWhereParser) next() arcgisTok {
+func (p *whereParser) next() lexToken {
 	t := p.toks[p.i]
-	if t.kind != arcgisTokEOF {
+	if t.kind != tokEOF {
 		p.i++
 	}
 	return t
@@ -83,25 +83,25 @@ func (p *arcgisWhereParser) next() arcgisTok {
 
 // keyword reports whether the next token is the given keyword, consuming it
 // when it is.
-func (p *arcgisWhereParser) keyword(kw string) bool {
+func (p *whereParser) keyword(kw string) bool {
 	t := p.peek()
-	if t.kind == arcgisTokIdent && strings.EqualFold(t.text, kw) {
+	if t.kind == tokIdent && strings.EqualFold(t.text, kw) {
 		p.i++
 		return true
 	}
 	return false
 }
 
-func (p *arcgisWhereParser) punct(s string) bool {
+func (p *whereParser) punct(s string) bool {
 	t := p.peek()
-	if t.kind == arcgisTokPunct && t.text == s {
+	if t.kind == tokPunct && t.text == s {
 		p.i++
 		return true
 	}
 	return false
 }
 
-func (p *arcgisWhereParser) expectPunct(s string) error {
+func (p *whereParser) expectPunct(s string) error {
 	if !p.punct(s) {
 		t := p.peek()
 		return fmt.Errorf("expected %q at %d, found %q", s, t.pos, t.text)
@@ -109,7 +109,7 @@ func (p *arcgisWhereParser) expectPunct(s string) error {
 	return nil
 }
 
-func (p *arcgisWhereParser) parseOr() (arcgisPred, error) {
+func (p *whereParser) parseOr() (predicate, error) {
 	left, err := p.parseAnd()
 	if err != nil {
 		return nil, err
@@ -120,25 +120,25 @@ func (p *arcgisWhereParser) parseOr() (arcgisPred, error) {
 			return nil, err
 		}
 		l, r := left, right
-		left = func(row []any) arcgisTri {
+		left = func(row []any) tri {
 			a := l(row)
-			if a == arcgisTrue {
-				return arcgisTrue
+			if a == triTrue {
+				return triTrue
 			}
 			b := r(row)
-			if b == arcgisTrue {
-				return arcgisTrue
+			if b == triTrue {
+				return triTrue
 			}
-			if a == arcgisUnknown || b == arcgisUnknown {
-				return arcgisUnknown
+			if a == triUnknown || b == triUnknown {
+				return triUnknown
 			}
-			return arcgisFalse
+			return triFalse
 		}
 	}
 	return left, nil
 }
 
-func (p *arcgisWhereParser) parseAnd() (arcgisPred, error) {
+func (p *whereParser) parseAnd() (predicate, error) {
 	left, err := p.parseNot()
 	if err != nil {
 		return nil, err
@@ -149,31 +149,31 @@ func (p *arcgisWhereParser) parseAnd() (arcgisPred, error) {
 			return nil, err
 		}
 		l, r := left, right
-		left = func(row []any) arcgisTri {
+		left = func(row []any) tri {
 			a := l(row)
-			if a == arcgisFalse {
-				return arcgisFalse
+			if a == triFalse {
+				return triFalse
 			}
 			b := r(row)
-			if b == arcgisFalse {
-				return arcgisFalse
+			if b == triFalse {
+				return triFalse
 			}
-			if a == arcgisUnknown || b == arcgisUnknown {
-				return arcgisUnknown
+			if a == triUnknown || b == triUnknown {
+				return triUnknown
 			}
-			return arcgisTrue
+			return triTrue
 		}
 	}
 	return left, nil
 }
 
-func (p *arcgisWhereParser) parseNot() (arcgisPred, error) {
+func (p *whereParser) parseNot() (predicate, error) {
 	if p.keyword("NOT") {
 		inner, err := p.parseNot()
 		if err != nil {
 			return nil, err
 		}
-		return arcgisNegate(inner), nil
+		return negation(inner), nil
 	}
 	if p.punct("(") {
 		inner, err := p.parseOr()
@@ -185,20 +185,20 @@ func (p *arcgisWhereParser) parseNot() (arcgisPred, error) {
 	return p.parsePredicate()
 }
 
-func arcgisNegate(inner arcgisPred) arcgisPred {
-	return func(row []any) arcgisTri {
+func negation(inner predicate) predicate {
+	return func(row []any) tri {
 		switch inner(row) {
-		case arcgisTrue:
-			return arcgisFalse
-		case arcgisFalse:
-			return arcgisTrue
+		case triTrue:
+			return triFalse
+		case triFalse:
+			return triTrue
 		}
-		return arcgisUnknown
+		return triUnknown
 	}
 }
 
 // parsePredicate parses one comparison, IN, LIKE, BETWEEN or IS NULL test.
-func (p *arcgisWhereParser) parsePredicate() (arcgisPred, error) {
+func (p *whereParser) parsePredicate() (predicate, error) {
 	left, err := p.parseValue()
 	if err != nil {
 		return nil, err
@@ -209,15 +209,15 @@ func (p *arcgisWhereParser) parsePredicate() (arcgisPred, error) {
 			return nil, fmt.Errorf("expected NULL after IS at %d", p.peek().pos)
 		}
 		eval := left.eval
-		return func(row []any) arcgisTri {
+		return func(row []any) tri {
 			if (eval(row) == nil) != negate {
-				return arcgisTrue
+				return triTrue
 			}
-			return arcgisFalse
+			return triFalse
 		}, nil
 	}
 	negate := p.keyword("NOT")
-	var pred arcgisPred
+	var pred predicate
 	switch {
 	case p.keyword("IN"):
 		pred, err = p.parseIn(left)
@@ -230,20 +230,20 @@ func (p *arcgisWhereParser) parsePredicate() (arcgisPred, error) {
 			return nil, fmt.Errorf("expected IN, LIKE or BETWEEN after NOT at %d", p.peek().pos)
 		}
 		op := p.next()
-		if op.kind != arcgisTokOp {
+		if op.kind != tokOp {
 			return nil, fmt.Errorf("expected a comparison at %d, found %q", op.pos, op.text)
 		}
 		right, err := p.parseValue()
 		if err != nil {
 			return nil, err
 		}
-		return arcgisCompare(left, op.text, right)
+		return comparison(left, op.text, right)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if negate {
-		pred = arcgisNegate(pred)
+		pred = negation(pred)
 	}
 	return pred, nil
 }

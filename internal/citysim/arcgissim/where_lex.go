@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -6,31 +6,31 @@ import (
 	"unicode"
 )
 
-// arcgisTokKind classifies the lexemes of an ArcGIS standardized SQL where
+// tokKind classifies the lexemes of an ArcGIS standardized SQL where
 // clause.
-type arcgisTokKind int
+type tokKind int
 
 const (
-	arcgisTokEOF arcgisTokKind = iota
-	arcgisTokIdent
-	arcgisTokNumber
-	arcgisTokString
-	arcgisTokOp    // = <> != < <= > >=
-	arcgisTokPunct // ( ) ,
+	tokEOF tokKind = iota
+	tokIdent
+	tokNumber
+	tokString
+	tokOp    // = <> != < <= > >=
+	tokPunct // ( ) ,
 )
 
-// arcgisTok is one lexeme with its position, for error messages.
-type arcgisTok struct {
-	kind arcgisTokKind
+// lexToken is one lexeme with its position, for error messages.
+type lexToken struct {
+	kind tokKind
 	text string // identifiers keep their case; strings are unquoted
 	pos  int
 }
 
-// arcgisLexWhere splits a where clause into tokens. Strings use single quotes
+// lexWhere splits a where clause into tokens. Strings use single quotes
 // with ” as the escaped quote, as in standard SQL; identifiers may be
 // double-quoted.
-func arcgisLexWhere(src string) ([]arcgisTok, error) {
-	var toks []arcgisTok
+func lexWhere(src string) ([]lexToken, error) {
+	var toks []lexToken
 	rs := []rune(src)
 	for i := 0; i < len(rs); {
 		r := rs[i]
@@ -58,7 +58,7 @@ func arcgisLexWhere(src string) ([]arcgisTok, error) {
 			if !closed {
 				return nil, fmt.Errorf("unterminated string at %d", i)
 			}
-			toks = append(toks, arcgisTok{kind: arcgisTokString, text: b.String(), pos: i})
+			toks = append(toks, lexToken{kind: tokString, text: b.String(), pos: i})
 			i = j
 		case r == '"':
 			j := i + 1
@@ -68,29 +68,29 @@ func arcgisLexWhere(src string) ([]arcgisTok, error) {
 			if j >= len(rs) {
 				return nil, fmt.Errorf("unterminated quoted identifier at %d", i)
 			}
-			toks = append(toks, arcgisTok{kind: arcgisTokIdent, text: string(rs[i+1 : j]), pos: i})
+			toks = append(toks, lexToken{kind: tokIdent, text: string(rs[i+1 : j]), pos: i})
 			i = j + 1
 		case unicode.IsDigit(r) || (r == '.' && i+1 < len(rs) && unicode.IsDigit(rs[i+1])) ||
-			(r == '-' && i+1 < len(rs) && (unicode.IsDigit(rs[i+1]) || rs[i+1] == '.') && arcgisUnaryMinusAllowed(toks)):
+			(r == '-' && i+1 < len(rs) && (unicode.IsDigit(rs[i+1]) || rs[i+1] == '.') && unaryMinusAllowed(toks)):
 			j := i + 1
 			for j < len(rs) && (unicode.IsDigit(rs[j]) || rs[j] == '.' || rs[j] == 'e' || rs[j] == 'E' ||
 				((rs[j] == '-' || rs[j] == '+') && (rs[j-1] == 'e' || rs[j-1] == 'E'))) {
 				j++
 			}
-			toks = append(toks, arcgisTok{kind: arcgisTokNumber, text: string(rs[i:j]), pos: i})
+			toks = append(toks, lexToken{kind: tokNumber, text: string(rs[i:j]), pos: i})
 			i = j
 		case unicode.IsLetter(r) || r == '_':
 			j := i + 1
 			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || rs[j] == '_' || rs[j] == '.') {
 				j++
 			}
-			toks = append(toks, arcgisTok{kind: arcgisTokIdent, text: string(rs[i:j]), pos: i})
+			toks = append(toks, lexToken{kind: tokIdent, text: string(rs[i:j]), pos: i})
 			i = j
 		case r == '(' || r == ')' || r == ',':
-			toks = append(toks, arcgisTok{kind: arcgisTokPunct, text: string(r), pos: i})
+			toks = append(toks, lexToken{kind: tokPunct, text: string(r), pos: i})
 			i++
 		case r == '=':
-			toks = append(toks, arcgisTok{kind: arcgisTokOp, text: "=", pos: i})
+			toks = append(toks, lexToken{kind: tokOp, text: "=", pos: i})
 			i++
 		case r == '<' || r == '>' || r == '!':
 			op := string(r)
@@ -106,28 +106,28 @@ func arcgisLexWhere(src string) ([]arcgisTok, error) {
 			} else if len(op) == 2 {
 				i++
 			}
-			toks = append(toks, arcgisTok{kind: arcgisTokOp, text: op, pos: i})
+			toks = append(toks, lexToken{kind: tokOp, text: op, pos: i})
 			i++
 		default:
 			return nil, fmt.Errorf("unexpected character %q at %d", r, i)
 		}
 	}
-	return append(toks, arcgisTok{kind: arcgisTokEOF, pos: len(rs)}), nil
+	return append(toks, lexToken{kind: tokEOF, pos: len(rs)}), nil
 }
 
-// arcgisUnaryMinusAllowed reports whether a '-' here starts a negative
+// unaryMinusAllowed reports whether a '-' here starts a negative
 // number literal rather than following an operand.
-func arcgisUnaryMinusAllowed(toks []arcgisTok) bool {
+func unaryMinusAllowed(toks []lexToken) bool {
 	if len(toks) == 0 {
 		return true
 	}
 	last := toks[len(toks)-1]
 	switch last.kind {
-	case arcgisTokOp:
+	case tokOp:
 		return true
-	case arcgisTokPunct:
+	case tokPunct:
 		return last.text == "(" || last.text == ","
-	case arcgisTokIdent:
+	case tokIdent:
 		switch strings.ToUpper(last.text) {
 		case "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE":
 			return true

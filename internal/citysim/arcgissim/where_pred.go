@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"fmt"
@@ -6,28 +6,28 @@ import (
 	"strings"
 )
 
-func (p *arcgisWhereParser) parseIn(left arcgisExpr) (arcgisPred, error) {
+func (p *whereParser) parseIn(left expr) (predicate, error) {
 	if err := p.expectPunct("("); err != nil {
 		return nil, err
 	}
-	var preds []arcgisPred
+	var preds []predicate
 	set := map[any]struct{}{} // literal lists become one hash lookup per row
 	for {
 		v, err := p.parseValue()
 		if err != nil {
 			return nil, err
 		}
-		l, r, err := arcgisCoerce(left, v)
+		l, r, err := coerce(left, v)
 		if err != nil {
 			return nil, err
 		}
-		eq, err := arcgisCompare(l, "=", r)
+		eq, err := comparison(l, "=", r)
 		if err != nil {
 			return nil, err
 		}
 		preds = append(preds, eq)
 		if set != nil && r.konst && r.lit != nil {
-			set[arcgisSetKey(r.lit)] = struct{}{}
+			set[setKey(r.lit)] = struct{}{}
 		} else {
 			set = nil
 		}
@@ -40,37 +40,37 @@ func (p *arcgisWhereParser) parseIn(left arcgisExpr) (arcgisPred, error) {
 	}
 	if set != nil {
 		eval := left.eval
-		return func(row []any) arcgisTri {
+		return func(row []any) tri {
 			v := eval(row)
 			if v == nil {
-				return arcgisUnknown
+				return triUnknown
 			}
-			if _, ok := set[arcgisSetKey(v)]; ok {
-				return arcgisTrue
+			if _, ok := set[setKey(v)]; ok {
+				return triTrue
 			}
-			return arcgisFalse
+			return triFalse
 		}, nil
 	}
-	return func(row []any) arcgisTri {
-		res := arcgisFalse
+	return func(row []any) tri {
+		res := triFalse
 		for _, eq := range preds {
 			switch eq(row) {
-			case arcgisTrue:
-				return arcgisTrue
-			case arcgisUnknown:
-				res = arcgisUnknown
+			case triTrue:
+				return triTrue
+			case triUnknown:
+				res = triUnknown
 			}
 		}
 		return res
 	}, nil
 }
 
-func (p *arcgisWhereParser) parseLike(left arcgisExpr) (arcgisPred, error) {
+func (p *whereParser) parseLike(left expr) (predicate, error) {
 	t := p.next()
-	if t.kind != arcgisTokString {
+	if t.kind != tokString {
 		return nil, fmt.Errorf("expected a pattern string after LIKE at %d", t.pos)
 	}
-	if left.kind != arcgisKindString && left.kind != arcgisKindNull {
+	if left.kind != kindString && left.kind != kindNull {
 		return nil, fmt.Errorf("LIKE needs a string operand at %d", t.pos)
 	}
 	var b strings.Builder
@@ -91,19 +91,19 @@ func (p *arcgisWhereParser) parseLike(left arcgisExpr) (arcgisPred, error) {
 		return nil, fmt.Errorf("compiling LIKE pattern: %w", err)
 	}
 	eval := left.eval
-	return func(row []any) arcgisTri {
+	return func(row []any) tri {
 		s, ok := eval(row).(string)
 		if !ok {
-			return arcgisUnknown
+			return triUnknown
 		}
 		if re.MatchString(s) {
-			return arcgisTrue
+			return triTrue
 		}
-		return arcgisFalse
+		return triFalse
 	}, nil
 }
 
-func (p *arcgisWhereParser) parseBetween(left arcgisExpr) (arcgisPred, error) {
+func (p *whereParser) parseBetween(left expr) (predicate, error) {
 	lo, err := p.parseValue()
 	if err != nil {
 		return nil, err
@@ -115,29 +115,29 @@ func (p *arcgisWhereParser) parseBetween(left arcgisExpr) (arcgisPred, error) {
 	if err != nil {
 		return nil, err
 	}
-	ge, err := arcgisCompare(left, ">=", lo)
+	ge, err := comparison(left, ">=", lo)
 	if err != nil {
 		return nil, err
 	}
-	le, err := arcgisCompare(left, "<=", hi)
+	le, err := comparison(left, "<=", hi)
 	if err != nil {
 		return nil, err
 	}
-	return func(row []any) arcgisTri {
+	return func(row []any) tri {
 		a, b := ge(row), le(row)
 		switch {
-		case a == arcgisFalse || b == arcgisFalse:
-			return arcgisFalse
-		case a == arcgisUnknown || b == arcgisUnknown:
-			return arcgisUnknown
+		case a == triFalse || b == triFalse:
+			return triFalse
+		case a == triUnknown || b == triUnknown:
+			return triUnknown
 		}
-		return arcgisTrue
+		return triTrue
 	}, nil
 }
 
-// arcgisSetKey normalises a value for IN-list lookups: integral floats and
+// setKey normalises a value for IN-list lookups: integral floats and
 // integers compare equal in SQL, so they share a key.
-func arcgisSetKey(v any) any {
+func setKey(v any) any {
 	if f, ok := v.(float64); ok && f == float64(int64(f)) {
 		return int64(f)
 	}

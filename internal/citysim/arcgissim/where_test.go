@@ -1,4 +1,4 @@
-package citysim
+package arcgissim
 
 import (
 	"strings"
@@ -7,22 +7,22 @@ import (
 )
 
 // arcgisTestRow is a row of the where-clause tests' schema.
-var arcgisWhereFields = map[string]struct {
+var whereFields = map[string]struct {
 	idx  int
-	kind arcgisKind
+	kind valueKind
 }{
-	"objectid": {0, arcgisKindNumber}, "status": {1, arcgisKindString}, "watts": {2, arcgisKindNumber},
-	"audit_date": {3, arcgisKindDate}, "ratio": {4, arcgisKindNumber}, "note": {5, arcgisKindString},
+	"objectid": {0, kindNumber}, "status": {1, kindString}, "watts": {2, kindNumber},
+	"audit_date": {3, kindDate}, "ratio": {4, kindNumber}, "note": {5, kindString},
 }
 
-func arcgisWhereResolve(name string) (int, arcgisKind, bool) {
-	f, ok := arcgisWhereFields[strings.ToLower(name)]
+func whereResolve(name string) (int, valueKind, bool) {
+	f, ok := whereFields[strings.ToLower(name)]
 	return f.idx, f.kind, ok
 }
 
-func TestArcGISWhere(t *testing.T) {
+func TestWhere(t *testing.T) {
 	t.Parallel()
-	ms := func(s string) int64 { v, _ := arcgisParseDateLiteral(s); return v }
+	ms := func(s string) int64 { v, _ := parseDateLiteral(s); return v }
 	row := []any{int64(42), "approved", int64(100), ms("2025-06-01 12:30:00"), 0.5, nil}
 	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -74,7 +74,7 @@ func TestArcGISWhere(t *testing.T) {
 		{"watts NOT BETWEEN 100 AND 200", false},
 	}
 	for _, c := range cases {
-		pred, err := arcgisCompileWhere(c.where, arcgisWhereResolve, now)
+		pred, err := compileWhere(c.where, whereResolve, now)
 		if c.where == "watts - 1 > 0" {
 			if err == nil {
 				t.Errorf("%q: compiled, want an error for arithmetic", c.where)
@@ -85,13 +85,13 @@ func TestArcGISWhere(t *testing.T) {
 			t.Errorf("%q: %v", c.where, err)
 			continue
 		}
-		if got := pred(row) == arcgisTrue; got != c.want {
+		if got := pred(row) == triTrue; got != c.want {
 			t.Errorf("%q = %v, want %v", c.where, got, c.want)
 		}
 	}
 }
 
-func TestArcGISWhereRejects(t *testing.T) {
+func TestWhereRejects(t *testing.T) {
 	t.Parallel()
 	for _, where := range []string{
 		"nosuch = 1",
@@ -112,15 +112,15 @@ func TestArcGISWhereRejects(t *testing.T) {
 		"status = 'a'; DROP TABLE x",
 		"audit_date > 'not a date'",
 	} {
-		if _, err := arcgisCompileWhere(where, arcgisWhereResolve, time.Now()); err == nil {
+		if _, err := compileWhere(where, whereResolve, time.Now()); err == nil {
 			t.Errorf("%q compiled, want an error", where)
 		}
 	}
 }
 
-func TestArcGISWhereLexerStringEscapes(t *testing.T) {
+func TestWhereLexerStringEscapes(t *testing.T) {
 	t.Parallel()
-	toks, err := arcgisLexWhere(`name = 'O''Hare' AND x<>-3.5e2`)
+	toks, err := lexWhere(`name = 'O''Hare' AND x<>-3.5e2`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +134,9 @@ func TestArcGISWhereLexerStringEscapes(t *testing.T) {
 	}
 }
 
-// FuzzArcGISWhere feeds arbitrary where clauses to the lexer, compiler,
+// FuzzWhere feeds arbitrary where clauses to the lexer, compiler,
 // predicate and index planner: they may reject input, never panic.
-func FuzzArcGISWhere(f *testing.F) {
+func FuzzWhere(f *testing.F) {
 	for _, seed := range []string{
 		"status = 'approved' AND watts IN (1, 2)",
 		"audit_date > timestamp '2025-06-01 12:00:00' OR note IS NULL",
@@ -146,13 +146,13 @@ func FuzzArcGISWhere(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	l := NewArcGISLayer(ArcGISLayerConfig{Fields: []ArcGISField{
-		arcgisStr("status", 10, true), arcgisTyped("watts", ArcGISFieldInteger, true),
+	l := NewLayer(LayerConfig{Fields: []Field{
+		str("status", 10, true), typed("watts", FieldInteger, true),
 	}, Indexes: []string{"status", "watts"}})
 	row := []any{int64(42), "approved", int64(100), int64(1748780000000), 0.5, nil}
 	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, where string) {
-		if pred, err := arcgisCompileWhere(where, arcgisWhereResolve, now); err == nil {
+		if pred, err := compileWhere(where, whereResolve, now); err == nil {
 			pred(row)
 		}
 		l.indexHint(where)

@@ -1,4 +1,4 @@
-package citysim
+package city
 
 import (
 	"math/rand/v2"
@@ -10,10 +10,10 @@ import (
 // about the size of a large American city's inventory.
 const DefaultLights = 270000
 
-// CityEpoch returns the simulated city's "now" at generation time: every
+// Epoch returns the simulated city's "now" at generation time: every
 // in-service date and audit happened before it. It is fixed so a seed always
 // yields the same city.
-func CityEpoch() time.Time { return time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC) }
+func Epoch() time.Time { return time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC) }
 
 // Lamp types, as the city's asset register names them.
 const (
@@ -81,15 +81,15 @@ type Audit struct {
 	AuditedAt time.Time // auditors sync in batches, so many records share a timestamp
 }
 
-// NewCity generates a city of n streetlights (DefaultLights if n <= 0) from
+// New generates a city of n streetlights (DefaultLights if n <= 0) from
 // seed. The same seed and n always produce the same city.
-func NewCity(seed uint64, n int) *City {
+func New(seed uint64, n int) *City {
 	if n <= 0 {
 		n = DefaultLights
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	c := &City{Seed: seed, Lights: make([]Light, n), Audits: make([]Audit, 0, n*2/5)}
-	g := cityGen{rng: rng, ctrlKey: rng.Uint64(), buf: make([]byte, 0, 96), streets: make(map[int]string)}
+	g := gen{rng: rng, ctrlKey: rng.Uint64(), buf: make([]byte, 0, 96), streets: make(map[int]string)}
 	for i := range c.Lights {
 		g.light(&c.Lights[i], i)
 	}
@@ -101,9 +101,9 @@ func NewCity(seed uint64, n int) *City {
 	return c
 }
 
-// CityAssetID formats the asset id of the light at index i.
-func CityAssetID(i int) string {
-	return string(cityPadded(make([]byte, 0, 10), "SL-", i+1, 7))
+// AssetID formats the asset id of the light at index i.
+func AssetID(i int) string {
+	return string(Padded(make([]byte, 0, 10), "SL-", i+1, 7))
 }
 
 // LightByAssetID finds a light by asset id without a search: asset ids encode
@@ -119,8 +119,8 @@ func (c *City) LightByAssetID(assetID string) (Light, bool) {
 	return c.Lights[i-1], true
 }
 
-// cityPadded appends prefix and v zero-padded to width digits.
-func cityPadded(buf []byte, prefix string, v, width int) []byte {
+// Padded appends prefix and v zero-padded to width digits.
+func Padded(buf []byte, prefix string, v, width int) []byte {
 	buf = append(buf, prefix...)
 	var d [20]byte
 	s := strconv.AppendInt(d[:0], int64(v), 10)

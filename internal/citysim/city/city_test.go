@@ -1,4 +1,4 @@
-package citysim
+package city
 
 import (
 	"reflect"
@@ -8,11 +8,11 @@ import (
 
 func TestNewCityDeterministic(t *testing.T) {
 	t.Parallel()
-	a, b := NewCity(7, 5000), NewCity(7, 5000)
+	a, b := New(7, 5000), New(7, 5000)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("same seed produced different cities")
 	}
-	c := NewCity(8, 5000)
+	c := New(8, 5000)
 	if reflect.DeepEqual(a.Lights, c.Lights) {
 		t.Fatal("different seeds produced the same lights")
 	}
@@ -20,7 +20,7 @@ func TestNewCityDeterministic(t *testing.T) {
 
 func TestNewCityDefaultSize(t *testing.T) {
 	t.Parallel()
-	c := NewCity(1, 0)
+	c := New(1, 0)
 	if len(c.Lights) != DefaultLights {
 		t.Fatalf("lights = %d, want %d", len(c.Lights), DefaultLights)
 	}
@@ -32,19 +32,19 @@ func TestNewCityDefaultSize(t *testing.T) {
 
 func TestNewCityLightsArePlausible(t *testing.T) {
 	t.Parallel()
-	c := NewCity(42, 50000)
+	c := New(42, 50000)
 	assets := make(map[string]bool, len(c.Lights))
 	controllers := make(map[string]bool)
 	types := make(map[string]int)
 	rates := make(map[string]int)
 	poles := make(map[string]int)
-	epoch := CityEpoch()
+	epoch := Epoch()
 	for i, l := range c.Lights {
-		if l.AssetID != CityAssetID(i) || assets[l.AssetID] {
+		if l.AssetID != AssetID(i) || assets[l.AssetID] {
 			t.Fatalf("light %d: asset id %q out of order or duplicated", i, l.AssetID)
 		}
 		assets[l.AssetID] = true
-		if l.Lat < CityMinLat || l.Lat > CityMaxLat || l.Lon < CityMinLon || l.Lon > CityMaxLon {
+		if l.Lat < MinLat || l.Lat > MaxLat || l.Lon < MinLon || l.Lon > MaxLon {
 			t.Fatalf("%s at (%f, %f) is outside the city", l.AssetID, l.Lat, l.Lon)
 		}
 		types[l.LampType]++
@@ -117,7 +117,7 @@ func TestNewCityLightsArePlausible(t *testing.T) {
 
 func TestNewCityAudits(t *testing.T) {
 	t.Parallel()
-	c := NewCity(3, 20000)
+	c := New(3, 20000)
 	statuses := make(map[string]int)
 	stamps := make(map[int64]int)
 	prev := ""
@@ -129,7 +129,7 @@ func TestNewCityAudits(t *testing.T) {
 		if _, ok := c.LightByAssetID(a.AssetID); !ok {
 			t.Fatalf("audit for unknown light %s", a.AssetID)
 		}
-		if a.Auditor == "" || !a.AuditedAt.Before(CityEpoch()) {
+		if a.Auditor == "" || !a.AuditedAt.Before(Epoch()) {
 			t.Fatalf("audit %+v", a)
 		}
 		statuses[a.Status]++
@@ -153,7 +153,7 @@ func TestNewCityAudits(t *testing.T) {
 
 func TestLightByAssetID(t *testing.T) {
 	t.Parallel()
-	c := NewCity(5, 100)
+	c := New(5, 100)
 	l, ok := c.LightByAssetID("SL-0000042")
 	if !ok || l.AssetID != "SL-0000042" || l != c.Lights[41] {
 		t.Fatalf("LightByAssetID(SL-0000042) = %+v, %v", l, ok)
@@ -165,7 +165,7 @@ func TestLightByAssetID(t *testing.T) {
 	}
 }
 
-func TestCityStreetNames(t *testing.T) {
+func TestStreetNames(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		ns   bool
@@ -182,7 +182,7 @@ func TestCityStreetNames(t *testing.T) {
 		{false, -11100, "111th St"},
 	}
 	for _, tt := range tests {
-		if got := cityStreetName(tt.ns, tt.line); got != tt.want {
+		if got := streetName(tt.ns, tt.line); got != tt.want {
 			t.Errorf("cityStreetName(%v, %d) = %q, want %q", tt.ns, tt.line, got, tt.want)
 		}
 	}
@@ -191,7 +191,7 @@ func TestCityStreetNames(t *testing.T) {
 func BenchmarkNewCity(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		c := NewCity(uint64(b.N), DefaultLights)
+		c := New(uint64(b.N), DefaultLights)
 		if len(c.Lights) != DefaultLights {
 			b.Fatal("short city")
 		}

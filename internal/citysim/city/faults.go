@@ -1,4 +1,4 @@
-package citysim
+package city
 
 import (
 	"cmp"

@@ -1,32 +1,32 @@
-package citysim
+package city
 
 import (
 	"math/rand/v2"
 	"time"
 )
 
-// cityLamp is one lamp size of a lamp type: rated watts and the input watts a
+// lamp is one lamp size of a lamp type: rated watts and the input watts a
 // typical ballast draws for it (HID lamps), or the driver-less rated figure
 // (LED, whose driver losses are drawn per light).
-type cityLamp struct{ nominal, input int }
+type lamp struct{ nominal, input int }
 
 // Lamp sizes by type, from the ANSI ballast tables utilities publish with their
 // street lighting tariffs. The first half of each list is residential, the
 // second half arterial.
 var (
-	cityLEDLamps = [...]cityLamp{{40, 0}, {50, 0}, {70, 0}, {90, 0}, {110, 0}, {130, 0}, {150, 0}}
-	cityHPSLamps = [...]cityLamp{{100, 130}, {150, 188}, {250, 295}, {310, 365}, {400, 465}}
-	cityLPSLamps = [...]cityLamp{{35, 60}, {55, 80}, {90, 125}, {135, 178}, {180, 220}}
-	cityMHLamps  = [...]cityLamp{{100, 128}, {175, 210}, {250, 295}, {400, 458}}
-	cityAuditors = [...]string{
+	ledLamps = [...]lamp{{40, 0}, {50, 0}, {70, 0}, {90, 0}, {110, 0}, {130, 0}, {150, 0}}
+	hpsLamps = [...]lamp{{100, 130}, {150, 188}, {250, 295}, {310, 365}, {400, 465}}
+	lpsLamps = [...]lamp{{35, 60}, {55, 80}, {90, 125}, {135, 178}, {180, 220}}
+	mhLamps  = [...]lamp{{100, 128}, {175, 210}, {250, 295}, {400, 458}}
+	auditors = [...]string{
 		"M. Kowalski", "J. Okafor", "L. Nguyen", "R. Delgado", "S. Patel", "T. Brennan",
 		"A. Lindqvist", "D. Washington", "K. Murphy", "E. Rossi", "H. Yamamoto", "C. Novak",
 	}
 )
 
-// cityGen carries the generator's state across lights: the random stream and
+// gen carries the generator's state across lights: the random stream and
 // the previous light, which a twin-arm pole shares.
-type cityGen struct {
+type gen struct {
 	rng     *rand.Rand
 	ctrlKey uint64
 	poles   int
@@ -36,7 +36,7 @@ type cityGen struct {
 }
 
 // street names the grid line, from the cache when it can.
-func (g *cityGen) street(nsStreet bool, line int) string {
+func (g *gen) street(nsStreet bool, line int) string {
 	key := line * 2
 	if nsStreet {
 		key++
@@ -44,16 +44,16 @@ func (g *cityGen) street(nsStreet bool, line int) string {
 	if s, ok := g.streets[key]; ok {
 		return s
 	}
-	s := cityStreetName(nsStreet, line)
+	s := streetName(nsStreet, line)
 	g.streets[key] = s
 	return s
 }
 
 // light fills l, the light at index i.
-func (g *cityGen) light(l *Light, i int) {
+func (g *gen) light(l *Light, i int) {
 	r := g.rng
 	g.buf = g.buf[:0]
-	l.AssetID = string(cityPadded(g.buf[:0], "SL-", i+1, 7))
+	l.AssetID = string(Padded(g.buf[:0], "SL-", i+1, 7))
 	if g.prev != nil && r.IntN(100) < 6 {
 		// A twin-arm pole: the second light shares the pole, its place and its circuit.
 		p := g.prev
@@ -63,7 +63,7 @@ func (g *cityGen) light(l *Light, i int) {
 		return
 	}
 	g.poles++
-	l.PoleID = string(cityPadded(g.buf, "P-", g.poles, 6))
+	l.PoleID = string(Padded(g.buf, "P-", g.poles, 6))
 	arterial := g.place(l)
 	g.lamp(l, i, arterial)
 	g.prev = l
@@ -72,7 +72,7 @@ func (g *cityGen) light(l *Light, i int) {
 // place puts l on a random grid line inside the city and derives its
 // coordinates, street, address and circuit. It reports whether the street is
 // an arterial (a half-mile line of the grid), which gets the bigger lamps.
-func (g *cityGen) place(l *Light) bool {
+func (g *gen) place(l *Light) bool {
 	r := g.rng
 	const south, north, west, east = -13800, 7600, -7200, 4000
 	for {
@@ -82,25 +82,25 @@ func (g *cityGen) place(l *Light) bool {
 		var line, along int
 		var dir byte
 		if nsStreet {
-			line, along = cityRound(e), n
+			line, along = round(e), n
 			e, dir = line, 'N'
 			if n < 0 {
 				dir = 'S'
 			}
 		} else {
-			line, along = cityRound(n), e
+			line, along = round(n), e
 			n, dir = line, 'E'
 			if e < 0 {
 				dir = 'W'
 			}
 		}
-		if !cityInside(n, e) {
+		if !inside(n, e) {
 			continue
 		}
 		l.Street = g.street(nsStreet, line)
-		num := max(1, cityAbs(along)&^1|r.IntN(2)) // one side of the street is odd, the other even
-		l.Address = string(cityAddress(g.buf[:0], num, dir, l.Street))
-		lat, lon := cityLatLon(n, e)
+		num := max(1, abs(along)&^1|r.IntN(2)) // one side of the street is odd, the other even
+		l.Address = string(address(g.buf[:0], num, dir, l.Street))
+		lat, lon := latLon(n, e)
 		// Poles stand a few metres off the centreline.
 		off := (r.Float64() - 0.5) * 0.00016
 		if nsStreet {
@@ -110,30 +110,30 @@ func (g *cityGen) place(l *Light) bool {
 		}
 		l.Lat, l.Lon = lat, lon
 		cabinet := (n-south)/400*40 + (e-west)/400
-		leg := byte('A' + (cityAbs(along)/100)%3)
-		b := cityPadded(g.buf[:0], "CK-", cabinet, 4)
+		leg := byte('A' + (abs(along)/100)%3)
+		b := Padded(g.buf[:0], "CK-", cabinet, 4)
 		l.Circuit = string(append(b, '-', leg))
 		return line%400 == 0
 	}
 }
 
 // lamp draws l's lamp type, size, dates, controller, ownership and rate.
-func (g *cityGen) lamp(l *Light, i int, arterial bool) {
+func (g *gen) lamp(l *Light, i int, arterial bool) {
 	r := g.rng
-	var sizes []cityLamp
+	var sizes []lamp
 	var fromYear, toYear int
 	switch p := r.IntN(100); {
 	case p < 62:
-		l.LampType, sizes, fromYear, toYear = LampLED, cityLEDLamps[:], 2014, 2025
+		l.LampType, sizes, fromYear, toYear = LampLED, ledLamps[:], 2014, 2025
 	case p < 93:
-		l.LampType, sizes, fromYear, toYear = LampHPS, cityHPSLamps[:], 1978, 2013
+		l.LampType, sizes, fromYear, toYear = LampHPS, hpsLamps[:], 1978, 2013
 	case p < 97:
-		l.LampType, sizes, fromYear, toYear = LampMH, cityMHLamps[:], 1992, 2015
+		l.LampType, sizes, fromYear, toYear = LampMH, mhLamps[:], 1992, 2015
 	default:
-		l.LampType, sizes, fromYear, toYear = LampLPS, cityLPSLamps[:], 1972, 1992
+		l.LampType, sizes, fromYear, toYear = LampLPS, lpsLamps[:], 1972, 1992
 	}
 	half := len(sizes) / 2
-	var s cityLamp
+	var s lamp
 	if arterial {
 		s = sizes[half+r.IntN(len(sizes)-half)]
 	} else {
@@ -154,7 +154,7 @@ func (g *cityGen) lamp(l *Light, i int, arterial bool) {
 	}
 	l.ControllerID = ""
 	if l.LampType == LampLED && r.IntN(100) < 92 {
-		l.ControllerID = cityControllerID(g.buf[:0], g.ctrlKey, i)
+		l.ControllerID = ControllerID(g.buf[:0], g.ctrlKey, i)
 	}
 	switch {
 	case l.Ownership == OwnerUtility:
@@ -167,12 +167,12 @@ func (g *cityGen) lamp(l *Light, i int, arterial bool) {
 }
 
 // audit draws whether l has a third-party audit record, and the record.
-func (g *cityGen) audit(l *Light) (Audit, bool) {
+func (g *gen) audit(l *Light) (Audit, bool) {
 	r := g.rng
 	if r.IntN(100) >= 38 {
 		return Audit{}, false
 	}
-	a := Audit{AssetID: l.AssetID, Auditor: cityAuditors[r.IntN(len(cityAuditors))]}
+	a := Audit{AssetID: l.AssetID, Auditor: auditors[r.IntN(len(auditors))]}
 	switch p := r.IntN(100); {
 	case p < 45:
 		a.Status = AuditAudited
@@ -187,11 +187,17 @@ func (g *cityGen) audit(l *Light) (Audit, bool) {
 	return a, true
 }
 
-// cityControllerID formats the controller id of the light at index i as 48
+// RandomLEDWatts draws the rated watts of an LED lamp from the sizes
+// the city installs, for a system that retrofits or adds a light.
+func RandomLEDWatts(r *rand.Rand) int {
+	return ledLamps[r.IntN(len(ledLamps))].nominal
+}
+
+// ControllerID formats the controller id of the light at index i as 48
 // bits of hex, as a controller is usually named for its radio's EUI-48. The
 // bits are a bijection of i (an odd multiplier and a key, modulo 2^48), so
 // ids look random yet never collide.
-func cityControllerID(buf []byte, key uint64, i int) string {
+func ControllerID(buf []byte, key uint64, i int) string {
 	const mask = 1<<48 - 1
 	v := (uint64(i+1)*0x5DEECE66D ^ key) & mask
 	buf = append(buf, "LC-"...)
@@ -202,15 +208,15 @@ func cityControllerID(buf []byte, key uint64, i int) string {
 	return string(buf)
 }
 
-// cityRound rounds a grid number to the nearest grid line (a multiple of 100).
-func cityRound(v int) int {
+// round rounds a grid number to the nearest grid line (a multiple of 100).
+func round(v int) int {
 	if v < 0 {
-		return -cityRound(-v)
+		return -round(-v)
 	}
 	return (v + 50) / 100 * 100
 }
 
-func cityAbs(v int) int {
+func abs(v int) int {
 	if v < 0 {
 		return -v
 	}

@@ -1,4 +1,4 @@
-package citysim
+package city
 
 import (
 	"strconv"
@@ -12,29 +12,29 @@ import (
 
 // Grid origin (State & Madison) and the size of one address number in degrees.
 const (
-	cityOriginLat = 41.88195
-	cityOriginLon = -87.62781
-	cityLatPerNum = 1.0 / (800 * 69.05) // 800 numbers per mile, 69.05 miles per degree of latitude
-	cityLonPerNum = 1.0 / (800 * 51.45) // 51.45 miles per degree of longitude at 41.9°N
+	originLat = 41.88195
+	originLon = -87.62781
+	latPerNum = 1.0 / (800 * 69.05) // 800 numbers per mile, 69.05 miles per degree of latitude
+	lonPerNum = 1.0 / (800 * 51.45) // 51.45 miles per degree of longitude at 41.9°N
 )
 
 // City bounding box, in degrees, that every generated light falls inside.
 const (
-	CityMinLat = 41.6300
-	CityMaxLat = 42.0230
-	CityMinLon = -87.9400
-	CityMaxLon = -87.5240
+	MinLat = 41.6300
+	MaxLat = 42.0230
+	MinLon = -87.9400
+	MaxLon = -87.5240
 )
 
-// cityBand is the city's extent along one east-west band of the grid: north is
+// band is the city's extent along one east-west band of the grid: north is
 // the band's northern grid number (negative is south), west and east are the
 // limits in grid numbers east of State (negative is west). The east limit follows
 // the lakefront and the Indiana line.
-type cityBand struct{ north, west, east int }
+type band struct{ north, west, east int }
 
-// cityBands lists the bands from north to south; a point belongs to the first
+// bands lists the bands from north to south; a point belongs to the first
 // band whose north edge is at or above it.
-var cityBands = [...]cityBand{
+var bands = [...]band{
 	{7600, -2400, -1300}, // Rogers Park to the city limit at Howard
 	{6400, -7200, -1200}, // Devon to Howard
 	{4800, -7200, -800},  // Lawrence to Devon
@@ -50,39 +50,39 @@ var cityBands = [...]cityBand{
 	{-13800, -800, 4000}, // Riverdale and Hegewisch
 }
 
-// cityBandAt reports the band containing grid row north, or false if the row is
+// bandAt reports the band containing grid row north, or false if the row is
 // outside the city.
-func cityBandAt(north int) (cityBand, bool) {
-	if north > cityBands[0].north {
-		return cityBand{}, false
+func bandAt(north int) (band, bool) {
+	if north > bands[0].north {
+		return band{}, false
 	}
-	for i := len(cityBands) - 1; i >= 0; i-- {
-		if north <= cityBands[i].north {
-			if i == len(cityBands)-1 || north > cityBands[i+1].north {
-				return cityBands[i], true
+	for i := len(bands) - 1; i >= 0; i-- {
+		if north <= bands[i].north {
+			if i == len(bands)-1 || north > bands[i+1].north {
+				return bands[i], true
 			}
 		}
 	}
-	return cityBand{}, false
+	return band{}, false
 }
 
-// cityInside reports whether grid point (north, east) lies inside the city.
-func cityInside(north, east int) bool {
-	if north < cityBands[len(cityBands)-1].north {
+// inside reports whether grid point (north, east) lies inside the city.
+func inside(north, east int) bool {
+	if north < bands[len(bands)-1].north {
 		return false
 	}
-	b, ok := cityBandAt(north)
+	b, ok := bandAt(north)
 	return ok && east >= b.west && east <= b.east
 }
 
-// cityLatLon converts grid numbers to WGS84 degrees.
-func cityLatLon(north, east int) (lat, lon float64) {
-	return cityOriginLat + float64(north)*cityLatPerNum, cityOriginLon + float64(east)*cityLonPerNum
+// latLon converts grid numbers to WGS84 degrees.
+func latLon(north, east int) (lat, lon float64) {
+	return originLat + float64(north)*latPerNum, originLon + float64(east)*lonPerNum
 }
 
 // Real street names on the grid, keyed by grid number (in hundreds).
 var (
-	cityWestStreets = map[int]string{
+	westStreets = map[int]string{
 		1: "Clark St", 2: "Wells St", 4: "Canal St", 6: "Jefferson St", 8: "Halsted St",
 		10: "Morgan St", 12: "Racine Ave", 14: "Loomis St", 16: "Ashland Ave",
 		18: "Wood St", 20: "Damen Ave", 22: "Leavitt St", 24: "Western Ave",
@@ -91,24 +91,24 @@ var (
 		44: "Kostner Ave", 48: "Cicero Ave", 52: "Laramie Ave", 56: "Central Ave",
 		60: "Austin Ave", 64: "Narragansett Ave", 68: "Oak Park Ave", 72: "Harlem Ave",
 	}
-	cityEastStreets = map[int]string{
+	eastStreets = map[int]string{
 		1: "Michigan Ave", 4: "King Dr", 8: "Cottage Grove Ave", 12: "Woodlawn Ave",
 		16: "Stony Island Ave", 20: "Jeffery Blvd", 24: "Yates Blvd", 28: "Commercial Ave",
 		32: "Ewing Ave", 36: "Avenue O", 40: "State Line Rd",
 	}
-	cityNorthStreets = map[int]string{
+	northStreets = map[int]string{
 		0: "Madison St", 4: "Kinzie St", 8: "Chicago Ave", 12: "Division St", 16: "North Ave",
 		20: "Armitage Ave", 24: "Fullerton Ave", 28: "Diversey Pkwy", 32: "Belmont Ave",
 		36: "Addison St", 40: "Irving Park Rd", 44: "Montrose Ave", 48: "Lawrence Ave",
 		52: "Foster Ave", 56: "Bryn Mawr Ave", 60: "Peterson Ave", 64: "Devon Ave",
 		68: "Pratt Blvd", 72: "Touhy Ave", 76: "Howard St",
 	}
-	citySouthStreets = map[int]string{
+	southStreets = map[int]string{
 		4: "Van Buren St", 6: "Harrison St", 12: "Roosevelt Rd", 22: "Cermak Rd",
 		39: "Pershing Rd",
 	}
-	// cityFillNames name the grid lines that have no real name above.
-	cityFillNames = [...]string{
+	// fillNames name the grid lines that have no real name above.
+	fillNames = [...]string{
 		"Oak", "Elm", "Maple", "Cedar", "Walnut", "Hickory", "Linden", "Poplar",
 		"Sheridan", "Lincoln", "Winchester", "Hermitage", "Paulina", "Honore",
 		"Seeley", "Hoyne", "Claremont", "Artesian", "Campbell", "Maplewood",
@@ -116,15 +116,15 @@ var (
 		"Troy", "Albany", "Kimball", "Spaulding", "Christiana", "Drake", "Hamlin",
 		"Ridgeway", "Lawndale", "Avers", "Karlov", "Keeler", "Kildare", "Kolin",
 	}
-	citySuffixes = [...]string{"St", "Ave", "Ave", "St", "Pl", "Ct"}
+	suffixes = [...]string{"St", "Ave", "Ave", "St", "Pl", "Ct"}
 )
 
-// cityStreetName names the grid line at grid number line (a multiple of 100).
+// streetName names the grid line at grid number line (a multiple of 100).
 // nsStreet is true for a street running north-south, whose line is an east
 // coordinate; otherwise the street runs east-west and line is a north
 // coordinate. South of Madison the east-west streets are numbered, as in
 // Chicago ("47th St").
-func cityStreetName(nsStreet bool, line int) string {
+func streetName(nsStreet bool, line int) string {
 	h := line / 100
 	if h < 0 {
 		h = -h
@@ -133,37 +133,37 @@ func cityStreetName(nsStreet bool, line int) string {
 		if line == 0 {
 			return "State St"
 		}
-		names := cityWestStreets
+		names := westStreets
 		if line > 0 {
-			names = cityEastStreets
+			names = eastStreets
 		}
 		if n, ok := names[h]; ok {
 			return n
 		}
-		return cityFillName(h*2 + 1)
+		return fillName(h*2 + 1)
 	}
 	if line >= 0 {
-		if n, ok := cityNorthStreets[h]; ok {
+		if n, ok := northStreets[h]; ok {
 			return n
 		}
-		return cityFillName(h * 2)
+		return fillName(h * 2)
 	}
-	if n, ok := citySouthStreets[h]; ok {
+	if n, ok := southStreets[h]; ok {
 		return n
 	}
 	if h >= 12 {
-		return cityOrdinal(h) + " St"
+		return ordinal(h) + " St"
 	}
-	return cityFillName(h*2 + 7)
+	return fillName(h*2 + 7)
 }
 
-// cityFillName picks a made-up but plausible street name for grid index i.
-func cityFillName(i int) string {
-	return cityFillNames[i%len(cityFillNames)] + " " + citySuffixes[(i/len(cityFillNames)+i)%len(citySuffixes)]
+// fillName picks a made-up but plausible street name for grid index i.
+func fillName(i int) string {
+	return fillNames[i%len(fillNames)] + " " + suffixes[(i/len(fillNames)+i)%len(suffixes)]
 }
 
-// cityOrdinal spells n as an English ordinal: 1st, 2nd, 3rd, 11th, 47th.
-func cityOrdinal(n int) string {
+// ordinal spells n as an English ordinal: 1st, 2nd, 3rd, 11th, 47th.
+func ordinal(n int) string {
 	s := strconv.Itoa(n)
 	switch {
 	case n%100 >= 11 && n%100 <= 13:
@@ -178,10 +178,10 @@ func cityOrdinal(n int) string {
 	return s + "th"
 }
 
-// cityAddress formats a street address for a point on a grid line: the house
+// address formats a street address for a point on a grid line: the house
 // number is the point's distance along the street from the baseline, with the
 // grid direction before the street name ("1530 N Ashland Ave").
-func cityAddress(buf []byte, number int, dir byte, street string) []byte {
+func address(buf []byte, number int, dir byte, street string) []byte {
 	buf = strconv.AppendInt(buf, int64(number), 10)
 	buf = append(buf, ' ', dir, ' ')
 	return append(buf, street...)

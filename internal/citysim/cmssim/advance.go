@@ -1,9 +1,11 @@
-package citysim
+package cmssim
 
 import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
 // Advance moves the simulated CMS forward to now: alarms whose fault has
@@ -15,7 +17,7 @@ import (
 // and API writes, the CMS ends in the same state. A time at or before the last
 // Advance (or the CMS's construction) does nothing. The lead's dev loop calls
 // it from a ticker; tests call it directly.
-func (c *CMS) Advance(now time.Time) {
+func (c *Server) Advance(now time.Time) {
 	now = now.UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -28,7 +30,7 @@ func (c *CMS) Advance(now time.Time) {
 
 	live := 0
 	for _, d := range c.devices {
-		if d.State == CMSStateCommissioned {
+		if d.State == StateCommissioned {
 			live++
 		}
 	}
@@ -40,55 +42,55 @@ func (c *CMS) Advance(now time.Time) {
 	if changeRate == 0 {
 		changeRate = 0.0005 * float64(len(c.devices))
 	}
-	nAlarms := cmsDraw(&c.carry.alarms, alarmRate*days)
-	nChanges := cmsDraw(&c.carry.changes, changeRate*days)
+	nAlarms := draw(&c.carry.alarms, alarmRate*days)
+	nChanges := draw(&c.carry.changes, changeRate*days)
 
 	var alarms, devices []int32
 	for _, idx := range c.active {
 		if a := c.alarms[idx]; !a.clearAt.After(now) {
-			c.cmsClearLocked(idx, a.clearAt)
+			c.clearLocked(idx, a.clearAt)
 			alarms = append(alarms, idx)
 		}
 	}
 	span := now.Sub(from)
 	for range nAlarms {
-		dev, ok := c.cmsPickLocked(func(d *cmsDevice) bool { return d.State == CMSStateCommissioned })
+		dev, ok := c.pickLocked(func(d *device) bool { return d.State == StateCommissioned })
 		if !ok {
 			break
 		}
-		k := cmsDrawKind(c.rng)
+		k := drawKind(c.rng)
 		raisedAt := from.Add(time.Duration(c.rng.Int64N(int64(span)))).Truncate(time.Second)
 		if raisedAt.Before(from) {
 			raisedAt = from
 		}
 		clearAt := raisedAt.Add(time.Duration(k.minH)*time.Hour + time.Duration(c.rng.Int64N(int64(k.maxH-k.minH)*int64(time.Hour)+1)))
 		victims := []int32{dev}
-		if k.typ == CMSAlarmSupplyLoss {
-			victims = c.cmsCircuitLocked(c.devices[dev].Circuit)
+		if k.typ == AlarmSupplyLoss {
+			victims = c.circuitLocked(c.devices[dev].Circuit)
 		}
 		for _, v := range victims {
-			idx, ok := c.cmsRaiseLocked(v, k, raisedAt, clearAt)
+			idx, ok := c.raiseLocked(v, k, raisedAt, clearAt)
 			if !ok {
 				continue
 			}
 			alarms = append(alarms, idx)
 			if !clearAt.After(now) {
-				c.cmsClearLocked(idx, clearAt)
+				c.clearLocked(idx, clearAt)
 			}
 		}
 	}
 	for range nChanges {
-		dev, ok := c.cmsPickLocked(func(d *cmsDevice) bool { return d.State != CMSStateDecommissioned })
+		dev, ok := c.pickLocked(func(d *device) bool { return d.State != StateDecommissioned })
 		if !ok {
 			break
 		}
-		alarms = append(alarms, c.cmsChangeLocked(dev, now)...)
+		alarms = append(alarms, c.changeLocked(dev, now)...)
 		devices = append(devices, dev)
 	}
 	if len(alarms)+len(devices) == 0 {
 		return
 	}
-	at, t := c.cmsStampLocked()
+	at, t := c.stampLocked()
 	slices.Sort(alarms)
 	alarms = slices.Compact(alarms)
 	for _, i := range alarms {
@@ -103,14 +105,14 @@ func (c *CMS) Advance(now time.Time) {
 		d.Version++
 	}
 	c.devLog.add(at, devices...)
-	c.devLog.compact(len(c.devices), c.cmsDeviceStamp)
+	c.devLog.compact(len(c.devices), c.deviceStamp)
 	c.alarmLog.compact(len(c.alarms), func(i int32) int64 { return c.alarms[i].stamp })
 	c.log.Info("cms advanced", "to", now, "alarms_written", len(alarms), "devices_changed", len(devices), "alarms_open", len(c.active))
 }
 
-// cmsDraw turns an expected count into a whole one, carrying the fraction to
+// draw turns an expected count into a whole one, carrying the fraction to
 // the next Advance so the long-run rate is exact and deterministic.
-func cmsDraw(carry *float64, expected float64) int {
+func draw(carry *float64, expected float64) int {
 	if expected <= 0 {
 		return 0
 	}
@@ -120,9 +122,9 @@ func cmsDraw(carry *float64, expected float64) int {
 	return int(n)
 }
 
-// cmsPickLocked draws a random device that satisfies ok, giving up after a
+// pickLocked draws a random device that satisfies ok, giving up after a
 // bounded number of tries.
-func (c *CMS) cmsPickLocked(ok func(*cmsDevice) bool) (int32, bool) {
+func (c *Server) pickLocked(ok func(*device) bool) (int32, bool) {
 	if len(c.devices) == 0 {
 		return 0, false
 	}
@@ -135,50 +137,50 @@ func (c *CMS) cmsPickLocked(ok func(*cmsDevice) bool) (int32, bool) {
 	return 0, false
 }
 
-// cmsCircuitLocked lists the commissioned devices now on circuit.
-func (c *CMS) cmsCircuitLocked(circuit string) []int32 {
+// circuitLocked lists the commissioned devices now on circuit.
+func (c *Server) circuitLocked(circuit string) []int32 {
 	var out []int32
 	for _, i := range c.circuits[circuit] {
-		if d := c.devices[i]; d.Circuit == circuit && d.State == CMSStateCommissioned && !slices.Contains(out, i) {
+		if d := c.devices[i]; d.Circuit == circuit && d.State == StateCommissioned && !slices.Contains(out, i) {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// cmsChangeLocked makes one field change to device dev, the way the
+// changeLocked makes one field change to device dev, the way the
 // streetlight crews' work shows up in a CMS, and returns the alarms it
 // cleared. The caller stamps the device.
-func (c *CMS) cmsChangeLocked(dev int32, now time.Time) []int32 {
+func (c *Server) changeLocked(dev int32, now time.Time) []int32 {
 	d := c.devices[dev]
 	switch d.State {
-	case CMSStatePlanned:
+	case StatePlanned:
 		// An LED conversion: new lamp, new node, paired but not yet live.
-		d.State = CMSStateProvisioned
-		d.ControllerID = cityControllerID(nil, c.opts.Seed^0x51ed270b27d8b3a1, len(c.city.Lights)+int(dev))
-		d.LampType = LampLED
-		d.NominalWatts = cityLEDLamps[c.rng.IntN(len(cityLEDLamps))].nominal
+		d.State = StateProvisioned
+		d.ControllerID = city.ControllerID(nil, c.opts.Seed^0x51ed270b27d8b3a1, len(c.city.Lights)+int(dev))
+		d.LampType = city.LampLED
+		d.NominalWatts = city.RandomLEDWatts(c.rng)
 		d.InputWatts = (d.NominalWatts*(103+c.rng.IntN(8)) + 50) / 100
 		d.InServiceDate = now.Format(time.DateOnly)
-		if d.Ownership == OwnerCity {
-			d.RateSchedule = RateLS2
+		if d.Ownership == city.OwnerCity {
+			d.RateSchedule = city.RateLS2
 		}
-	case CMSStateProvisioned:
-		d.State = CMSStateCommissioned
+	case StateProvisioned:
+		d.State = StateCommissioned
 	default:
 		if c.rng.IntN(100) < 15 {
-			d.State = CMSStateDecommissioned
+			d.State = StateDecommissioned
 			var cleared []int32
 			for key, idx := range c.active {
 				if key.dev == dev {
-					c.cmsClearLocked(idx, now)
+					c.clearLocked(idx, now)
 					cleared = append(cleared, idx)
 				}
 			}
 			return cleared
 		}
 		// Re-rated: the driver is reprogrammed to another output.
-		d.NominalWatts = cityLEDLamps[c.rng.IntN(len(cityLEDLamps))].nominal
+		d.NominalWatts = city.RandomLEDWatts(c.rng)
 		d.InputWatts = (d.NominalWatts*(103+c.rng.IntN(8)) + 50) / 100
 	}
 	return nil

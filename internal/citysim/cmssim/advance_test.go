@@ -1,4 +1,4 @@
-package citysim
+package cmssim
 
 import (
 	"encoding/json"
@@ -8,17 +8,21 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
-// cmsTestAllAlarms lists every alarm written since since, following cursors.
-func cmsTestAllAlarms(t *testing.T, c *CMS, since time.Time) []cmsAlarm {
+// testAllAlarms lists every alarm written since since, following cursors.
+func testAllAlarms(t *testing.T, c *Server, since time.Time) []alarm {
 	t.Helper()
-	var all []cmsAlarm
+	var all []alarm
 	cursor := ""
 	for {
-		var p cmsTestPage
+		var p testPage
 		q := url.Values{"since": {since.Format(time.RFC3339Nano)}, "limit": {"97"}, "after": {cursor}}
-		rec := cmsRecord(t, c, "/api/v1/alarms?"+q.Encode())
+		rec := record(t, c, "/api/v1/alarms?"+q.Encode())
 		if err := json.Unmarshal(rec, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -30,22 +34,22 @@ func cmsTestAllAlarms(t *testing.T, c *CMS, since time.Time) []cmsAlarm {
 	}
 }
 
-func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
+func TestAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 	t.Parallel()
-	run := func() ([]cmsAlarm, []cmsDevice) {
-		clock := &testClock{now: cmsTestStart}
-		c := NewCMS(CMSOptions{City: NewCity(21, 8000), Seed: 21, Clock: clock.Now, AlarmsPerDay: 400, ChangesPerDay: 50})
+	run := func() ([]alarm, []device) {
+		clock := testclock.New(testStart)
+		c := NewServer(Options{City: city.New(21, 8000), Seed: 21, Clock: clock.Now, AlarmsPerDay: 400, ChangesPerDay: 50})
 		for h := 1; h <= 72; h += 6 {
-			now := cmsTestStart.Add(time.Duration(h) * time.Hour)
+			now := testStart.Add(time.Duration(h) * time.Hour)
 			clock.Set(now)
 			c.Advance(now)
 		}
-		c.Advance(cmsTestStart) // going back in time does nothing
-		var devices cmsTestPage
-		if err := json.Unmarshal(cmsRecord(t, c, "/api/v1/devices?limit=1000&since="+cmsTestStart.Format(time.RFC3339)), &devices); err != nil {
+		c.Advance(testStart) // going back in time does nothing
+		var devices testPage
+		if err := json.Unmarshal(record(t, c, "/api/v1/devices?limit=1000&since="+testStart.Format(time.RFC3339)), &devices); err != nil {
 			t.Fatal(err)
 		}
-		return cmsTestAllAlarms(t, c, cmsTestStart), devices.Devices
+		return testAllAlarms(t, c, testStart), devices.Devices
 	}
 	alarms, devices := run()
 	again, devicesAgain := run()
@@ -64,10 +68,10 @@ func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 		}
 		ids[a.ID] = true
 		types[a.Type]++
-		if a.RaisedAt.Before(cmsTestStart) || a.UpdatedAt.Before(a.RaisedAt) {
+		if a.RaisedAt.Before(testStart) || a.UpdatedAt.Before(a.RaisedAt) {
 			t.Fatalf("alarm %+v raised outside the simulated span", a)
 		}
-		if a.State == CMSAlarmCleared {
+		if a.State == AlarmCleared {
 			cleared++
 			if a.ClearedAt == nil || !a.ClearedAt.After(a.RaisedAt) {
 				t.Fatalf("cleared alarm %+v", a)
@@ -75,7 +79,7 @@ func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 		} else if a.ClearedAt != nil {
 			t.Fatalf("active alarm with a clear time: %+v", a)
 		}
-		if a.Type == CMSAlarmSupplyLoss {
+		if a.Type == AlarmSupplyLoss {
 			supply[a.RaisedAt]++
 		}
 	}
@@ -93,22 +97,22 @@ func TestCMSAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 		t.Error("Advance changed no devices")
 	}
 	for _, d := range devices {
-		if d.UpdatedAt.Before(cmsTestStart) || d.Version < 2 {
+		if d.UpdatedAt.Before(testStart) || d.Version < 2 {
 			t.Errorf("changed device %+v", d)
 		}
 	}
 }
 
-func TestCMSDefaultRatesFitTheCity(t *testing.T) {
+func TestDefaultRatesFitTheCity(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{now: cmsTestStart}
-	c := NewCMS(CMSOptions{City: NewCity(5, 20000), Seed: 5, Clock: clock.Now})
-	day := cmsTestStart.Add(24 * time.Hour)
+	clock := testclock.New(testStart)
+	c := NewServer(Options{City: city.New(5, 20000), Seed: 5, Clock: clock.Now})
+	day := testStart.Add(24 * time.Hour)
 	clock.Set(day)
 	c.Advance(day)
 	live := 0
 	for _, d := range c.devices {
-		if d.State == CMSStateCommissioned {
+		if d.State == StateCommissioned {
 			live++
 		}
 	}
@@ -121,8 +125,8 @@ func TestCMSDefaultRatesFitTheCity(t *testing.T) {
 	}
 }
 
-// cmsRecord serves one authenticated GET in process and returns the body.
-func cmsRecord(t *testing.T, c *CMS, path string) []byte {
+// record serves one authenticated GET in process and returns the body.
+func record(t *testing.T, c *Server, path string) []byte {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, path, nil)
 	if err != nil {

@@ -1,59 +1,61 @@
-package citysim
+package cmssim
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
 // Alarm types the simulated CMS raises, named as TALQ's lamp and electrical
 // monitor functions name them.
 const (
-	CMSAlarmLampFailure          = "lampFailure"
-	CMSAlarmLampUnexpectedOn     = "lampUnexpectedOn" // day burning
-	CMSAlarmCyclingFailure       = "cyclingFailure"
-	CMSAlarmSupplyLoss           = "supplyLoss"
-	CMSAlarmCommunicationFailure = "communicationFailure"
-	CMSAlarmPowerTooHigh         = "powerTooHigh"
-	CMSAlarmPowerTooLow          = "powerTooLow"
-	CMSAlarmVoltageTooHigh       = "voltageTooHigh"
-	CMSAlarmVoltageTooLow        = "voltageTooLow"
-	CMSAlarmRelayFailure         = "relayFailure"
-	CMSAlarmHighTemperature      = "highTemperature"
+	AlarmLampFailure          = "lampFailure"
+	AlarmLampUnexpectedOn     = "lampUnexpectedOn" // day burning
+	AlarmCyclingFailure       = "cyclingFailure"
+	AlarmSupplyLoss           = "supplyLoss"
+	AlarmCommunicationFailure = "communicationFailure"
+	AlarmPowerTooHigh         = "powerTooHigh"
+	AlarmPowerTooLow          = "powerTooLow"
+	AlarmVoltageTooHigh       = "voltageTooHigh"
+	AlarmVoltageTooLow        = "voltageTooLow"
+	AlarmRelayFailure         = "relayFailure"
+	AlarmHighTemperature      = "highTemperature"
 )
 
 // Alarm states.
 const (
-	CMSAlarmActive  = "active"
-	CMSAlarmCleared = "cleared"
+	AlarmActive  = "active"
+	AlarmCleared = "cleared"
 )
 
-// cmsAlarmKind describes one alarm type: how often it is drawn, how bad it
+// alarmKind describes one alarm type: how often it is drawn, how bad it
 // is, how long it lasts before it clears, and what the CMS says about it.
-type cmsAlarmKind struct {
+type alarmKind struct {
 	typ, severity string
 	weight        int
 	minH, maxH    int
 	message       string
 }
 
-var cmsAlarmKinds = [...]cmsAlarmKind{
-	{CMSAlarmLampFailure, "major", 30, 24, 480, "lamp switched on but draws no current"},
-	{CMSAlarmCommunicationFailure, "minor", 20, 1, 48, "controller has not reported within its reporting interval"},
-	{CMSAlarmLampUnexpectedOn, "major", 10, 12, 96, "lamp is on during daylight hours"},
-	{CMSAlarmCyclingFailure, "major", 8, 24, 240, "lamp cycles on and off"},
-	{CMSAlarmSupplyLoss, "critical", 5, 2, 36, "mains supply lost"},
-	{CMSAlarmPowerTooLow, "minor", 6, 6, 120, "active power below the lower threshold"},
-	{CMSAlarmPowerTooHigh, "minor", 4, 6, 120, "active power above the upper threshold"},
-	{CMSAlarmVoltageTooLow, "minor", 5, 1, 12, "supply voltage below the lower threshold"},
-	{CMSAlarmVoltageTooHigh, "minor", 4, 1, 12, "supply voltage above the upper threshold"},
-	{CMSAlarmRelayFailure, "major", 4, 48, 480, "relay does not switch the lamp"},
-	{CMSAlarmHighTemperature, "minor", 3, 2, 10, "controller temperature above its limit"},
+var alarmKinds = [...]alarmKind{
+	{AlarmLampFailure, "major", 30, 24, 480, "lamp switched on but draws no current"},
+	{AlarmCommunicationFailure, "minor", 20, 1, 48, "controller has not reported within its reporting interval"},
+	{AlarmLampUnexpectedOn, "major", 10, 12, 96, "lamp is on during daylight hours"},
+	{AlarmCyclingFailure, "major", 8, 24, 240, "lamp cycles on and off"},
+	{AlarmSupplyLoss, "critical", 5, 2, 36, "mains supply lost"},
+	{AlarmPowerTooLow, "minor", 6, 6, 120, "active power below the lower threshold"},
+	{AlarmPowerTooHigh, "minor", 4, 6, 120, "active power above the upper threshold"},
+	{AlarmVoltageTooLow, "minor", 5, 1, 12, "supply voltage below the lower threshold"},
+	{AlarmVoltageTooHigh, "minor", 4, 1, 12, "supply voltage above the upper threshold"},
+	{AlarmRelayFailure, "major", 4, 48, 480, "relay does not switch the lamp"},
+	{AlarmHighTemperature, "minor", 3, 2, 10, "controller temperature above its limit"},
 }
 
-// cmsAlarm is one alarm as the CMS stores it, and its wire form.
-type cmsAlarm struct {
+// alarm is one alarm as the CMS stores it, and its wire form.
+type alarm struct {
 	ID         string     `json:"id"`
 	DeviceID   string     `json:"deviceId"`
 	ExternalID string     `json:"externalId"`
@@ -70,68 +72,68 @@ type cmsAlarm struct {
 	clearAt time.Time // when the fault goes away by itself or is repaired
 }
 
-type cmsAlarmKey struct {
+type alarmKey struct {
 	dev int32
 	typ string
 }
 
-func cmsAlarmID(i int) string { return string(cityPadded(nil, "alm-", i+1, 8)) }
+func alarmIDOf(i int) string { return string(city.Padded(nil, "alm-", i+1, 8)) }
 
-func cmsAlarmKindOf(typ string) (cmsAlarmKind, bool) {
-	for _, k := range cmsAlarmKinds {
+func alarmKindOf(typ string) (alarmKind, bool) {
+	for _, k := range alarmKinds {
 		if k.typ == typ {
 			return k, true
 		}
 	}
-	return cmsAlarmKind{}, false
+	return alarmKind{}, false
 }
 
-// cmsDrawKind picks an alarm type by weight.
-func cmsDrawKind(r *rand.Rand) cmsAlarmKind {
+// drawKind picks an alarm type by weight.
+func drawKind(r *rand.Rand) alarmKind {
 	total := 0
-	for _, k := range cmsAlarmKinds {
+	for _, k := range alarmKinds {
 		total += k.weight
 	}
 	n := r.IntN(total)
-	for _, k := range cmsAlarmKinds {
+	for _, k := range alarmKinds {
 		if n < k.weight {
 			return k
 		}
 		n -= k.weight
 	}
-	return cmsAlarmKinds[0]
+	return alarmKinds[0]
 }
 
-// cmsRaiseLocked opens an alarm of kind k on device dev unless one of that
+// raiseLocked opens an alarm of kind k on device dev unless one of that
 // type is already open there, and returns its index.
-func (c *CMS) cmsRaiseLocked(dev int32, k cmsAlarmKind, raisedAt, clearAt time.Time) (int32, bool) {
-	key := cmsAlarmKey{dev: dev, typ: k.typ}
+func (c *Server) raiseLocked(dev int32, k alarmKind, raisedAt, clearAt time.Time) (int32, bool) {
+	key := alarmKey{dev: dev, typ: k.typ}
 	if _, open := c.active[key]; open {
 		return 0, false
 	}
 	d := c.devices[dev]
 	idx := int32(len(c.alarms))
-	c.alarms = append(c.alarms, &cmsAlarm{
-		ID: cmsAlarmID(int(idx)), DeviceID: d.ID, ExternalID: d.ExternalID,
-		Type: k.typ, Severity: k.severity, State: CMSAlarmActive,
+	c.alarms = append(c.alarms, &alarm{
+		ID: alarmIDOf(int(idx)), DeviceID: d.ID, ExternalID: d.ExternalID,
+		Type: k.typ, Severity: k.severity, State: AlarmActive,
 		RaisedAt: raisedAt, Message: k.message, dev: dev, clearAt: clearAt,
 	})
 	c.active[key] = idx
 	return idx, true
 }
 
-// cmsClearLocked clears an open alarm at the given time.
-func (c *CMS) cmsClearLocked(idx int32, at time.Time) {
+// clearLocked clears an open alarm at the given time.
+func (c *Server) clearLocked(idx int32, at time.Time) {
 	a := c.alarms[idx]
-	a.State, a.ClearedAt = CMSAlarmCleared, &at
-	delete(c.active, cmsAlarmKey{dev: a.dev, typ: a.Type})
+	a.State, a.ClearedAt = AlarmCleared, &at
+	delete(c.active, alarmKey{dev: a.dev, typ: a.Type})
 }
 
 // RaiseAlarm opens an alarm of alarmType on the device for assetID, raised at
 // at, as a controller in the field would report it. It returns the alarm id.
 // Tests and the operations console use it to make a fault on purpose.
-func (c *CMS) RaiseAlarm(assetID, alarmType string, at time.Time) (string, error) {
-	k, ok := cmsAlarmKindOf(alarmType)
+func (c *Server) RaiseAlarm(assetID, alarmType string, at time.Time) (string, error) {
+	k, ok := alarmKindOf(alarmType)
 	if !ok {
 		return "", fmt.Errorf("unknown alarm type %q", alarmType)
 	}
@@ -141,34 +143,34 @@ func (c *CMS) RaiseAlarm(assetID, alarmType string, at time.Time) (string, error
 	if !ok {
 		return "", fmt.Errorf("no device for asset %s", assetID)
 	}
-	idx, ok := c.cmsRaiseLocked(dev, k, at.UTC(), at.UTC().Add(time.Duration(k.maxH)*time.Hour))
+	idx, ok := c.raiseLocked(dev, k, at.UTC(), at.UTC().Add(time.Duration(k.maxH)*time.Hour))
 	if !ok {
 		return "", fmt.Errorf("asset %s already has an open %s alarm", assetID, alarmType)
 	}
-	c.cmsStampAlarmsLocked(idx)
+	c.stampAlarmsLocked(idx)
 	return c.alarms[idx].ID, nil
 }
 
 // ClearAlarm clears an open alarm at at, as a repair crew's visit would.
-func (c *CMS) ClearAlarm(alarmID string, at time.Time) error {
+func (c *Server) ClearAlarm(alarmID string, at time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	idx, ok := cmsParseID(alarmID, "alm-", 8, len(c.alarms))
+	idx, ok := parseID(alarmID, "alm-", 8, len(c.alarms))
 	if !ok {
 		return fmt.Errorf("no alarm %s", alarmID)
 	}
-	if c.alarms[idx].State != CMSAlarmActive {
+	if c.alarms[idx].State != AlarmActive {
 		return fmt.Errorf("alarm %s is not active", alarmID)
 	}
-	c.cmsClearLocked(idx, at.UTC())
-	c.cmsStampAlarmsLocked(idx)
+	c.clearLocked(idx, at.UTC())
+	c.stampAlarmsLocked(idx)
 	return nil
 }
 
-// cmsStampAlarmsLocked stamps one write's alarms (in ascending index order)
+// stampAlarmsLocked stamps one write's alarms (in ascending index order)
 // and logs them.
-func (c *CMS) cmsStampAlarmsLocked(idxs ...int32) {
-	at, t := c.cmsStampLocked()
+func (c *Server) stampAlarmsLocked(idxs ...int32) {
+	at, t := c.stampLocked()
 	for _, i := range idxs {
 		c.alarms[i].stamp, c.alarms[i].UpdatedAt = at, t
 	}
@@ -176,14 +178,14 @@ func (c *CMS) cmsStampAlarmsLocked(idxs ...int32) {
 	c.alarmLog.compact(len(c.alarms), func(i int32) int64 { return c.alarms[i].stamp })
 }
 
-// cmsRetireAlarmsLocked clears the open alarms of those of devs that were
+// retireAlarmsLocked clears the open alarms of those of devs that were
 // just decommissioned: a device taken off the street reports nothing more.
 // It runs after the devices' own write is logged, so the clears get a stamp
 // of their own.
-func (c *CMS) cmsRetireAlarmsLocked(devs []int32) {
+func (c *Server) retireAlarmsLocked(devs []int32) {
 	var gone []int32
 	for _, i := range devs {
-		if c.devices[i].State == CMSStateDecommissioned {
+		if c.devices[i].State == StateDecommissioned {
 			gone = append(gone, i)
 		}
 	}
@@ -202,7 +204,7 @@ func (c *CMS) cmsRetireAlarmsLocked(devs []int32) {
 	at := c.devices[gone[0]].UpdatedAt
 	slices.Sort(cleared)
 	for _, idx := range cleared {
-		c.cmsClearLocked(idx, at)
+		c.clearLocked(idx, at)
 	}
-	c.cmsStampAlarmsLocked(cleared...)
+	c.stampAlarmsLocked(cleared...)
 }

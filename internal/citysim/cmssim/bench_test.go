@@ -1,35 +1,37 @@
-package citysim
+package cmssim
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
 // BenchmarkNewCMS builds the CMS over the default city, as `citylink dev`
 // does at start-up (the city itself is generated outside the timer).
 func BenchmarkNewCMS(b *testing.B) {
-	city := NewCity(1, DefaultLights)
+	town := city.New(1, city.DefaultLights)
 	b.ReportAllocs()
 	for b.Loop() {
-		c := NewCMS(CMSOptions{City: city, Seed: 1, Clock: func() time.Time { return cmsTestStart }})
-		if len(c.devices) < DefaultLights/2 {
+		c := NewServer(Options{City: town, Seed: 1, Clock: func() time.Time { return testStart }})
+		if len(c.devices) < city.DefaultLights/2 {
 			b.Fatalf("%d devices", len(c.devices))
 		}
 	}
 }
 
-// BenchmarkCMSListDevicesPage serves one 1,000-device page from the middle
+// BenchmarkListDevicesPage serves one 1,000-device page from the middle
 // of the default city's listing, JSON encoding included, without a network.
-func BenchmarkCMSListDevicesPage(b *testing.B) {
-	c := NewCMS(CMSOptions{City: NewCity(1, DefaultLights), Seed: 1, Clock: func() time.Time { return cmsTestStart }})
+func BenchmarkListDevicesPage(b *testing.B) {
+	c := NewServer(Options{City: city.New(1, city.DefaultLights), Seed: 1, Clock: func() time.Time { return testStart }})
 	mid := c.devLog.entries[len(c.devLog.entries)/2]
-	path := "/api/v1/devices?limit=1000&after=" + cmsEncodeCursor(mid.at, c.devices[mid.idx].ID)
+	path := "/api/v1/devices?limit=1000&after=" + encodeCursor(mid.at, c.devices[mid.idx].ID)
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
-		req.Header.Set("X-API-Key", CMSDefaultAPIKey)
+		req.Header.Set("X-API-Key", DefaultAPIKey)
 		rec := httptest.NewRecorder()
 		c.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
@@ -38,11 +40,11 @@ func BenchmarkCMSListDevicesPage(b *testing.B) {
 	}
 }
 
-// BenchmarkCMSAdvanceHour advances the default city's CMS by one simulated
+// BenchmarkAdvanceHour advances the default city's CMS by one simulated
 // hour at a time, as the dev loop's ticker does.
-func BenchmarkCMSAdvanceHour(b *testing.B) {
-	c := NewCMS(CMSOptions{City: NewCity(1, DefaultLights), Seed: 1, Clock: func() time.Time { return cmsTestStart }})
-	now := cmsTestStart
+func BenchmarkAdvanceHour(b *testing.B) {
+	c := NewServer(Options{City: city.New(1, city.DefaultLights), Seed: 1, Clock: func() time.Time { return testStart }})
+	now := testStart
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Hour)

@@ -1,71 +1,73 @@
-package citysim
+package cmssim
 
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
 // Device provisioning states in the CMS.
 const (
-	CMSStatePlanned        = "planned"
-	CMSStateProvisioned    = "provisioned"
-	CMSStateCommissioned   = "commissioned"
-	CMSStateDecommissioned = "decommissioned"
+	StatePlanned        = "planned"
+	StateProvisioned    = "provisioned"
+	StateCommissioned   = "commissioned"
+	StateDecommissioned = "decommissioned"
 )
 
-// cmsDevice is one device as the CMS stores it, and its wire form.
-type cmsDevice struct {
-	ID            string      `json:"id"`
-	ExternalID    string      `json:"externalId"`
-	State         string      `json:"state"`
-	ControllerID  string      `json:"controllerId,omitempty"`
-	PoleID        string      `json:"poleId,omitempty"`
-	Location      cmsLocation `json:"location"`
-	Address       string      `json:"address,omitempty"`
-	Circuit       string      `json:"circuit,omitempty"`
-	LampType      string      `json:"lampType,omitempty"`
-	NominalWatts  int         `json:"nominalWatts,omitempty"`
-	InputWatts    int         `json:"inputWatts,omitempty"`
-	RateSchedule  string      `json:"rateSchedule,omitempty"`
-	Ownership     string      `json:"ownership,omitempty"`
-	InServiceDate string      `json:"inServiceDate,omitempty"`
-	Version       int         `json:"version"`
-	CreatedAt     time.Time   `json:"createdAt"`
-	UpdatedAt     time.Time   `json:"updatedAt"`
+// device is one device as the CMS stores it, and its wire form.
+type device struct {
+	ID            string    `json:"id"`
+	ExternalID    string    `json:"externalId"`
+	State         string    `json:"state"`
+	ControllerID  string    `json:"controllerId,omitempty"`
+	PoleID        string    `json:"poleId,omitempty"`
+	Location      location  `json:"location"`
+	Address       string    `json:"address,omitempty"`
+	Circuit       string    `json:"circuit,omitempty"`
+	LampType      string    `json:"lampType,omitempty"`
+	NominalWatts  int       `json:"nominalWatts,omitempty"`
+	InputWatts    int       `json:"inputWatts,omitempty"`
+	RateSchedule  string    `json:"rateSchedule,omitempty"`
+	Ownership     string    `json:"ownership,omitempty"`
+	InServiceDate string    `json:"inServiceDate,omitempty"`
+	Version       int       `json:"version"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 
 	stamp int64 // UpdatedAt in Unix microseconds, the listing key
 }
 
-type cmsLocation struct {
+type location struct {
 	Latitude  float64 `json:"latitude"`
 	Longitude float64 `json:"longitude"`
 }
 
-// cmsDeviceInput is a create, merge patch or bulk item: absent fields are nil.
-type cmsDeviceInput struct {
-	ExternalID    *string      `json:"externalId"`
-	State         *string      `json:"state"`
-	ControllerID  *string      `json:"controllerId"`
-	PoleID        *string      `json:"poleId"`
-	Location      *cmsLocation `json:"location"`
-	Address       *string      `json:"address"`
-	Circuit       *string      `json:"circuit"`
-	LampType      *string      `json:"lampType"`
-	NominalWatts  *int         `json:"nominalWatts"`
-	InputWatts    *int         `json:"inputWatts"`
-	RateSchedule  *string      `json:"rateSchedule"`
-	Ownership     *string      `json:"ownership"`
-	InServiceDate *string      `json:"inServiceDate"`
+// deviceInput is a create, merge patch or bulk item: absent fields are nil.
+type deviceInput struct {
+	ExternalID    *string   `json:"externalId"`
+	State         *string   `json:"state"`
+	ControllerID  *string   `json:"controllerId"`
+	PoleID        *string   `json:"poleId"`
+	Location      *location `json:"location"`
+	Address       *string   `json:"address"`
+	Circuit       *string   `json:"circuit"`
+	LampType      *string   `json:"lampType"`
+	NominalWatts  *int      `json:"nominalWatts"`
+	InputWatts    *int      `json:"inputWatts"`
+	RateSchedule  *string   `json:"rateSchedule"`
+	Ownership     *string   `json:"ownership"`
+	InServiceDate *string   `json:"inServiceDate"`
 }
 
-// cmsFieldError names one invalid field of a request.
-type cmsFieldError struct {
+// fieldError names one invalid field of a request.
+type fieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
 
-// cmsApply merges in into d and reports whether anything changed.
-func cmsApply(d *cmsDevice, in *cmsDeviceInput) bool {
+// apply merges in into d and reports whether anything changed.
+func apply(d *device, in *deviceInput) bool {
 	changed := false
 	setS := func(dst *string, src *string) {
 		if src != nil && *dst != *src {
@@ -94,16 +96,16 @@ func cmsApply(d *cmsDevice, in *cmsDeviceInput) bool {
 	return changed
 }
 
-// cmsValidate checks a device as it would be stored.
-func cmsValidate(d *cmsDevice) []cmsFieldError {
-	var errs []cmsFieldError
-	bad := func(field, msg string) { errs = append(errs, cmsFieldError{Field: field, Message: msg}) }
+// validate checks a device as it would be stored.
+func validate(d *device) []fieldError {
+	var errs []fieldError
+	bad := func(field, msg string) { errs = append(errs, fieldError{Field: field, Message: msg}) }
 	if d.ExternalID == "" || len(d.ExternalID) > 64 {
 		bad("externalId", "required, at most 64 characters")
 	}
 	switch d.State {
-	case CMSStatePlanned, CMSStateDecommissioned:
-	case CMSStateProvisioned, CMSStateCommissioned:
+	case StatePlanned, StateDecommissioned:
+	case StateProvisioned, StateCommissioned:
 		if d.ControllerID == "" {
 			bad("controllerId", "required when the device is "+d.State)
 		}
@@ -111,7 +113,7 @@ func cmsValidate(d *cmsDevice) []cmsFieldError {
 		bad("state", "must be planned, provisioned, commissioned or decommissioned")
 	}
 	switch d.LampType {
-	case "", LampLED, LampHPS, LampLPS, LampMH:
+	case "", city.LampLED, city.LampHPS, city.LampLPS, city.LampMH:
 	default:
 		bad("lampType", "must be LED, HPS, LPS or MH")
 	}
@@ -127,7 +129,7 @@ func cmsValidate(d *cmsDevice) []cmsFieldError {
 		bad("location", "latitude must be within ±90 and longitude within ±180")
 	}
 	switch d.Ownership {
-	case "", OwnerCity, OwnerUtility:
+	case "", city.OwnerCity, city.OwnerUtility:
 	default:
 		bad("ownership", "must be city or utility")
 	}
@@ -139,14 +141,14 @@ func cmsValidate(d *cmsDevice) []cmsFieldError {
 	return errs
 }
 
-// cmsDeviceFromLight makes the CMS record of a city light.
-func cmsDeviceFromLight(l *Light, state string) cmsDevice {
-	return cmsDevice{
+// deviceFromLight makes the CMS record of a city light.
+func deviceFromLight(l *city.Light, state string) device {
+	return device{
 		ExternalID:    l.AssetID,
 		State:         state,
 		ControllerID:  l.ControllerID,
 		PoleID:        l.PoleID,
-		Location:      cmsLocation{Latitude: l.Lat, Longitude: l.Lon},
+		Location:      location{Latitude: l.Lat, Longitude: l.Lon},
 		Address:       l.Address,
 		Circuit:       l.Circuit,
 		LampType:      l.LampType,
@@ -158,34 +160,34 @@ func cmsDeviceFromLight(l *Light, state string) cmsDevice {
 	}
 }
 
-// cmsDeviceID formats the id of the device at index i.
-func cmsDeviceID(i int) string { return string(cityPadded(nil, "dev-", i+1, 7)) }
+// deviceID formats the id of the device at index i.
+func deviceID(i int) string { return string(city.Padded(nil, "dev-", i+1, 7)) }
 
 // load fills the CMS with its starting share of the city. Devices were
 // provisioned on their in-service date and some edited since by a nightly
 // sync at 02:00, so many share a timestamp, as after real bulk imports.
-func (c *CMS) load() {
+func (c *Server) load() {
 	r := rand.New(rand.NewPCG(c.opts.Seed, 0x2545f4914f6cdd1d))
-	epoch := CityEpoch()
+	epoch := city.Epoch()
 	n := len(c.city.Lights) * 3 / 5
-	c.devices = make([]*cmsDevice, 0, n)
+	c.devices = make([]*device, 0, n)
 	c.byExt = make(map[string]int32, n)
-	c.devLog.entries = make([]cmsLogEntry, 0, n)
-	store := make([]cmsDevice, 0, n) // one allocation backs the starting devices
+	c.devLog.entries = make([]logEntry, 0, n)
+	store := make([]device, 0, n) // one allocation backs the starting devices
 	for i := range c.city.Lights {
 		l := &c.city.Lights[i]
 		var state string
 		switch p := r.IntN(100); {
 		case l.ControllerID != "" && p < 87:
-			state = CMSStateCommissioned
+			state = StateCommissioned
 		case l.ControllerID != "" && p < 95:
-			state = CMSStateProvisioned
+			state = StateProvisioned
 		case l.ControllerID == "" && p < 20:
-			state = CMSStatePlanned
+			state = StatePlanned
 		default:
 			continue
 		}
-		d := cmsDeviceFromLight(l, state)
+		d := deviceFromLight(l, state)
 		d.CreatedAt = l.InService
 		d.UpdatedAt = l.InService
 		if r.IntN(5) == 0 {
@@ -198,10 +200,10 @@ func (c *CMS) load() {
 		}
 		d.Version++
 		if len(store) == cap(store) {
-			store = make([]cmsDevice, 0, n/8+1)
+			store = make([]device, 0, n/8+1)
 		}
 		store = append(store, d)
-		idx := c.cmsInsertLocked(&store[len(store)-1])
+		idx := c.insertLocked(&store[len(store)-1])
 		c.devLog.add(c.devices[idx].stamp, idx)
 	}
 	c.devLog.sortAll()
@@ -210,11 +212,11 @@ func (c *CMS) load() {
 	}
 }
 
-// cmsInsertLocked stores a new device, giving it the next id. The caller
+// insertLocked stores a new device, giving it the next id. The caller
 // logs it, keeping the log in order.
-func (c *CMS) cmsInsertLocked(d *cmsDevice) int32 {
+func (c *Server) insertLocked(d *device) int32 {
 	idx := int32(len(c.devices))
-	d.ID = cmsDeviceID(int(idx))
+	d.ID = deviceID(int(idx))
 	d.stamp = d.UpdatedAt.UnixMicro()
 	c.devices = append(c.devices, d)
 	c.byExt[d.ExternalID] = idx
@@ -224,9 +226,9 @@ func (c *CMS) cmsInsertLocked(d *cmsDevice) int32 {
 	return idx
 }
 
-// cmsStampLocked hands out the stamp for one write: now, but never at or
+// stampLocked hands out the stamp for one write: now, but never at or
 // before an earlier write's stamp.
-func (c *CMS) cmsStampLocked() (int64, time.Time) {
+func (c *Server) stampLocked() (int64, time.Time) {
 	at := c.opts.Clock().UTC().UnixMicro()
 	if at <= c.lastAt {
 		at = c.lastAt + 1

@@ -1,4 +1,4 @@
-package citysim
+package cmssim
 
 import (
 	"net/http"
@@ -7,26 +7,26 @@ import (
 	"strings"
 )
 
-// cmsDeviceIdx finds a device index by id; the caller holds the lock.
-func (c *CMS) cmsDeviceIdx(id string) (int32, bool) {
-	return cmsParseID(id, "dev-", 7, len(c.devices))
+// deviceIdx finds a device index by id; the caller holds the lock.
+func (c *Server) deviceIdx(id string) (int32, bool) {
+	return parseID(id, "dev-", 7, len(c.devices))
 }
 
-func (c *CMS) cmsDeviceStamp(i int32) int64 { return c.devices[i].stamp }
+func (c *Server) deviceStamp(i int32) int64 { return c.devices[i].stamp }
 
-func (c *CMS) cmsListDevices(w http.ResponseWriter, r *http.Request) {
+func (c *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if ext := q.Get("externalId"); ext != "" {
-		out := []cmsDevice{}
+		out := []device{}
 		c.mu.RLock()
 		if i, ok := c.byExt[ext]; ok {
 			out = append(out, *c.devices[i])
 		}
 		c.mu.RUnlock()
-		cmsWriteJSON(w, http.StatusOK, map[string]any{"devices": out})
+		writeJSON(w, http.StatusOK, map[string]any{"devices": out})
 		return
 	}
-	p, ok := cmsParseList(w, q)
+	p, ok := parseList(w, q)
 	if !ok {
 		return
 	}
@@ -35,15 +35,15 @@ func (c *CMS) cmsListDevices(w http.ResponseWriter, r *http.Request) {
 		states = strings.Split(s, ",")
 		for _, st := range states {
 			switch st {
-			case CMSStatePlanned, CMSStateProvisioned, CMSStateCommissioned, CMSStateDecommissioned:
+			case StatePlanned, StateProvisioned, StateCommissioned, StateDecommissioned:
 			default:
-				cmsProblem(w, http.StatusBadRequest, "parameterValueNotValid", "unknown state "+st, []cmsFieldError{{Field: "state", Message: "unknown state"}})
+				problem(w, http.StatusBadRequest, "parameterValueNotValid", "unknown state "+st, []fieldError{{Field: "state", Message: "unknown state"}})
 				return
 			}
 		}
 	}
 	c.mu.RLock()
-	after, ok := cmsCursorFor(w, p, "dev-", 7, len(c.devices))
+	after, ok := cursorFor(w, p, "dev-", 7, len(c.devices))
 	if !ok {
 		c.mu.RUnlock()
 		return
@@ -52,40 +52,40 @@ func (c *CMS) cmsListDevices(w http.ResponseWriter, r *http.Request) {
 	if states != nil {
 		keep = func(i int32) bool { return slices.Contains(states, c.devices[i].State) }
 	}
-	idxs, more := c.devLog.page(p.since, after, p.limit, c.cmsDeviceStamp, keep)
-	out, next := cmsPageOf(c.devices, idxs, p.after, func(x *cmsDevice) (int64, string) { return x.stamp, x.ID })
+	idxs, more := c.devLog.page(p.since, after, p.limit, c.deviceStamp, keep)
+	out, next := pageOf(c.devices, idxs, p.after, func(x *device) (int64, string) { return x.stamp, x.ID })
 	c.mu.RUnlock()
 	resp := struct {
-		Devices    []cmsDevice `json:"devices"`
-		NextCursor string      `json:"nextCursor,omitempty"`
-		More       bool        `json:"more"`
+		Devices    []device `json:"devices"`
+		NextCursor string   `json:"nextCursor,omitempty"`
+		More       bool     `json:"more"`
 	}{Devices: out, NextCursor: next, More: more}
-	cmsWriteJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp)
 }
 
-func (c *CMS) cmsGetDevice(w http.ResponseWriter, r *http.Request) {
+func (c *Server) getDevice(w http.ResponseWriter, r *http.Request) {
 	c.mu.RLock()
-	i, ok := c.cmsDeviceIdx(r.PathValue("id"))
-	var d cmsDevice
+	i, ok := c.deviceIdx(r.PathValue("id"))
+	var d device
 	if ok {
 		d = *c.devices[i]
 	}
 	c.mu.RUnlock()
 	if !ok {
-		cmsProblem(w, http.StatusNotFound, "resourceNotFound", "no device "+r.PathValue("id"), nil)
+		problem(w, http.StatusNotFound, "resourceNotFound", "no device "+r.PathValue("id"), nil)
 		return
 	}
-	w.Header().Set("ETag", cmsETag(d.Version))
-	cmsWriteJSON(w, http.StatusOK, d)
+	w.Header().Set("ETag", eTag(d.Version))
+	writeJSON(w, http.StatusOK, d)
 }
 
-func (c *CMS) cmsCreateDevice(w http.ResponseWriter, r *http.Request) {
-	var in cmsDeviceInput
-	if !cmsDecode(w, r, &in) {
+func (c *Server) createDevice(w http.ResponseWriter, r *http.Request) {
+	var in deviceInput
+	if !decode(w, r, &in) {
 		return
 	}
 	c.mu.Lock()
-	d, status, prob := c.cmsUpsertLocked(&in, true, nil, 0)
+	d, status, prob := c.upsertLocked(&in, true, nil, 0)
 	if status == "created" {
 		c.devLog.add(d.stamp, c.byExt[d.ExternalID])
 	}
@@ -94,80 +94,80 @@ func (c *CMS) cmsCreateDevice(w http.ResponseWriter, r *http.Request) {
 		if prob.Existing != nil {
 			w.Header().Set("Location", "/api/v1/devices/"+prob.Existing.ID)
 		}
-		cmsWriteProblem(w, prob)
+		writeProblem(w, prob)
 		return
 	}
-	if c.cmsLoseReply() {
-		cmsLostReply(w)
+	if c.loseReply() {
+		lostReply(w)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/devices/"+d.ID)
-	w.Header().Set("ETag", cmsETag(d.Version))
-	cmsWriteJSON(w, http.StatusCreated, d)
+	w.Header().Set("ETag", eTag(d.Version))
+	writeJSON(w, http.StatusCreated, d)
 }
 
-func (c *CMS) cmsPatchDevice(w http.ResponseWriter, r *http.Request) {
-	var in cmsDeviceInput
-	if !cmsDecode(w, r, &in) {
+func (c *Server) patchDevice(w http.ResponseWriter, r *http.Request) {
+	var in deviceInput
+	if !decode(w, r, &in) {
 		return
 	}
 	c.mu.Lock()
-	i, ok := c.cmsDeviceIdx(r.PathValue("id"))
+	i, ok := c.deviceIdx(r.PathValue("id"))
 	if !ok {
 		c.mu.Unlock()
-		cmsProblem(w, http.StatusNotFound, "resourceNotFound", "no device "+r.PathValue("id"), nil)
+		problem(w, http.StatusNotFound, "resourceNotFound", "no device "+r.PathValue("id"), nil)
 		return
 	}
 	cur := c.devices[i]
-	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != cmsETag(cur.Version) {
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != eTag(cur.Version) {
 		c.mu.Unlock()
-		w.Header().Set("ETag", cmsETag(cur.Version))
-		cmsProblem(w, http.StatusPreconditionFailed, "preconditionFailed", "device changed since version "+m, nil)
+		w.Header().Set("ETag", eTag(cur.Version))
+		problem(w, http.StatusPreconditionFailed, "preconditionFailed", "device changed since version "+m, nil)
 		return
 	}
 	if in.ExternalID == nil {
 		in.ExternalID = &cur.ExternalID
 	}
-	d, status, prob := c.cmsUpsertLocked(&in, false, cur, 0)
+	d, status, prob := c.upsertLocked(&in, false, cur, 0)
 	if status == "updated" {
 		c.devLog.add(d.stamp, i)
-		c.devLog.compact(len(c.devices), c.cmsDeviceStamp)
-		c.cmsRetireAlarmsLocked([]int32{i})
+		c.devLog.compact(len(c.devices), c.deviceStamp)
+		c.retireAlarmsLocked([]int32{i})
 	}
 	c.mu.Unlock()
 	if prob != nil {
-		cmsWriteProblem(w, prob)
+		writeProblem(w, prob)
 		return
 	}
-	if status == "updated" && c.cmsLoseReply() {
-		cmsLostReply(w)
+	if status == "updated" && c.loseReply() {
+		lostReply(w)
 		return
 	}
-	w.Header().Set("ETag", cmsETag(d.Version))
-	cmsWriteJSON(w, http.StatusOK, d)
+	w.Header().Set("ETag", eTag(d.Version))
+	writeJSON(w, http.StatusOK, d)
 }
 
-// cmsBulkResult is one item's outcome in a bulk upsert.
-type cmsBulkResult struct {
-	Index      int             `json:"index"`
-	ExternalID string          `json:"externalId,omitempty"`
-	Status     string          `json:"status"`
-	Device     *cmsDevice      `json:"device,omitempty"`
-	Error      *cmsProblemBody `json:"error,omitempty"`
+// bulkResult is one item's outcome in a bulk upsert.
+type bulkResult struct {
+	Index      int          `json:"index"`
+	ExternalID string       `json:"externalId,omitempty"`
+	Status     string       `json:"status"`
+	Device     *device      `json:"device,omitempty"`
+	Error      *problemBody `json:"error,omitempty"`
 }
 
-func (c *CMS) cmsBulkUpsert(w http.ResponseWriter, r *http.Request) {
+func (c *Server) bulkUpsert(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Devices []cmsDeviceInput `json:"devices"`
+		Devices []deviceInput `json:"devices"`
 	}
-	if !cmsDecode(w, r, &req) {
+	if !decode(w, r, &req) {
 		return
 	}
-	if n := len(req.Devices); n == 0 || n > cmsMaxBulk {
-		cmsProblem(w, http.StatusBadRequest, "payloadError", "devices must hold 1 to 500 items", []cmsFieldError{{Field: "devices", Message: "wrong number of items"}})
+	if n := len(req.Devices); n == 0 || n > maxBulk {
+		problem(w, http.StatusBadRequest, "payloadError", "devices must hold 1 to 500 items", []fieldError{{Field: "devices", Message: "wrong number of items"}})
 		return
 	}
-	results := make([]cmsBulkResult, len(req.Devices))
+	results := make([]bulkResult, len(req.Devices))
 	seen := make(map[string]int, len(req.Devices))
 	c.mu.Lock()
 	var touched []int32
@@ -180,12 +180,12 @@ func (c *CMS) cmsBulkUpsert(w http.ResponseWriter, r *http.Request) {
 			res.ExternalID = *in.ExternalID
 			if first, dup := seen[*in.ExternalID]; dup {
 				res.Status = "failed"
-				res.Error = cmsNewProblem(http.StatusConflict, "resourceConflict", "externalId repeats item "+strconv.Itoa(first)+" of this request", nil)
+				res.Error = newProblem(http.StatusConflict, "resourceConflict", "externalId repeats item "+strconv.Itoa(first)+" of this request", nil)
 				continue
 			}
 			seen[*in.ExternalID] = k
 		}
-		d, status, prob := c.cmsUpsertLocked(in, false, nil, stamp)
+		d, status, prob := c.upsertLocked(in, false, nil, stamp)
 		res.Status = status
 		if prob != nil {
 			res.Status, res.Error = "failed", prob
@@ -200,13 +200,13 @@ func (c *CMS) cmsBulkUpsert(w http.ResponseWriter, r *http.Request) {
 	if len(touched) > 0 {
 		slices.Sort(touched)
 		c.devLog.add(stamp, touched...)
-		c.devLog.compact(len(c.devices), c.cmsDeviceStamp)
-		c.cmsRetireAlarmsLocked(touched)
+		c.devLog.compact(len(c.devices), c.deviceStamp)
+		c.retireAlarmsLocked(touched)
 	}
 	c.mu.Unlock()
-	if len(touched) > 0 && c.cmsLoseReply() {
-		cmsLostReply(w)
+	if len(touched) > 0 && c.loseReply() {
+		lostReply(w)
 		return
 	}
-	cmsWriteJSON(w, http.StatusOK, map[string]any{"results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }

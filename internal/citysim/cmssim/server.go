@@ -1,4 +1,4 @@
-package citysim
+package cmssim
 
 import (
 	"cmp"
@@ -9,24 +9,26 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-// CMSDefaultAPIKey is the key the simulated CMS accepts when CMSOptions.APIKey
+// DefaultAPIKey is the key the simulated CMS accepts when Options.APIKey
 // is empty.
-const CMSDefaultAPIKey = "sim-cms-key"
+const DefaultAPIKey = "sim-cms-key"
 
-// CMSOptions configures the simulated CMS.
-type CMSOptions struct {
-	// City supplies the lights; NewCity(Seed, DefaultLights) when nil.
-	City *City
+// Options configures the simulated CMS.
+type Options struct {
+	// City supplies the lights; New(Seed, DefaultLights) when nil.
+	City *city.City
 	// Seed drives which lights start in the CMS and every alarm it raises.
 	Seed uint64
-	// APIKey is the accepted X-API-Key; CMSDefaultAPIKey when empty.
+	// APIKey is the accepted X-API-Key; DefaultAPIKey when empty.
 	APIKey string
 	// Clock stamps writes; time.Now when nil.
 	Clock func() time.Time
 	// Faults are the generic HTTP faults wrapped around the API.
-	Faults Faults
+	Faults city.Faults
 	// LostReplyRate is the share of successful writes whose answer is lost:
 	// the write is applied, then the client is told 503, as when a gateway
 	// times out after the database committed. Retried creates must not
@@ -102,92 +104,92 @@ type CMSOptions struct {
 // An alarm: {"id":"alm-00000001","deviceId":"dev-…","externalId":"SL-…",
 // "type":"lampFailure","severity":"major","state":"active",
 // "raisedAt":"…","clearedAt":"…","updatedAt":"…","message":"…"}.
-type CMS struct {
-	opts    CMSOptions
-	city    *City
+type Server struct {
+	opts    Options
+	city    *city.City
 	handler http.Handler
 	log     *slog.Logger
 
 	mu       sync.RWMutex
-	devices  []*cmsDevice
+	devices  []*device
 	byExt    map[string]int32
-	devLog   cmsLog
-	alarms   []*cmsAlarm
-	alarmLog cmsLog
-	active   map[cmsAlarmKey]int32 // open alarm per (device, type)
-	circuits map[string][]int32    // devices per circuit, for supply loss
-	lastAt   int64                 // last stamp handed out, Unix microseconds
-	rng      *rand.Rand            // Advance's decisions
-	lostRng  *rand.Rand            // LostReplyRate's decisions
-	anchor   time.Time             // the time Advance last reached
+	devLog   log
+	alarms   []*alarm
+	alarmLog log
+	active   map[alarmKey]int32 // open alarm per (device, type)
+	circuits map[string][]int32 // devices per circuit, for supply loss
+	lastAt   int64              // last stamp handed out, Unix microseconds
+	rng      *rand.Rand         // Advance's decisions
+	lostRng  *rand.Rand         // LostReplyRate's decisions
+	anchor   time.Time          // the time Advance last reached
 	carry    struct{ alarms, changes float64 }
 }
 
-// NewCMS builds the simulated CMS over opts.City. A share of the city's
+// NewServer builds the simulated CMS over opts.City. A share of the city's
 // lights are already in it: nearly all with a smart controller (commissioned
 // or provisioned) and a fifth of the others as planned conversions.
-func NewCMS(opts CMSOptions) *CMS {
-	opts.APIKey = cmp.Or(opts.APIKey, CMSDefaultAPIKey)
+func NewServer(opts Options) *Server {
+	opts.APIKey = cmp.Or(opts.APIKey, DefaultAPIKey)
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	city := opts.City
-	if city == nil {
-		city = NewCity(opts.Seed, DefaultLights)
+	town := opts.City
+	if town == nil {
+		town = city.New(opts.Seed, city.DefaultLights)
 	}
-	c := &CMS{
+	c := &Server{
 		opts:     opts,
-		city:     city,
+		city:     town,
 		log:      cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		byExt:    make(map[string]int32),
-		active:   make(map[cmsAlarmKey]int32),
+		active:   make(map[alarmKey]int32),
 		circuits: make(map[string][]int32),
 		rng:      rand.New(rand.NewPCG(opts.Seed, 0xc3a5c85c97cb3127)),
 		lostRng:  rand.New(rand.NewPCG(opts.Seed, 0xb492b66fbe98f273)),
 	}
 	c.load()
 	c.anchor = opts.Clock().UTC()
-	c.handler = opts.Faults.Wrap(c.cmsRoutes())
+	c.handler = opts.Faults.Wrap(c.routes())
 	return c
 }
 
 // ServeHTTP serves the CMS API.
-func (c *CMS) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
+func (c *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
 
 // APIKey returns the key clients must send in X-API-Key.
-func (c *CMS) APIKey() string { return c.opts.APIKey }
+func (c *Server) APIKey() string { return c.opts.APIKey }
 
-// cmsRoutes wires the API behind API-key authentication.
-func (c *CMS) cmsRoutes() http.Handler {
+// routes wires the API behind API-key authentication.
+func (c *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/devices", c.cmsListDevices)
-	mux.HandleFunc("POST /api/v1/devices", c.cmsCreateDevice)
-	mux.HandleFunc("POST /api/v1/devices/bulk", c.cmsBulkUpsert)
-	mux.HandleFunc("GET /api/v1/devices/{id}", c.cmsGetDevice)
-	mux.HandleFunc("PATCH /api/v1/devices/{id}", c.cmsPatchDevice)
-	mux.HandleFunc("GET /api/v1/alarms", c.cmsListAlarms)
-	mux.HandleFunc("GET /api/v1/alarms/{id}", c.cmsGetAlarm)
+	mux.HandleFunc("GET /api/v1/devices", c.listDevices)
+	mux.HandleFunc("POST /api/v1/devices", c.createDevice)
+	mux.HandleFunc("POST /api/v1/devices/bulk", c.bulkUpsert)
+	mux.HandleFunc("GET /api/v1/devices/{id}", c.getDevice)
+	mux.HandleFunc("PATCH /api/v1/devices/{id}", c.patchDevice)
+	mux.HandleFunc("GET /api/v1/alarms", c.listAlarms)
+	mux.HandleFunc("GET /api/v1/alarms/{id}", c.getAlarm)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if allow := cmsAllowed(r.URL.Path); allow != "" {
+		if allow := allowed(r.URL.Path); allow != "" {
 			w.Header().Set("Allow", allow)
-			cmsProblem(w, http.StatusMethodNotAllowed, "genericError", r.Method+" is not allowed on "+r.URL.Path, nil)
+			problem(w, http.StatusMethodNotAllowed, "genericError", r.Method+" is not allowed on "+r.URL.Path, nil)
 			return
 		}
-		cmsProblem(w, http.StatusNotFound, "resourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path, nil)
+		problem(w, http.StatusNotFound, "resourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path, nil)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-API-Key") != c.opts.APIKey {
 			w.Header().Set("WWW-Authenticate", `ApiKey header="X-API-Key"`)
-			cmsProblem(w, http.StatusUnauthorized, "unauthorized", "missing or invalid X-API-Key", nil)
+			problem(w, http.StatusUnauthorized, "unauthorized", "missing or invalid X-API-Key", nil)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
 }
 
-// cmsAllowed names the methods a known resource path takes, or "" for an
+// allowed names the methods a known resource path takes, or "" for an
 // unknown path.
-func cmsAllowed(path string) string {
+func allowed(path string) string {
 	rest, ok := strings.CutPrefix(path, "/api/v1/")
 	if !ok {
 		return ""
@@ -205,8 +207,8 @@ func cmsAllowed(path string) string {
 	return ""
 }
 
-// cmsLoseReply reports whether this successful write's answer is to be lost.
-func (c *CMS) cmsLoseReply() bool {
+// loseReply reports whether this successful write's answer is to be lost.
+func (c *Server) loseReply() bool {
 	if c.opts.LostReplyRate <= 0 {
 		return false
 	}
@@ -215,8 +217,8 @@ func (c *CMS) cmsLoseReply() bool {
 	return c.lostRng.Float64() < c.opts.LostReplyRate
 }
 
-// cmsWriteJSON answers v as JSON with status.
-func cmsWriteJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)

@@ -1,4 +1,4 @@
-package citysim
+package cmssim
 
 import (
 	"bytes"
@@ -10,25 +10,29 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
-var cmsTestStart = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
+var testStart = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
 
-func cmsTestServer(t *testing.T, lights int, opts CMSOptions) (*CMS, *httptest.Server, *testClock) {
+func testServer(t *testing.T, lights int, opts Options) (*Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
-	clock := &testClock{now: cmsTestStart}
-	opts.City = NewCity(11, lights)
+	clock := testclock.New(testStart)
+	opts.City = city.New(11, lights)
 	opts.Seed = 11
 	opts.Clock = clock.Now
-	c := NewCMS(opts)
+	c := NewServer(opts)
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	return c, srv, clock
 }
 
-// cmsCall sends one request with the API key and decodes a JSON answer into
+// call sends one request with the API key and decodes a JSON answer into
 // out when out is not nil.
-func cmsCall(t *testing.T, srv *httptest.Server, method, path string, body any, hdr http.Header, out any) *http.Response {
+func call(t *testing.T, srv *httptest.Server, method, path string, body any, hdr http.Header, out any) *http.Response {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -42,7 +46,7 @@ func cmsCall(t *testing.T, srv *httptest.Server, method, path string, body any, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-API-Key", CMSDefaultAPIKey)
+	req.Header.Set("X-API-Key", DefaultAPIKey)
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
@@ -63,16 +67,16 @@ func cmsCall(t *testing.T, srv *httptest.Server, method, path string, body any, 
 	return resp
 }
 
-type cmsTestPage struct {
-	Devices    []cmsDevice `json:"devices"`
-	Alarms     []cmsAlarm  `json:"alarms"`
-	NextCursor string      `json:"nextCursor"`
-	More       bool        `json:"more"`
+type testPage struct {
+	Devices    []device `json:"devices"`
+	Alarms     []alarm  `json:"alarms"`
+	NextCursor string   `json:"nextCursor"`
+	More       bool     `json:"more"`
 }
 
-func TestCMSRejectsMissingOrWrongKey(t *testing.T) {
+func TestRejectsMissingOrWrongKey(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := cmsTestServer(t, 200, CMSOptions{})
+	_, srv, _ := testServer(t, 200, Options{})
 	for _, key := range []string{"", "wrong"} {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/devices", nil)
 		if key != "" {
@@ -82,7 +86,7 @@ func TestCMSRejectsMissingOrWrongKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p cmsProblemBody
+		var p problemBody
 		err = json.NewDecoder(resp.Body).Decode(&p)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || p.Key != "unauthorized" ||
@@ -92,16 +96,16 @@ func TestCMSRejectsMissingOrWrongKey(t *testing.T) {
 	}
 }
 
-func TestCMSListDevicesPagesEveryDeviceOnceInOrder(t *testing.T) {
+func TestListDevicesPagesEveryDeviceOnceInOrder(t *testing.T) {
 	t.Parallel()
-	c, srv, _ := cmsTestServer(t, 6000, CMSOptions{})
+	c, srv, _ := testServer(t, 6000, Options{})
 	seen := map[string]bool{}
-	var prev *cmsDevice
+	var prev *device
 	ties := 0
 	cursor := ""
 	for pages := 0; ; pages++ {
-		var p cmsTestPage
-		resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=137&after="+url.QueryEscape(cursor), nil, nil, &p)
+		var p testPage
+		resp := call(t, srv, http.MethodGet, "/api/v1/devices?limit=137&after="+url.QueryEscape(cursor), nil, nil, &p)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
@@ -134,27 +138,27 @@ func TestCMSListDevicesPagesEveryDeviceOnceInOrder(t *testing.T) {
 	}
 }
 
-func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
+func TestListingSeesDevicesWrittenWhileItPages(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := cmsTestServer(t, 3000, CMSOptions{})
-	var first cmsTestPage
-	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=50", nil, nil, &first)
+	_, srv, clock := testServer(t, 3000, Options{})
+	var first testPage
+	call(t, srv, http.MethodGet, "/api/v1/devices?limit=50", nil, nil, &first)
 	if !first.More {
 		t.Fatal("expected more than one page")
 	}
 	// Write a device the listing already passed; it must come round again.
 	passed := first.Devices[3]
-	clock.Set(cmsTestStart.Add(time.Minute))
+	clock.Set(testStart.Add(time.Minute))
 	watts := passed.NominalWatts + 10
-	var patched cmsDevice
-	if resp := cmsCall(t, srv, http.MethodPatch, "/api/v1/devices/"+passed.ID, map[string]any{"nominalWatts": watts, "inputWatts": watts + 5}, nil, &patched); resp.StatusCode != http.StatusOK {
+	var patched device
+	if resp := call(t, srv, http.MethodPatch, "/api/v1/devices/"+passed.ID, map[string]any{"nominalWatts": watts, "inputWatts": watts + 5}, nil, &patched); resp.StatusCode != http.StatusOK {
 		t.Fatalf("patch: status %d", resp.StatusCode)
 	}
 	found := false
 	cursor := first.NextCursor
 	for more := true; more; {
-		var p cmsTestPage
-		cmsCall(t, srv, http.MethodGet, "/api/v1/devices?limit=500&after="+url.QueryEscape(cursor), nil, nil, &p)
+		var p testPage
+		call(t, srv, http.MethodGet, "/api/v1/devices?limit=500&after="+url.QueryEscape(cursor), nil, nil, &p)
 		for _, d := range p.Devices {
 			if d.ID == passed.ID {
 				found = d.NominalWatts == watts && d.Version == passed.Version+1
@@ -166,71 +170,71 @@ func TestCMSListingSeesDevicesWrittenWhileItPages(t *testing.T) {
 		t.Fatalf("device %s written mid-listing never came round with its new version", passed.ID)
 	}
 	// The last page's cursor resumes with only the writes made after it.
-	var none cmsTestPage
-	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &none)
+	var none testPage
+	call(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &none)
 	if len(none.Devices) != 0 || none.More || none.NextCursor != cursor {
 		t.Fatalf("nothing written since the end: %+v", none)
 	}
 	other := first.Devices[7]
-	clock.Set(cmsTestStart) // a clock that steps back still stamps later writes later
-	if resp := cmsCall(t, srv, http.MethodPatch, "/api/v1/devices/"+other.ID, map[string]any{"address": "2 N State St"}, nil, nil); resp.StatusCode != http.StatusOK {
+	clock.Set(testStart) // a clock that steps back still stamps later writes later
+	if resp := call(t, srv, http.MethodPatch, "/api/v1/devices/"+other.ID, map[string]any{"address": "2 N State St"}, nil, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("patch: status %d", resp.StatusCode)
 	}
-	var resumed cmsTestPage
-	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &resumed)
+	var resumed testPage
+	call(t, srv, http.MethodGet, "/api/v1/devices?after="+url.QueryEscape(cursor), nil, nil, &resumed)
 	if len(resumed.Devices) != 1 || resumed.Devices[0].ID != other.ID || resumed.More {
 		t.Fatalf("resumed after the end: %+v", resumed)
 	}
 	// since excludes everything stamped before it.
-	var recent cmsTestPage
-	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?since="+url.QueryEscape(patched.UpdatedAt.Format(time.RFC3339Nano)), nil, nil, &recent)
+	var recent testPage
+	call(t, srv, http.MethodGet, "/api/v1/devices?since="+url.QueryEscape(patched.UpdatedAt.Format(time.RFC3339Nano)), nil, nil, &recent)
 	if len(recent.Devices) != 2 || recent.Devices[0].ID != passed.ID || recent.Devices[1].ID != other.ID || recent.More {
 		t.Fatalf("since %v listed %+v", patched.UpdatedAt, recent)
 	}
 }
 
-func TestCMSRejectsBadListParameters(t *testing.T) {
+func TestRejectsBadListParameters(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := cmsTestServer(t, 100, CMSOptions{})
-	for _, q := range []string{"since=yesterday", "limit=0", "limit=1001", "after=%21%21", "state=lost", "after=" + cmsEncodeCursor(1, "dev-9999999")} {
-		var p cmsProblemBody
-		resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices?"+q, nil, nil, &p)
+	_, srv, _ := testServer(t, 100, Options{})
+	for _, q := range []string{"since=yesterday", "limit=0", "limit=1001", "after=%21%21", "state=lost", "after=" + encodeCursor(1, "dev-9999999")} {
+		var p problemBody
+		resp := call(t, srv, http.MethodGet, "/api/v1/devices?"+q, nil, nil, &p)
 		if resp.StatusCode != http.StatusBadRequest || p.Key != "parameterValueNotValid" {
 			t.Errorf("%s: status %d, problem %+v", q, resp.StatusCode, p)
 		}
 	}
-	var p cmsProblemBody
-	if resp := cmsCall(t, srv, http.MethodGet, "/api/v1/alarms?type=meteorStrike", nil, nil, &p); resp.StatusCode != http.StatusBadRequest {
+	var p problemBody
+	if resp := call(t, srv, http.MethodGet, "/api/v1/alarms?type=meteorStrike", nil, nil, &p); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("unknown alarm type: status %d", resp.StatusCode)
 	}
 }
 
-func TestCMSGetDevice(t *testing.T) {
+func TestGetDevice(t *testing.T) {
 	t.Parallel()
-	c, srv, _ := cmsTestServer(t, 100, CMSOptions{})
+	c, srv, _ := testServer(t, 100, Options{})
 	want := c.devices[7]
-	var got cmsDevice
-	resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices/"+want.ID, nil, nil, &got)
-	if resp.StatusCode != http.StatusOK || got.ExternalID != want.ExternalID || resp.Header.Get("ETag") != cmsETag(want.Version) {
+	var got device
+	resp := call(t, srv, http.MethodGet, "/api/v1/devices/"+want.ID, nil, nil, &got)
+	if resp.StatusCode != http.StatusOK || got.ExternalID != want.ExternalID || resp.Header.Get("ETag") != eTag(want.Version) {
 		t.Fatalf("status %d, got %+v, etag %s", resp.StatusCode, got, resp.Header.Get("ETag"))
 	}
 	light, _ := c.city.LightByAssetID(got.ExternalID)
 	if got.Location.Latitude != light.Lat || got.NominalWatts != light.NominalWatts || got.Address != light.Address {
 		t.Errorf("device %+v does not match its light %+v", got, light)
 	}
-	var p cmsProblemBody
-	if resp := cmsCall(t, srv, http.MethodGet, "/api/v1/devices/dev-9999999", nil, nil, &p); resp.StatusCode != http.StatusNotFound || p.Key != "resourceNotFound" {
+	var p problemBody
+	if resp := call(t, srv, http.MethodGet, "/api/v1/devices/dev-9999999", nil, nil, &p); resp.StatusCode != http.StatusNotFound || p.Key != "resourceNotFound" {
 		t.Errorf("unknown device: status %d, %+v", resp.StatusCode, p)
 	}
-	var byExt cmsTestPage
-	cmsCall(t, srv, http.MethodGet, "/api/v1/devices?externalId="+want.ExternalID, nil, nil, &byExt)
+	var byExt testPage
+	call(t, srv, http.MethodGet, "/api/v1/devices?externalId="+want.ExternalID, nil, nil, &byExt)
 	if len(byExt.Devices) != 1 || byExt.Devices[0].ID != want.ID {
 		t.Errorf("lookup by externalId: %+v", byExt)
 	}
 }
 
-// cmsTestNewAsset finds a city light that is not yet in the CMS.
-func cmsTestNewAsset(t *testing.T, c *CMS, skip int) Light {
+// testNewAsset finds a city light that is not yet in the CMS.
+func testNewAsset(t *testing.T, c *Server, skip int) city.Light {
 	t.Helper()
 	for _, l := range c.city.Lights {
 		if _, in := c.byExt[l.AssetID]; !in {
@@ -241,56 +245,56 @@ func cmsTestNewAsset(t *testing.T, c *CMS, skip int) Light {
 		}
 	}
 	t.Fatal("every light is in the CMS")
-	return Light{}
+	return city.Light{}
 }
 
-func TestCMSCreateIsIdempotentByExternalID(t *testing.T) {
+func TestCreateIsIdempotentByExternalID(t *testing.T) {
 	t.Parallel()
-	c, srv, _ := cmsTestServer(t, 500, CMSOptions{})
-	l := cmsTestNewAsset(t, c, 0)
+	c, srv, _ := testServer(t, 500, Options{})
+	l := testNewAsset(t, c, 0)
 	in := map[string]any{"externalId": l.AssetID, "poleId": l.PoleID, "lampType": l.LampType,
 		"nominalWatts": l.NominalWatts, "inputWatts": l.InputWatts, "location": map[string]float64{"latitude": l.Lat, "longitude": l.Lon}}
-	var created cmsDevice
-	resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &created)
-	if resp.StatusCode != http.StatusCreated || created.State != CMSStatePlanned || created.Version != 1 ||
+	var created device
+	resp := call(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &created)
+	if resp.StatusCode != http.StatusCreated || created.State != StatePlanned || created.Version != 1 ||
 		resp.Header.Get("Location") != "/api/v1/devices/"+created.ID {
 		t.Fatalf("create: status %d, %+v, location %q", resp.StatusCode, created, resp.Header.Get("Location"))
 	}
-	var conflict cmsProblemBody
-	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &conflict)
+	var conflict problemBody
+	resp = call(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &conflict)
 	if resp.StatusCode != http.StatusConflict || conflict.Key != "resourceConflict" || conflict.Existing == nil ||
 		conflict.Existing.ID != created.ID || resp.Header.Get("Location") != "/api/v1/devices/"+created.ID {
 		t.Fatalf("second create: status %d, %+v", resp.StatusCode, conflict)
 	}
-	var bad cmsProblemBody
-	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices",
+	var bad problemBody
+	resp = call(t, srv, http.MethodPost, "/api/v1/devices",
 		map[string]any{"externalId": "SL-NEW-1", "state": "commissioned", "nominalWatts": 90, "inputWatts": 80}, nil, &bad)
 	if resp.StatusCode != http.StatusBadRequest || bad.Key != "payloadError" || len(bad.Errors) != 2 {
 		t.Fatalf("invalid create: status %d, %+v", resp.StatusCode, bad)
 	}
-	resp = cmsCall(t, srv, http.MethodPost, "/api/v1/devices", map[string]any{"externalId": "SL-NEW-2", "colour": "red"}, nil, &bad)
+	resp = call(t, srv, http.MethodPost, "/api/v1/devices", map[string]any{"externalId": "SL-NEW-2", "colour": "red"}, nil, &bad)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(bad.Detail, "colour") {
 		t.Fatalf("unknown field: status %d, %+v", resp.StatusCode, bad)
 	}
 }
 
-func TestCMSLostReplyStillAppliesTheWrite(t *testing.T) {
+func TestLostReplyStillAppliesTheWrite(t *testing.T) {
 	t.Parallel()
-	c, srv, _ := cmsTestServer(t, 300, CMSOptions{LostReplyRate: 1})
-	l := cmsTestNewAsset(t, c, 0)
+	c, srv, _ := testServer(t, 300, Options{LostReplyRate: 1})
+	l := testNewAsset(t, c, 0)
 	in := map[string]any{"externalId": l.AssetID}
-	if resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp := call(t, srv, http.MethodPost, "/api/v1/devices", in, nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want the lost reply's 503", resp.StatusCode)
 	}
-	var p cmsProblemBody
-	if resp := cmsCall(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &p); resp.StatusCode != http.StatusConflict || p.Existing == nil {
+	var p problemBody
+	if resp := call(t, srv, http.MethodPost, "/api/v1/devices", in, nil, &p); resp.StatusCode != http.StatusConflict || p.Existing == nil {
 		t.Fatalf("retry: status %d, %+v; the first create should have gone through", resp.StatusCode, p)
 	}
 }
 
-func TestCMSUnknownPathsAndMethods(t *testing.T) {
+func TestUnknownPathsAndMethods(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := cmsTestServer(t, 100, CMSOptions{})
+	_, srv, _ := testServer(t, 100, Options{})
 	tests := []struct {
 		method, path string
 		status       int
@@ -303,8 +307,8 @@ func TestCMSUnknownPathsAndMethods(t *testing.T) {
 		{http.MethodGet, "/api/v2/devices", http.StatusNotFound, ""},
 	}
 	for _, tt := range tests {
-		var p cmsProblemBody
-		resp := cmsCall(t, srv, tt.method, tt.path, nil, nil, &p)
+		var p problemBody
+		resp := call(t, srv, tt.method, tt.path, nil, nil, &p)
 		if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow || p.Status != tt.status {
 			t.Errorf("%s %s: status %d, allow %q, problem %+v", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), p)
 		}

@@ -1,4 +1,4 @@
-package citysim
+package open311sim
 
 import (
 	"encoding/json"
@@ -8,83 +8,83 @@ import (
 	"time"
 )
 
-// open311Format is the response format chosen by the resource's extension.
-type open311Format string
+// format is the response format chosen by the resource's extension.
+type format string
 
 const (
-	open311JSON open311Format = "json"
-	open311XML  open311Format = "xml"
+	formatJSON format = "json"
+	formatXML  format = "xml"
 )
 
-// open311SplitFormat splits "services.json" into "services" and its format.
+// splitFormat splits "services.json" into "services" and its format.
 // A name without a known extension is reported as not ok.
-func open311SplitFormat(name string) (string, open311Format, bool) {
+func splitFormat(name string) (string, format, bool) {
 	switch {
 	case strings.HasSuffix(name, ".json"):
-		return strings.TrimSuffix(name, ".json"), open311JSON, true
+		return strings.TrimSuffix(name, ".json"), formatJSON, true
 	case strings.HasSuffix(name, ".xml"):
-		return strings.TrimSuffix(name, ".xml"), open311XML, true
+		return strings.TrimSuffix(name, ".xml"), formatXML, true
 	}
 	return name, "", false
 }
 
-// open311Error is one entry of the spec's error array.
-type open311Error struct {
+// apiError is one entry of the spec's error array.
+type apiError struct {
 	XMLName     xml.Name `json:"-" xml:"error"`
 	Code        int      `json:"code" xml:"code"`
 	Description string   `json:"description" xml:"description"`
 }
 
-// open311Errors is the XML document wrapping an error array.
-type open311Errors struct {
-	XMLName xml.Name       `xml:"errors"`
-	Errors  []open311Error `xml:"error"`
+// errors is the XML document wrapping an error array.
+type errors struct {
+	XMLName xml.Name   `xml:"errors"`
+	Errors  []apiError `xml:"error"`
 }
 
-// open311WriteError answers status with a one-entry error array whose code is
+// writeError answers status with a one-entry error array whose code is
 // the HTTP status, as the GeoReport v2 examples do.
-func open311WriteError(w http.ResponseWriter, f open311Format, status int, description string) {
-	errs := []open311Error{{Code: status, Description: description}}
-	if f == open311XML {
-		open311WriteXML(w, status, open311Errors{Errors: errs})
+func writeError(w http.ResponseWriter, f format, status int, description string) {
+	errs := []apiError{{Code: status, Description: description}}
+	if f == formatXML {
+		writeXML(w, status, errors{Errors: errs})
 		return
 	}
-	open311WriteJSON(w, status, errs)
+	writeJSON(w, status, errs)
 }
 
-// open311Write answers 200 with v in the requested format; x is the XML
+// write answers 200 with v in the requested format; x is the XML
 // document for the same content.
-func open311Write(w http.ResponseWriter, f open311Format, v, x any) {
-	if f == open311XML {
-		open311WriteXML(w, http.StatusOK, x)
+func write(w http.ResponseWriter, f format, v, x any) {
+	if f == formatXML {
+		writeXML(w, http.StatusOK, x)
 		return
 	}
-	open311WriteJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v)
 }
 
-func open311WriteJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func open311WriteXML(w http.ResponseWriter, status int, v any) {
+func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
 	_ = xml.NewEncoder(w).Encode(v)
 }
 
-// open311Time formats t as the spec's ISO 8601 subset, or "" for the zero time.
-func open311Time(t time.Time) string {
+// formatTime formats t as the spec's ISO 8601 subset, or "" for the zero time.
+func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
 }
 
-// open311ServiceView is one service in services.json/.xml.
-type open311ServiceView struct {
+// serviceView is one service in services.json/.xml.
+type serviceView struct {
 	XMLName     xml.Name `json:"-" xml:"service"`
 	ServiceCode string   `json:"service_code" xml:"service_code"`
 	ServiceName string   `json:"service_name" xml:"service_name"`
@@ -95,60 +95,60 @@ type open311ServiceView struct {
 	Group       string   `json:"group" xml:"group"`
 }
 
-type open311ServicesXML struct {
-	XMLName  xml.Name             `xml:"services"`
-	Services []open311ServiceView `xml:"service"`
+type servicesXML struct {
+	XMLName  xml.Name      `xml:"services"`
+	Services []serviceView `xml:"service"`
 }
 
-// open311DefinitionView is services/{code}.json.
-type open311DefinitionView struct {
-	XMLName     xml.Name               `json:"-" xml:"service_definition"`
-	ServiceCode string                 `json:"service_code" xml:"service_code"`
-	Attributes  []open311AttributeView `json:"attributes" xml:"attributes>attribute"`
+// definitionView is services/{code}.json.
+type definitionView struct {
+	XMLName     xml.Name        `json:"-" xml:"service_definition"`
+	ServiceCode string          `json:"service_code" xml:"service_code"`
+	Attributes  []attributeView `json:"attributes" xml:"attributes>attribute"`
 }
 
-type open311AttributeView struct {
-	Variable            bool                   `json:"variable" xml:"variable"`
-	Code                string                 `json:"code" xml:"code"`
-	Datatype            string                 `json:"datatype" xml:"datatype"`
-	Required            bool                   `json:"required" xml:"required"`
-	DatatypeDescription string                 `json:"datatype_description" xml:"datatype_description"`
-	Order               int                    `json:"order" xml:"order"`
-	Description         string                 `json:"description" xml:"description"`
-	Values              []open311AttrValueView `json:"values,omitempty" xml:"values>value,omitempty"`
+type attributeView struct {
+	Variable            bool            `json:"variable" xml:"variable"`
+	Code                string          `json:"code" xml:"code"`
+	Datatype            string          `json:"datatype" xml:"datatype"`
+	Required            bool            `json:"required" xml:"required"`
+	DatatypeDescription string          `json:"datatype_description" xml:"datatype_description"`
+	Order               int             `json:"order" xml:"order"`
+	Description         string          `json:"description" xml:"description"`
+	Values              []attrValueView `json:"values,omitempty" xml:"values>value,omitempty"`
 }
 
-type open311AttrValueView struct {
+type attrValueView struct {
 	Key  string `json:"key" xml:"key"`
 	Name string `json:"name" xml:"name"`
 }
 
-func open311ServiceViewOf(s *open311Service) open311ServiceView {
-	return open311ServiceView{
+func serviceViewOf(s *service) serviceView {
+	return serviceView{
 		ServiceCode: s.Code, ServiceName: s.Name, Description: s.Description,
 		Metadata: len(s.Attributes) > 0, Type: s.Type, Keywords: s.Keywords, Group: s.Group,
 	}
 }
 
-func open311DefinitionViewOf(s *open311Service) open311DefinitionView {
-	d := open311DefinitionView{ServiceCode: s.Code}
+func definitionViewOf(s *service) definitionView {
+	d := definitionView{ServiceCode: s.Code}
 	for _, a := range s.Attributes {
-		av := open311AttributeView{
+		av := attributeView{
 			Variable: a.Variable, Code: a.Code, Datatype: a.Datatype, Required: a.Required,
 			DatatypeDescription: a.DatatypeDoc, Order: a.Order, Description: a.Description,
 		}
 		for _, v := range a.Values {
-			av.Values = append(av.Values, open311AttrValueView(v))
+			av.Values = append(av.Values, attrValueView(v))
 		}
 		d.Attributes = append(d.Attributes, av)
 	}
 	return d
 }
 
-// open311RequestView is one service request as GET requests.json shows it.
+// requestView is one service request as GET requests.json shows it.
 // Fields the spec allows to be empty are written as empty strings, lat and
 // long as numbers.
-type open311RequestView struct {
+type requestView struct {
 	XMLName           xml.Name `json:"-" xml:"request"`
 	ServiceRequestID  string   `json:"service_request_id" xml:"service_request_id"`
 	Status            string   `json:"status" xml:"status"`
@@ -169,9 +169,9 @@ type open311RequestView struct {
 	MediaURL          string   `json:"media_url" xml:"media_url"`
 }
 
-// open311PostView is one entry of the answer to POST requests.json, and of
+// postView is one entry of the answer to POST requests.json, and of
 // tokens/{token}.json.
-type open311PostView struct {
+type postView struct {
 	XMLName          xml.Name `json:"-" xml:"request"`
 	ServiceRequestID string   `json:"service_request_id,omitempty" xml:"service_request_id,omitempty"`
 	Token            string   `json:"token,omitempty" xml:"token,omitempty"`
@@ -179,8 +179,8 @@ type open311PostView struct {
 	AccountID        string   `json:"account_id,omitempty" xml:"account_id,omitempty"`
 }
 
-// open311RequestsXML wraps request lists (and POST answers) for XML output.
-type open311RequestsXML struct {
+// requestsXML wraps request lists (and POST answers) for XML output.
+type requestsXML struct {
 	XMLName  xml.Name `xml:"service_requests"`
 	Requests any      `xml:"request"`
 }

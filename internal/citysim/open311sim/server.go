@@ -1,4 +1,4 @@
-package citysim
+package open311sim
 
 import (
 	"cmp"
@@ -9,38 +9,40 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-// Open311Duplicates says how the simulated Open311 server answers a request
+// Duplicates says how the simulated Open311 server answers a request
 // for an asset that already has an open request of the same service code.
-type Open311Duplicates int
+type Duplicates int
 
 const (
-	// Open311DuplicatesAllow files a second request, as many 311 systems do.
-	Open311DuplicatesAllow Open311Duplicates = iota
-	// Open311DuplicatesReject answers 400 with an error array naming the open
+	// DuplicatesAllow files a second request, as many 311 systems do.
+	DuplicatesAllow Duplicates = iota
+	// DuplicatesReject answers 400 with an error array naming the open
 	// request.
-	Open311DuplicatesReject
-	// Open311DuplicatesReturnExisting answers 200 with the open request's
+	DuplicatesReject
+	// DuplicatesReturnExisting answers 200 with the open request's
 	// service_request_id (or token) and a service_notice saying so.
-	Open311DuplicatesReturnExisting
+	DuplicatesReturnExisting
 )
 
-// Open311Options configures the simulated Open311 GeoReport v2 server. The
+// Options configures the simulated Open311 GeoReport v2 server. The
 // zero value is a working server with the default API key, no faults and the
 // wall clock.
-type Open311Options struct {
+type Options struct {
 	// Seed makes request ids, tokens and the crews' work deterministic.
 	Seed uint64
 	// Faults wraps the whole server (latency, 5xx, 429, hangs).
-	Faults Faults
+	Faults city.Faults
 	// Now is the server's clock; time.Now when nil. Every call advances the
 	// simulated crews to Now before it answers.
 	Now func() time.Time
-	// APIKeys are the accepted api_key values; DefaultOpen311APIKey when empty.
+	// APIKeys are the accepted api_key values; DefaultAPIKey when empty.
 	APIKeys []string
 	// Jurisdiction is the jurisdiction_id served; a request naming another
-	// one is answered 404. Defaults to DefaultOpen311Jurisdiction.
+	// one is answered 404. Defaults to DefaultJurisdiction.
 	Jurisdiction string
 	// BatchServices are service codes answered with a token instead of an id,
 	// besides SLPWR, which always is.
@@ -52,7 +54,7 @@ type Open311Options struct {
 	// (default 30s; negative means at once).
 	TokenDelay time.Duration
 	// Duplicates selects the duplicate-detection answer.
-	Duplicates Open311Duplicates
+	Duplicates Duplicates
 	// Speed divides how long crews take (default 1, real time).
 	Speed float64
 	// MaxResults caps GET requests.json (default 1000, as the spec suggests).
@@ -60,7 +62,7 @@ type Open311Options struct {
 	// City, when set, is the asset register requests are checked against:
 	// an ASSET_ID that names no light is refused with 400, and a request
 	// without an address or position gets the light's.
-	City *City
+	City *city.City
 	// PublicRequests, with City, is how many requests residents filed for
 	// the city's lights over the 30 days before the server starts; some are
 	// still open, so citylink's requests can meet duplicates.
@@ -71,9 +73,9 @@ type Open311Options struct {
 
 // Defaults of the simulated Open311 server.
 const (
-	DefaultOpen311APIKey       = "citylink-open311-dev-key"
-	DefaultOpen311Jurisdiction = "citylink.example.gov"
-	open311FirstID             = 26000001
+	DefaultAPIKey       = "citylink-open311-dev-key"
+	DefaultJurisdiction = "citylink.example.gov"
+	firstID             = 26000001
 )
 
 // Open311 is a simulated Open311 GeoReport v2 server for streetlight service
@@ -94,33 +96,33 @@ const (
 //
 //	curl -d api_key=citylink-open311-dev-key -d service_code=SLOUT -d address_string='100 N State St' \
 //	     -d 'attribute[ASSET_ID]=SL-0000001' http://127.0.0.1:PORT/requests.json
-type Open311 struct {
-	opts     Open311Options
+type Server struct {
+	opts     Options
 	handler  http.Handler
-	services []open311Service
-	byCode   map[string]*open311Service
+	services []service
+	byCode   map[string]*service
 	keys     map[string]bool
 
 	mu      sync.Mutex
 	seq     int // requests accepted, for the per-request random stream
 	nextNum int // next service_request_id
-	reqs    []*Open311Request
-	byID    map[string]*Open311Request
-	byToken map[string]*Open311Request
-	open    map[string]*Open311Request // service code + asset id -> open request
-	pending open311Queue               // not yet closed, by next transition
+	reqs    []*Request
+	byID    map[string]*Request
+	byToken map[string]*Request
+	open    map[string]*Request // service code + asset id -> open request
+	pending queue               // not yet closed, by next transition
 	last    time.Time
 }
 
-// NewOpen311 returns a simulated Open311 server configured by opts.
-func NewOpen311(opts Open311Options) *Open311 {
+// NewServer returns a simulated Open311 server configured by opts.
+func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if len(opts.APIKeys) == 0 {
-		opts.APIKeys = []string{DefaultOpen311APIKey}
+		opts.APIKeys = []string{DefaultAPIKey}
 	}
-	opts.Jurisdiction = cmp.Or(opts.Jurisdiction, DefaultOpen311Jurisdiction)
+	opts.Jurisdiction = cmp.Or(opts.Jurisdiction, DefaultJurisdiction)
 	opts.TokenDelay = cmp.Or(opts.TokenDelay, 30*time.Second)
 	opts.TokenDelay = max(opts.TokenDelay, 0)
 	opts.Speed = cmp.Or(opts.Speed, 1)
@@ -134,15 +136,15 @@ func NewOpen311(opts Open311Options) *Open311 {
 	for _, c := range opts.BlackboxServices {
 		blackbox[c] = true
 	}
-	s := &Open311{
+	s := &Server{
 		opts:     opts,
-		services: open311Catalog(batch, blackbox),
-		byCode:   make(map[string]*open311Service),
+		services: catalog(batch, blackbox),
+		byCode:   make(map[string]*service),
 		keys:     make(map[string]bool),
-		nextNum:  open311FirstID,
-		byID:     make(map[string]*Open311Request),
-		byToken:  make(map[string]*Open311Request),
-		open:     make(map[string]*Open311Request),
+		nextNum:  firstID,
+		byID:     make(map[string]*Request),
+		byToken:  make(map[string]*Request),
+		open:     make(map[string]*Request),
 	}
 	for i := range s.services {
 		s.byCode[s.services[i].Code] = &s.services[i]
@@ -151,45 +153,45 @@ func NewOpen311(opts Open311Options) *Open311 {
 		s.keys[k] = true
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /discovery.json", s.open311Discovery)
-	mux.HandleFunc("GET /{resource}", s.open311Root)
-	mux.HandleFunc("POST /{resource}", s.open311Post)
-	mux.HandleFunc("GET /services/{file}", s.open311Definition)
-	mux.HandleFunc("GET /requests/{file}", s.open311GetOne)
-	mux.HandleFunc("GET /tokens/{file}", s.open311Token)
+	mux.HandleFunc("GET /discovery.json", s.discovery)
+	mux.HandleFunc("GET /{resource}", s.root)
+	mux.HandleFunc("POST /{resource}", s.post)
+	mux.HandleFunc("GET /services/{file}", s.definition)
+	mux.HandleFunc("GET /requests/{file}", s.getOne)
+	mux.HandleFunc("GET /tokens/{file}", s.token)
 	s.handler = opts.Faults.Wrap(mux)
-	s.open311SeedPublic(opts.City, opts.PublicRequests, opts.Now())
+	s.seedPublic(opts.City, opts.PublicRequests, opts.Now())
 	return s
 }
 
 // ServeHTTP serves the GeoReport v2 API.
-func (s *Open311) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
 // Advance moves the simulated crews to now: batch requests due get their ids,
 // requests are acknowledged and closed. Earlier times than the last are
 // ignored. Every API call advances to the clock first.
-func (s *Open311) Advance(now time.Time) {
+func (s *Server) Advance(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.open311AdvanceLocked(now)
+	s.advanceLocked(now)
 }
 
-func (s *Open311) open311AdvanceLocked(now time.Time) {
+func (s *Server) advanceLocked(now time.Time) {
 	if now.Before(s.last) {
 		return
 	}
 	s.last = now
 	// Pop requests in the order their next transition falls due, so batch
 	// ids are handed out in readiness order and only due requests are seen.
-	for s.pending.Len() > 0 && !s.pending[0].open311Due().After(now) {
-		r := heap.Pop(&s.pending).(*Open311Request)
-		if open311Advance(r, now, s.open311NextID, s.byCode[r.ServiceCode], s.opts.Speed) && r.ID != "" {
+	for s.pending.Len() > 0 && !s.pending[0].due().After(now) {
+		r := heap.Pop(&s.pending).(*Request)
+		if advance(r, now, s.nextID, s.byCode[r.ServiceCode], s.opts.Speed) && r.ID != "" {
 			s.byID[r.ID] = r
 		}
 		if r.Status == "closed" {
-			if key := open311DupKey(r.ServiceCode, r.assetID); s.open[key] == r {
+			if key := dupKey(r.ServiceCode, r.assetID); s.open[key] == r {
 				delete(s.open, key)
 			}
 			continue
@@ -198,14 +200,14 @@ func (s *Open311) open311AdvanceLocked(now time.Time) {
 	}
 }
 
-// open311Queue is a min-heap of open requests by their next transition.
-type open311Queue []*Open311Request
+// queue is a min-heap of open requests by their next transition.
+type queue []*Request
 
-func (q open311Queue) Len() int           { return len(q) }
-func (q open311Queue) Less(i, j int) bool { return q[i].open311Due().Before(q[j].open311Due()) }
-func (q open311Queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *open311Queue) Push(x any)        { *q = append(*q, x.(*Open311Request)) }
-func (q *open311Queue) Pop() any {
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].due().Before(q[j].due()) }
+func (q queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)        { *q = append(*q, x.(*Request)) }
+func (q *queue) Pop() any {
 	old := *q
 	r := old[len(old)-1]
 	old[len(old)-1] = nil
@@ -213,7 +215,7 @@ func (q *open311Queue) Pop() any {
 	return r
 }
 
-func (s *Open311) open311NextID() string {
+func (s *Server) nextID() string {
 	id := strconv.Itoa(s.nextNum)
 	s.nextNum++
 	return id
@@ -221,11 +223,11 @@ func (s *Open311) open311NextID() string {
 
 // Requests returns a copy of every request received, in arrival order, as of
 // the clock's current time.
-func (s *Open311) Requests() []Open311Request {
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.open311AdvanceLocked(s.opts.Now())
-	out := make([]Open311Request, 0, len(s.reqs))
+	s.advanceLocked(s.opts.Now())
+	out := make([]Request, 0, len(s.reqs))
 	for _, r := range s.reqs {
 		c := *r
 		c.Attributes = make(map[string][]string, len(r.Attributes))
@@ -237,4 +239,4 @@ func (s *Open311) Requests() []Open311Request {
 	return out
 }
 
-func open311DupKey(code, asset string) string { return code + "\x00" + asset }
+func dupKey(code, asset string) string { return code + "\x00" + asset }

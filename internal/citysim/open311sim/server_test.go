@@ -1,4 +1,4 @@
-package citysim
+package open311sim
 
 import (
 	"encoding/json"
@@ -10,19 +10,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
-func open311TestServer(t *testing.T, opts Open311Options) (*Open311, *httptest.Server, *testClock) {
+func testServer(t *testing.T, opts Options) (*Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	opts.Now = clock.Now
-	sim := NewOpen311(opts)
+	sim := NewServer(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv, clock
 }
 
-func open311PostForm(t *testing.T, base string, form url.Values) (int, string) {
+func postForm(t *testing.T, base string, form url.Values) (int, string) {
 	t.Helper()
 	resp, err := http.PostForm(base+"/requests.json", form)
 	if err != nil {
@@ -33,19 +37,19 @@ func open311PostForm(t *testing.T, base string, form url.Values) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func open311ValidForm(asset string) url.Values {
+func validForm(asset string) url.Values {
 	return url.Values{
-		"api_key": {DefaultOpen311APIKey}, "service_code": {Open311ServiceLightOut},
+		"api_key": {DefaultAPIKey}, "service_code": {ServiceLightOut},
 		"lat": {"41.8819"}, "long": {"-87.6278"}, "attribute[ASSET_ID]": {asset},
 		"description": {"lampFailure alarm from the CMS"},
 	}
 }
 
-func TestOpen311PostValidation(t *testing.T) {
+func TestPostValidation(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := open311TestServer(t, Open311Options{Seed: 1})
+	_, srv, _ := testServer(t, Options{Seed: 1})
 	edit := func(f func(url.Values)) url.Values {
-		v := open311ValidForm("SL-0000001")
+		v := validForm("SL-0000001")
 		f(v)
 		return v
 	}
@@ -70,7 +74,7 @@ func TestOpen311PostValidation(t *testing.T) {
 		{"address only", edit(func(v url.Values) { v.Del("lat"); v.Del("long"); v.Set("address_string", "100 N State St") }), 200, "service_request_id"},
 	}
 	for _, c := range cases {
-		status, body := open311PostForm(t, srv.URL, c.form)
+		status, body := postForm(t, srv.URL, c.form)
 		if status != c.status || !strings.Contains(body, c.want) {
 			t.Errorf("%s: got %d %s, want %d containing %q", c.name, status, body, c.status, c.want)
 		}
@@ -86,11 +90,11 @@ func TestOpen311PostValidation(t *testing.T) {
 	}
 }
 
-func TestOpen311CrewsCloseRequestsOverTime(t *testing.T) {
+func TestCrewsCloseRequestsOverTime(t *testing.T) {
 	t.Parallel()
-	sim, srv, clock := open311TestServer(t, Open311Options{Seed: 7})
+	sim, srv, clock := testServer(t, Options{Seed: 7})
 	for _, a := range []string{"SL-1", "SL-2", "SL-3"} {
-		if status, body := open311PostForm(t, srv.URL, open311ValidForm(a)); status != 200 {
+		if status, body := postForm(t, srv.URL, validForm(a)); status != 200 {
 			t.Fatalf("post: %d %s", status, body)
 		}
 	}
@@ -106,9 +110,9 @@ func TestOpen311CrewsCloseRequestsOverTime(t *testing.T) {
 		}
 	}
 	// The same seed and the same requests give the same history.
-	sim2, srv2, clock2 := open311TestServer(t, Open311Options{Seed: 7})
+	sim2, srv2, clock2 := testServer(t, Options{Seed: 7})
 	for _, a := range []string{"SL-1", "SL-2", "SL-3"} {
-		open311PostForm(t, srv2.URL, open311ValidForm(a))
+		postForm(t, srv2.URL, validForm(a))
 	}
 	clock2.Advance(30 * 24 * time.Hour)
 	a, b := sim.Requests(), sim2.Requests()
@@ -119,12 +123,12 @@ func TestOpen311CrewsCloseRequestsOverTime(t *testing.T) {
 	}
 }
 
-func TestOpen311BatchTokenResolves(t *testing.T) {
+func TestBatchTokenResolves(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := open311TestServer(t, Open311Options{Seed: 3, TokenDelay: time.Minute})
-	form := open311ValidForm("SL-9")
-	form.Set("service_code", Open311ServiceAreaOutage)
-	status, body := open311PostForm(t, srv.URL, form)
+	_, srv, clock := testServer(t, Options{Seed: 3, TokenDelay: time.Minute})
+	form := validForm("SL-9")
+	form.Set("service_code", ServiceAreaOutage)
+	status, body := postForm(t, srv.URL, form)
 	var posted []struct {
 		Token string `json:"token"`
 		ID    string `json:"service_request_id"`
@@ -150,27 +154,27 @@ func TestOpen311BatchTokenResolves(t *testing.T) {
 	}
 }
 
-func TestOpen311Duplicates(t *testing.T) {
+func TestDuplicates(t *testing.T) {
 	t.Parallel()
-	_, rej, _ := open311TestServer(t, Open311Options{Duplicates: Open311DuplicatesReject})
-	open311PostForm(t, rej.URL, open311ValidForm("SL-5"))
-	if status, body := open311PostForm(t, rej.URL, open311ValidForm("SL-5")); status != 400 || !strings.Contains(body, "26000001") {
+	_, rej, _ := testServer(t, Options{Duplicates: DuplicatesReject})
+	postForm(t, rej.URL, validForm("SL-5"))
+	if status, body := postForm(t, rej.URL, validForm("SL-5")); status != 400 || !strings.Contains(body, "26000001") {
 		t.Errorf("reject mode: %d %s", status, body)
 	}
-	_, ret, _ := open311TestServer(t, Open311Options{Duplicates: Open311DuplicatesReturnExisting})
-	open311PostForm(t, ret.URL, open311ValidForm("SL-5"))
-	if status, body := open311PostForm(t, ret.URL, open311ValidForm("SL-5")); status != 200 || !strings.Contains(body, `"service_request_id":"26000001"`) {
+	_, ret, _ := testServer(t, Options{Duplicates: DuplicatesReturnExisting})
+	postForm(t, ret.URL, validForm("SL-5"))
+	if status, body := postForm(t, ret.URL, validForm("SL-5")); status != 200 || !strings.Contains(body, `"service_request_id":"26000001"`) {
 		t.Errorf("return-existing mode: %d %s", status, body)
 	}
 }
 
-func TestOpen311ListFiltersAndXML(t *testing.T) {
+func TestListFiltersAndXML(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := open311TestServer(t, Open311Options{Seed: 11})
-	for i, code := range []string{Open311ServiceLightOut, Open311ServiceDayBurner, Open311ServiceLightOut} {
-		f := open311ValidForm("SL-" + string(rune('A'+i)))
+	_, srv, clock := testServer(t, Options{Seed: 11})
+	for i, code := range []string{ServiceLightOut, ServiceDayBurner, ServiceLightOut} {
+		f := validForm("SL-" + string(rune('A'+i)))
 		f.Set("service_code", code)
-		open311PostForm(t, srv.URL, f)
+		postForm(t, srv.URL, f)
 		clock.Advance(time.Minute)
 	}
 	get := func(path string) (int, string) {
@@ -211,37 +215,37 @@ func TestOpen311ListFiltersAndXML(t *testing.T) {
 	}
 }
 
-func TestOpen311ChecksAssetsAgainstTheCity(t *testing.T) {
+func TestChecksAssetsAgainstTheCity(t *testing.T) {
 	t.Parallel()
-	city := NewCity(1, 100)
-	sim, srv, _ := open311TestServer(t, Open311Options{City: city})
-	light := city.Lights[41]
-	form := open311ValidForm(light.AssetID)
+	town := city.New(1, 100)
+	sim, srv, _ := testServer(t, Options{City: town})
+	light := town.Lights[41]
+	form := validForm(light.AssetID)
 	form.Del("lat")
 	form.Del("long")
 	form.Set("address_id", "pole "+light.PoleID)
-	if status, body := open311PostForm(t, srv.URL, form); status != 200 {
+	if status, body := postForm(t, srv.URL, form); status != 200 {
 		t.Fatalf("known asset: %d %s", status, body)
 	}
 	got := sim.Requests()[0]
 	if got.Address != light.Address || got.Lat != light.Lat || got.Long != light.Lon || !got.HasLocation {
 		t.Errorf("request not placed at the light: %+v, light %+v", got, light)
 	}
-	if status, body := open311PostForm(t, srv.URL, open311ValidForm("SL-9999999")); status != 400 || !strings.Contains(body, "asset register") {
+	if status, body := postForm(t, srv.URL, validForm("SL-9999999")); status != 400 || !strings.Contains(body, "asset register") {
 		t.Errorf("unknown asset: %d %s", status, body)
 	}
 }
 
-func TestOpen311PublicHistory(t *testing.T) {
+func TestPublicHistory(t *testing.T) {
 	t.Parallel()
-	city := NewCity(2, 1000)
-	sim, srv, _ := open311TestServer(t, Open311Options{Seed: 4, City: city, PublicRequests: 200, Duplicates: Open311DuplicatesReject})
+	town := city.New(2, 1000)
+	sim, srv, _ := testServer(t, Options{Seed: 4, City: town, PublicRequests: 200, Duplicates: DuplicatesReject})
 	reqs := sim.Requests()
 	if len(reqs) < 150 {
 		t.Fatalf("%d public requests, want most of 200", len(reqs))
 	}
 	var open, closed int
-	var openOne Open311Request
+	var openOne Request
 	for _, r := range reqs {
 		switch r.Status {
 		case "open":
@@ -250,7 +254,7 @@ func TestOpen311PublicHistory(t *testing.T) {
 		case "closed":
 			closed++
 		}
-		if _, ok := city.LightByAssetID(r.AssetID()); !ok || r.ID == "" {
+		if _, ok := town.LightByAssetID(r.AssetID()); !ok || r.ID == "" {
 			t.Fatalf("public request %+v names no light of the city", r)
 		}
 	}
@@ -259,13 +263,13 @@ func TestOpen311PublicHistory(t *testing.T) {
 	}
 	// citylink filing for a light a resident already reported meets the
 	// duplicate answer.
-	form := open311ValidForm(openOne.AssetID())
+	form := validForm(openOne.AssetID())
 	form.Set("service_code", openOne.ServiceCode)
-	if status, body := open311PostForm(t, srv.URL, form); status != 400 || !strings.Contains(body, openOne.ID) {
+	if status, body := postForm(t, srv.URL, form); status != 400 || !strings.Contains(body, openOne.ID) {
 		t.Errorf("duplicate of a resident's request: %d %s", status, body)
 	}
 	// The same seed gives the same history.
-	again, _, _ := open311TestServer(t, Open311Options{Seed: 4, City: city, PublicRequests: 200})
+	again, _, _ := testServer(t, Options{Seed: 4, City: town, PublicRequests: 200})
 	if b := again.Requests(); len(b) != len(reqs) || b[17].AssetID() != reqs[17].AssetID() || !b[17].Updated.Equal(reqs[17].Updated) {
 		t.Error("public history differs between runs with one seed")
 	}

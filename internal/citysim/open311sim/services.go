@@ -1,18 +1,18 @@
-package citysim
+package open311sim
 
 import (
 	"net/http"
 	"time"
 )
 
-// open311Discovery serves the service discovery document.
-func (s *Open311) open311Discovery(w http.ResponseWriter, r *http.Request) {
+// discovery serves the service discovery document.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	changeset := open311Time(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	open311WriteJSON(w, http.StatusOK, map[string]any{
+	changeset := formatTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	writeJSON(w, http.StatusOK, map[string]any{
 		"changeset":   changeset,
 		"contact":     "Simulated city 311, citylink. Not a real service.",
 		"key_service": "API keys are configured in the simulator's options.",
@@ -26,56 +26,56 @@ func (s *Open311) open311Discovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// open311Root routes GET services.{fmt} and requests.{fmt}.
-func (s *Open311) open311Root(w http.ResponseWriter, r *http.Request) {
-	name, f, ok := open311SplitFormat(r.PathValue("resource"))
+// root routes GET services.{fmt} and requests.{fmt}.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	name, f, ok := splitFormat(r.PathValue("resource"))
 	if !ok {
-		open311WriteError(w, open311JSON, http.StatusNotFound, "unknown resource; add .json or .xml")
+		writeError(w, formatJSON, http.StatusNotFound, "unknown resource; add .json or .xml")
 		return
 	}
-	if !s.open311Jurisdiction(w, r, f) {
+	if !s.jurisdiction(w, r, f) {
 		return
 	}
 	switch name {
 	case "services":
-		views := make([]open311ServiceView, 0, len(s.services))
+		views := make([]serviceView, 0, len(s.services))
 		for i := range s.services {
-			views = append(views, open311ServiceViewOf(&s.services[i]))
+			views = append(views, serviceViewOf(&s.services[i]))
 		}
-		open311Write(w, f, views, open311ServicesXML{Services: views})
+		write(w, f, views, servicesXML{Services: views})
 	case "requests":
-		s.open311List(w, r, f)
+		s.list(w, r, f)
 	default:
-		open311WriteError(w, f, http.StatusNotFound, "unknown resource "+name)
+		writeError(w, f, http.StatusNotFound, "unknown resource "+name)
 	}
 }
 
-// open311Definition serves services/{service_code}.{fmt}.
-func (s *Open311) open311Definition(w http.ResponseWriter, r *http.Request) {
-	code, f, ok := open311SplitFormat(r.PathValue("file"))
+// definition serves services/{service_code}.{fmt}.
+func (s *Server) definition(w http.ResponseWriter, r *http.Request) {
+	code, f, ok := splitFormat(r.PathValue("file"))
 	if !ok {
-		open311WriteError(w, open311JSON, http.StatusNotFound, "unknown resource; add .json or .xml")
+		writeError(w, formatJSON, http.StatusNotFound, "unknown resource; add .json or .xml")
 		return
 	}
-	if !s.open311Jurisdiction(w, r, f) {
+	if !s.jurisdiction(w, r, f) {
 		return
 	}
 	svc, ok := s.byCode[code]
 	if !ok {
-		open311WriteError(w, f, http.StatusNotFound, "service_code "+code+" not found")
+		writeError(w, f, http.StatusNotFound, "service_code "+code+" not found")
 		return
 	}
-	d := open311DefinitionViewOf(svc)
-	open311Write(w, f, d, d)
+	d := definitionViewOf(svc)
+	write(w, f, d, d)
 }
 
-// open311Jurisdiction answers 404 and reports false when the request names a
+// jurisdiction answers 404 and reports false when the request names a
 // jurisdiction this server does not serve.
-func (s *Open311) open311Jurisdiction(w http.ResponseWriter, r *http.Request, f open311Format) bool {
+func (s *Server) jurisdiction(w http.ResponseWriter, r *http.Request, f format) bool {
 	j := r.FormValue("jurisdiction_id")
 	if j == "" || j == s.opts.Jurisdiction {
 		return true
 	}
-	open311WriteError(w, f, http.StatusNotFound, "jurisdiction_id "+j+" not found")
+	writeError(w, f, http.StatusNotFound, "jurisdiction_id "+j+" not found")
 	return false
 }

@@ -1,4 +1,4 @@
-package citysim
+package open311sim
 
 import (
 	"math/rand/v2"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// Open311Request is a service request as the simulated city holds it; tests
+// Request is a service request as the simulated city holds it; tests
 // and the operations console inspect them through Open311.Requests.
-type Open311Request struct {
+type Request struct {
 	ID, Token           string // ID is empty until a batch request is processed
 	ServiceCode         string
 	ServiceName         string
@@ -31,12 +31,12 @@ type Open311Request struct {
 }
 
 // AssetID returns the ASSET_ID attribute the request was filed with.
-func (r *Open311Request) AssetID() string { return r.assetID }
+func (r *Request) AssetID() string { return r.assetID }
 
-// open311Plan decides, deterministically from the simulator's seed and the
+// plan decides, deterministically from the simulator's seed and the
 // request's sequence number, when a crew acknowledges and closes a request and
 // what it writes. speed divides every duration.
-func open311Plan(seed uint64, seq int, svc *open311Service, r *Open311Request, tokenDelay time.Duration, speed float64) {
+func plan(seed uint64, seq int, svc *service, r *Request, tokenDelay time.Duration, speed float64) {
 	rng := rand.New(rand.NewPCG(seed, uint64(seq)^0x311))
 	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / speed) }
 	between := func(lo, hi time.Duration) time.Duration {
@@ -65,9 +65,9 @@ func open311Plan(seed uint64, seq int, svc *open311Service, r *Open311Request, t
 	}
 }
 
-// open311Advance applies every transition of r due by now and reports whether
+// advance applies every transition of r due by now and reports whether
 // r changed. A batch request gets its id (from nextID) once it is ready.
-func open311Advance(r *Open311Request, now time.Time, nextID func() string, svc *open311Service, speed float64) bool {
+func advance(r *Request, now time.Time, nextID func() string, svc *service, speed float64) bool {
 	changed := false
 	if r.ID == "" {
 		if now.Before(r.readyAt) {
@@ -95,9 +95,9 @@ func open311Advance(r *Open311Request, now time.Time, nextID func() string, svc 
 	return changed
 }
 
-// open311Due is when r's next transition falls due: its id for a batch
+// due is when r's next transition falls due: its id for a batch
 // request, then acknowledgement, then closing.
-func (r *Open311Request) open311Due() time.Time {
+func (r *Request) due() time.Time {
 	switch {
 	case r.ID == "":
 		return r.readyAt

@@ -1,4 +1,4 @@
-package citysim
+package utilitysim
 
 import (
 	"bytes"
@@ -16,10 +16,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-const utilityTestCSV = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh\r\n" +
+const testCSV = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh\r\n" +
 	"ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON ST,41.881620,-87.658070,LED,90,96,LS-2 LED,4100,32.80\r\n"
 
-func utilityPut(t *testing.T, url, token, body string, hdr map[string]string) (int, map[string]any, http.Header) {
+func putFile(t *testing.T, url, token, body string, hdr map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
 	if token != "" {
@@ -39,42 +39,42 @@ func utilityPut(t *testing.T, url, token, body string, hdr map[string]string) (i
 	return resp.StatusCode, out, resp.Header
 }
 
-func TestUtilityHTTPSDrop(t *testing.T) {
+func TestHTTPSDrop(t *testing.T) {
 	t.Parallel()
-	drop := NewUtilityHTTPS(UtilityHTTPSOptions{})
+	drop := NewHTTPS(HTTPSOptions{})
 	srv := httptest.NewServer(drop)
 	defer srv.Close()
-	tok := DefaultUtilityToken
-	md := md5.Sum([]byte(utilityTestCSV))
+	tok := DefaultToken
+	md := md5.Sum([]byte(testCSV))
 	goodMD5 := base64.StdEncoding.EncodeToString(md[:])
 
-	if st, _, h := utilityPut(t, srv.URL+"/inbox/a.csv", "", utilityTestCSV, nil); st != 401 || h.Get("WWW-Authenticate") == "" {
+	if st, _, h := putFile(t, srv.URL+"/inbox/a.csv", "", testCSV, nil); st != 401 || h.Get("WWW-Authenticate") == "" {
 		t.Errorf("no token: %d", st)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/a.csv", tok, utilityTestCSV, map[string]string{"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="}); st != 400 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/a.csv", tok, testCSV, map[string]string{"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="}); st != 400 {
 		t.Errorf("bad Content-MD5: %d", st)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/a.csv", tok, utilityTestCSV, map[string]string{"Content-Digest": "sha-256=:AAAA:"}); st != 400 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/a.csv", tok, testCSV, map[string]string{"Content-Digest": "sha-256=:AAAA:"}); st != 400 {
 		t.Errorf("bad Content-Digest: %d", st)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/.hidden.csv", tok, utilityTestCSV, nil); st != 400 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/.hidden.csv", tok, testCSV, nil); st != 400 {
 		t.Errorf("hidden name: %d", st)
 	}
-	st, rc, _ := utilityPut(t, srv.URL+"/inbox/a.csv", tok, utilityTestCSV, map[string]string{"Content-MD5": goodMD5})
-	if st != 201 || rc["status"] != "accepted" || rc["rows"] != 1.0 || rc["size"] != float64(len(utilityTestCSV)) {
+	st, rc, _ := putFile(t, srv.URL+"/inbox/a.csv", tok, testCSV, map[string]string{"Content-MD5": goodMD5})
+	if st != 201 || rc["status"] != "accepted" || rc["rows"] != 1.0 || rc["size"] != float64(len(testCSV)) {
 		t.Errorf("good file: %d %v", st, rc)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/a.csv", tok, utilityTestCSV, nil); st != 200 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/a.csv", tok, testCSV, nil); st != 200 {
 		t.Errorf("identical again: %d, want 200", st)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/a.csv", tok, utilityTestCSV+"x", nil); st != 409 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/a.csv", tok, testCSV+"x", nil); st != 409 {
 		t.Errorf("different content: %d, want 409", st)
 	}
-	st, rc, _ = utilityPut(t, srv.URL+"/inbox/b.csv", tok, "garbage\r\n", nil)
+	st, rc, _ = putFile(t, srv.URL+"/inbox/b.csv", tok, "garbage\r\n", nil)
 	if st != 422 || rc["status"] != "rejected" || rc["error"] == "" {
 		t.Errorf("invalid file: %d %v", st, rc)
 	}
-	if st, _, _ := utilityPut(t, srv.URL+"/inbox/b.csv", tok, utilityTestCSV, nil); st != 201 {
+	if st, _, _ := putFile(t, srv.URL+"/inbox/b.csv", tok, testCSV, nil); st != 201 {
 		t.Errorf("replacing a rejected file: %d, want 201", st)
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/inbox", nil)
@@ -83,7 +83,7 @@ func TestUtilityHTTPSDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []UtilityReceipt
+	var list []Receipt
 	_ = json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
 	if len(list) != 2 || list[0].Name != "a.csv" || list[1].Status != "accepted" {
@@ -91,10 +91,10 @@ func TestUtilityHTTPSDrop(t *testing.T) {
 	}
 }
 
-func utilitySFTPClient(t *testing.T) (*UtilitySFTP, *sftp.Client) {
+func sftpClient(t *testing.T) (*SFTP, *sftp.Client) {
 	t.Helper()
-	key := UtilityKeyFromSeed(42)
-	srv, err := NewUtilitySFTP(UtilitySFTPOptions{Seed: 9, AuthorizedKeys: []ssh.PublicKey{key.PublicKey()}})
+	key := KeyFromSeed(42)
+	srv, err := NewSFTP(SFTPOptions{Seed: 9, AuthorizedKeys: []ssh.PublicKey{key.PublicKey()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,15 +118,15 @@ func utilitySFTPClient(t *testing.T) (*UtilitySFTP, *sftp.Client) {
 	return srv, c
 }
 
-func TestUtilitySFTPDrop(t *testing.T) {
+func TestSFTPDrop(t *testing.T) {
 	t.Parallel()
-	srv, c := utilitySFTPClient(t)
+	srv, c := sftpClient(t)
 	// A naive sender writing in place: the utility may see it half written.
 	f, err := c.Create("/inbox/direct.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = f.Write([]byte(utilityTestCSV))
+	_, _ = f.Write([]byte(testCSV))
 	f.Close()
 	if p := srv.Inbox().PartialReads(); len(p) != 1 || p[0] != "direct.csv" {
 		t.Errorf("partial reads: %v", p)
@@ -139,7 +139,7 @@ func TestUtilitySFTPDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = f.Write([]byte(utilityTestCSV))
+	_, _ = f.Write([]byte(testCSV))
 	f.Close()
 	if _, ok := srv.Inbox().File(".x.part"); ok {
 		t.Error("a hidden temporary file was imported")
@@ -150,7 +150,7 @@ func TestUtilitySFTPDrop(t *testing.T) {
 	if err := c.PosixRename("/inbox/.x.part", "/inbox/renamed.csv"); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := srv.Inbox().File("renamed.csv"); !ok || !bytes.Equal(got.Data, []byte(utilityTestCSV)) {
+	if got, ok := srv.Inbox().File("renamed.csv"); !ok || !bytes.Equal(got.Data, []byte(testCSV)) {
 		t.Errorf("renamed file: %v", ok)
 	}
 	if len(srv.Inbox().PartialReads()) != 1 {
@@ -160,21 +160,21 @@ func TestUtilitySFTPDrop(t *testing.T) {
 		t.Error("wrote outside the drop directory")
 	}
 	entries, err := c.ReadDir("/inbox")
-	if err != nil || len(entries) != 2 || entries[0].Name() != "direct.csv" || entries[1].Size() != int64(len(utilityTestCSV)) {
+	if err != nil || len(entries) != 2 || entries[0].Name() != "direct.csv" || entries[1].Size() != int64(len(testCSV)) {
 		t.Errorf("listing: %v %v", entries, err)
 	}
 }
 
-func TestUtilityKeyPEMMatchesSigner(t *testing.T) {
+func TestKeyPEMMatchesSigner(t *testing.T) {
 	t.Parallel()
-	signer, err := ssh.ParsePrivateKey(UtilityKeyPEM(77))
+	signer, err := ssh.ParsePrivateKey(KeyPEM(77))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(signer.PublicKey().Marshal(), UtilityKeyFromSeed(77).PublicKey().Marshal()) {
+	if !bytes.Equal(signer.PublicKey().Marshal(), KeyFromSeed(77).PublicKey().Marshal()) {
 		t.Error("the PEM key is not the seeded key")
 	}
-	if bytes.Equal(UtilityKeyFromSeed(77).PublicKey().Marshal(), UtilityKeyFromSeed(78).PublicKey().Marshal()) {
+	if bytes.Equal(KeyFromSeed(77).PublicKey().Marshal(), KeyFromSeed(78).PublicKey().Marshal()) {
 		t.Error("two seeds gave one key")
 	}
 }

@@ -1,4 +1,4 @@
-package citysim
+package utilitysim
 
 import (
 	"cmp"
@@ -14,22 +14,24 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/citylink/citylink/internal/citysim/city"
 )
 
-// DefaultUtilityToken is the bearer token the simulated utility's HTTPS drop
+// DefaultToken is the bearer token the simulated utility's HTTPS drop
 // accepts when no other is configured.
-const DefaultUtilityToken = "citylink-utility-dev-token"
+const DefaultToken = "citylink-utility-dev-token"
 
-// UtilityHTTPSOptions configures the simulated utility's HTTPS drop.
-type UtilityHTTPSOptions struct {
+// HTTPSOptions configures the simulated utility's HTTPS drop.
+type HTTPSOptions struct {
 	// Faults wraps the endpoint (latency, 5xx, 429, hangs).
-	Faults Faults
+	Faults city.Faults
 	// Tokens are the accepted bearer tokens (or X-API-Key values);
-	// DefaultUtilityToken when empty.
+	// DefaultToken when empty.
 	Tokens []string
 	// Inbox receives the files; a new one on the Now clock when nil. Give
 	// the SFTP drop the same inbox to run both as one utility.
-	Inbox *UtilityInbox
+	Inbox *Inbox
 	// Now is the new inbox's clock (time.Now when nil).
 	Now func() time.Time
 	// AllowOverwrite lets a file be replaced by different content; by
@@ -42,7 +44,7 @@ type UtilityHTTPSOptions struct {
 	Logger *slog.Logger
 }
 
-// UtilityHTTPS is the simulated utility's HTTPS drop, an http.Handler:
+// HTTPS is the simulated utility's HTTPS drop, an http.Handler:
 //
 //	PUT  /inbox/{name}   store a file; 201 (200 when identical) with a receipt
 //	GET  /inbox          list receipts
@@ -53,13 +55,13 @@ type UtilityHTTPSOptions struct {
 // 9530); a body that does not match them is refused with 400. A file that is
 // not a valid inventory change file is kept but answered 422 with the
 // importer's error.
-type UtilityHTTPS struct {
-	opts    UtilityHTTPSOptions
+type HTTPS struct {
+	opts    HTTPSOptions
 	handler http.Handler
 }
 
-// UtilityReceipt is the JSON receipt the HTTPS drop answers.
-type UtilityReceipt struct {
+// Receipt is the JSON receipt the HTTPS drop answers.
+type Receipt struct {
 	Name       string    `json:"name"`
 	Size       int64     `json:"size"`
 	SHA256     string    `json:"sha256"`
@@ -69,32 +71,32 @@ type UtilityReceipt struct {
 	Error      string    `json:"error,omitempty"`
 }
 
-// NewUtilityHTTPS returns the HTTPS drop configured by opts.
-func NewUtilityHTTPS(opts UtilityHTTPSOptions) *UtilityHTTPS {
+// NewHTTPS returns the HTTPS drop configured by opts.
+func NewHTTPS(opts HTTPSOptions) *HTTPS {
 	if len(opts.Tokens) == 0 {
-		opts.Tokens = []string{DefaultUtilityToken}
+		opts.Tokens = []string{DefaultToken}
 	}
 	if opts.Inbox == nil {
-		opts.Inbox = NewUtilityInbox(opts.Now)
+		opts.Inbox = NewInbox(opts.Now)
 	}
 	opts.MaxBytes = cmp.Or(opts.MaxBytes, 128<<20)
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
-	u := &UtilityHTTPS{opts: opts}
+	u := &HTTPS{opts: opts}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /inbox/{name}", u.utilityPut)
-	mux.HandleFunc("GET /inbox", u.utilityList)
-	mux.HandleFunc("GET /inbox/{name}", u.utilityGet)
-	u.handler = opts.Faults.Wrap(u.utilityAuth(mux))
+	mux.HandleFunc("PUT /inbox/{name}", u.put)
+	mux.HandleFunc("GET /inbox", u.list)
+	mux.HandleFunc("GET /inbox/{name}", u.get)
+	u.handler = opts.Faults.Wrap(u.auth(mux))
 	return u
 }
 
 // Inbox returns the drop box the endpoint fills.
-func (u *UtilityHTTPS) Inbox() *UtilityInbox { return u.opts.Inbox }
+func (u *HTTPS) Inbox() *Inbox { return u.opts.Inbox }
 
 // ServeHTTP serves the drop.
-func (u *UtilityHTTPS) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.handler.ServeHTTP(w, r) }
+func (u *HTTPS) ServeHTTP(w http.ResponseWriter, r *http.Request) { u.handler.ServeHTTP(w, r) }
 
-func (u *UtilityHTTPS) utilityAuth(next http.Handler) http.Handler {
+func (u *HTTPS) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
@@ -107,72 +109,72 @@ func (u *UtilityHTTPS) utilityAuth(next http.Handler) http.Handler {
 			}
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="utility-drop"`)
-		utilityJSONError(w, http.StatusUnauthorized, "a valid bearer token is required")
+		jsonError(w, http.StatusUnauthorized, "a valid bearer token is required")
 	})
 }
 
-func (u *UtilityHTTPS) utilityPut(w http.ResponseWriter, r *http.Request) {
+func (u *HTTPS) put(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if !UtilityVisible(name) || strings.ContainsAny(name, `/\`) {
-		utilityJSONError(w, http.StatusBadRequest, "file name must be a visible *.csv name")
+	if !Visible(name) || strings.ContainsAny(name, `/\`) {
+		jsonError(w, http.StatusBadRequest, "file name must be a visible *.csv name")
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.opts.MaxBytes))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		utilityJSONError(w, http.StatusRequestEntityTooLarge, "file is larger than the drop accepts")
+		jsonError(w, http.StatusRequestEntityTooLarge, "file is larger than the drop accepts")
 		return
 	case err != nil:
-		utilityJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		jsonError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	if msg := utilityCheckDigests(r.Header, data); msg != "" {
-		utilityJSONError(w, http.StatusBadRequest, msg)
+	if msg := checkDigests(r.Header, data); msg != "" {
+		jsonError(w, http.StatusBadRequest, msg)
 		return
 	}
 	sum := sha256.Sum256(data)
-	if prev, ok := u.opts.Inbox.utilityLookup(name); ok {
+	if prev, ok := u.opts.Inbox.lookup(name); ok {
 		if prev.SHA256 == hex.EncodeToString(sum[:]) {
-			utilityWriteReceipt(w, http.StatusOK, prev)
+			writeReceipt(w, http.StatusOK, prev)
 			return
 		}
 		if prev.Err == "" && !u.opts.AllowOverwrite {
-			utilityJSONError(w, http.StatusConflict, "a different file named "+name+" was already delivered")
+			jsonError(w, http.StatusConflict, "a different file named "+name+" was already delivered")
 			return
 		}
 	}
-	f := u.opts.Inbox.utilityTake(name, data, "https")
+	f := u.opts.Inbox.take(name, data, "https")
 	u.opts.Logger.Info("utility file received", "name", f.Name, "via", "https", "size", f.Size, "rows", f.Rows, "error", f.Err)
 	status := http.StatusCreated
 	if f.Err != "" {
 		status = http.StatusUnprocessableEntity
 	}
-	utilityWriteReceipt(w, status, f)
+	writeReceipt(w, status, f)
 }
 
-func (u *UtilityHTTPS) utilityList(w http.ResponseWriter, _ *http.Request) {
+func (u *HTTPS) list(w http.ResponseWriter, _ *http.Request) {
 	files := u.opts.Inbox.Files()
-	out := make([]UtilityReceipt, 0, len(files))
+	out := make([]Receipt, 0, len(files))
 	for _, f := range files {
-		out = append(out, utilityReceiptOf(f))
+		out = append(out, receiptOf(f))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (u *UtilityHTTPS) utilityGet(w http.ResponseWriter, r *http.Request) {
-	f, ok := u.opts.Inbox.utilityLookup(r.PathValue("name"))
+func (u *HTTPS) get(w http.ResponseWriter, r *http.Request) {
+	f, ok := u.opts.Inbox.lookup(r.PathValue("name"))
 	if !ok {
-		utilityJSONError(w, http.StatusNotFound, "no such file")
+		jsonError(w, http.StatusNotFound, "no such file")
 		return
 	}
-	utilityWriteReceipt(w, http.StatusOK, f)
+	writeReceipt(w, http.StatusOK, f)
 }
 
-// utilityCheckDigests checks Content-MD5 and a sha-256 Content-Digest when
+// checkDigests checks Content-MD5 and a sha-256 Content-Digest when
 // present, and returns what does not match.
-func utilityCheckDigests(h http.Header, data []byte) string {
+func checkDigests(h http.Header, data []byte) string {
 	if v := h.Get("Content-MD5"); v != "" {
 		sum := md5.Sum(data)
 		if v != base64.StdEncoding.EncodeToString(sum[:]) {
@@ -192,24 +194,24 @@ func utilityCheckDigests(h http.Header, data []byte) string {
 	return ""
 }
 
-func utilityReceiptOf(f UtilityFile) UtilityReceipt {
+func receiptOf(f File) Receipt {
 	status := "accepted"
 	if f.Err != "" {
 		status = "rejected"
 	}
-	return UtilityReceipt{
+	return Receipt{
 		Name: f.Name, Size: f.Size, SHA256: f.SHA256, ReceivedAt: f.Received.UTC(),
 		Status: status, Rows: f.Rows, Error: f.Err,
 	}
 }
 
-func utilityWriteReceipt(w http.ResponseWriter, status int, f UtilityFile) {
+func writeReceipt(w http.ResponseWriter, status int, f File) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(utilityReceiptOf(f))
+	_ = json.NewEncoder(w).Encode(receiptOf(f))
 }
 
-func utilityJSONError(w http.ResponseWriter, status int, msg string) {
+func jsonError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})

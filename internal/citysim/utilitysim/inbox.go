@@ -1,4 +1,4 @@
-package citysim
+package utilitysim
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"github.com/citylink/citylink/internal/utility"
 )
 
-// UtilityFile is one inventory file the simulated utility has taken in.
-type UtilityFile struct {
+// File is one inventory file the simulated utility has taken in.
+type File struct {
 	Name     string
 	Data     []byte
 	Size     int64
@@ -27,54 +27,54 @@ type UtilityFile struct {
 	Err  string
 }
 
-// UtilityInbox is the simulated utility's drop box, shared by its SFTP and
+// Inbox is the simulated utility's drop box, shared by its SFTP and
 // HTTPS endpoints. The utility imports a file as soon as it appears under a
 // visible name (*.csv, not starting with a dot), validating it with the
 // inventory parser; tests inspect what arrived. It is safe for concurrent use.
-type UtilityInbox struct {
+type Inbox struct {
 	now     func() time.Time
 	mu      sync.Mutex
-	files   map[string]*UtilityFile
+	files   map[string]*File
 	partial []string
 }
 
-// NewUtilityInbox returns an empty drop box; now is its clock (time.Now when
+// NewInbox returns an empty drop box; now is its clock (time.Now when
 // nil).
-func NewUtilityInbox(now func() time.Time) *UtilityInbox {
+func NewInbox(now func() time.Time) *Inbox {
 	if now == nil {
 		now = time.Now
 	}
-	return &UtilityInbox{now: now, files: make(map[string]*UtilityFile)}
+	return &Inbox{now: now, files: make(map[string]*File)}
 }
 
-// UtilityVisible reports whether the utility's importer picks up a file of
+// Visible reports whether the utility's importer picks up a file of
 // this name: a .csv that is not hidden.
-func UtilityVisible(name string) bool {
+func Visible(name string) bool {
 	base := path.Base(name)
 	return strings.HasSuffix(strings.ToLower(base), ".csv") && !strings.HasPrefix(base, ".")
 }
 
 // Files returns every file taken in, by name.
-func (in *UtilityInbox) Files() []UtilityFile {
+func (in *Inbox) Files() []File {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	out := make([]UtilityFile, 0, len(in.files))
+	out := make([]File, 0, len(in.files))
 	for _, f := range in.files {
 		c := *f
 		c.Data = bytes.Clone(f.Data)
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b UtilityFile) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // File returns the file taken in under name.
-func (in *UtilityInbox) File(name string) (UtilityFile, bool) {
+func (in *Inbox) File(name string) (File, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f, ok := in.files[name]
 	if !ok {
-		return UtilityFile{}, false
+		return File{}, false
 	}
 	c := *f
 	c.Data = bytes.Clone(f.Data)
@@ -84,24 +84,24 @@ func (in *UtilityInbox) File(name string) (UtilityFile, bool) {
 // PartialReads lists the visible names the utility saw while they were still
 // being written: a sender that uploads in place instead of renaming a
 // finished temporary file shows up here.
-func (in *UtilityInbox) PartialReads() []string {
+func (in *Inbox) PartialReads() []string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return slices.Clone(in.partial)
 }
 
-// utilitySawPartial records that name was visible before it was complete.
-func (in *UtilityInbox) utilitySawPartial(name string) {
+// sawPartial records that name was visible before it was complete.
+func (in *Inbox) sawPartial(name string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.partial = append(in.partial, name)
 }
 
-// utilityTake imports a complete file under name (its base name), replacing
+// take imports a complete file under name (its base name), replacing
 // any earlier one, and returns what was recorded.
-func (in *UtilityInbox) utilityTake(name string, data []byte, via string) UtilityFile {
+func (in *Inbox) take(name string, data []byte, via string) File {
 	sum := sha256.Sum256(data)
-	f := &UtilityFile{
+	f := &File{
 		Name: path.Base(name), Data: bytes.Clone(data), Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]), Via: via,
 	}
@@ -120,13 +120,13 @@ func (in *UtilityInbox) utilityTake(name string, data []byte, via string) Utilit
 	return c
 }
 
-// utilityLookup returns the recorded file's checksum and whether it exists.
-func (in *UtilityInbox) utilityLookup(name string) (UtilityFile, bool) {
+// lookup returns the recorded file's checksum and whether it exists.
+func (in *Inbox) lookup(name string) (File, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f, ok := in.files[name]
 	if !ok {
-		return UtilityFile{}, false
+		return File{}, false
 	}
 	c := *f
 	c.Data = nil

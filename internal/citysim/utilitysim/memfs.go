@@ -1,4 +1,4 @@
-package citysim
+package utilitysim
 
 import (
 	"io"
@@ -12,63 +12,63 @@ import (
 	"github.com/pkg/sftp"
 )
 
-// utilityFS is the SFTP drop's in-memory file system: one flat directory
+// memFS is the SFTP drop's in-memory file system: one flat directory
 // (the drop directory) under the root. It implements pkg/sftp's request
 // server handlers and hands finished visible files to the inbox.
-type utilityFS struct {
+type memFS struct {
 	dir   string
-	inbox *UtilityInbox
+	inbox *Inbox
 	now   func() time.Time
 
 	mu    sync.Mutex
-	files map[string]*utilityMemFile // by full path
+	files map[string]*memFile // by full path
 }
 
-// utilityMemFile is one file's bytes; writers write into it in place.
-type utilityMemFile struct {
+// memFile is one file's bytes; writers write into it in place.
+type memFile struct {
 	mu      sync.Mutex
 	data    []byte
 	modTime time.Time
 }
 
-func newUtilityFS(dir string, inbox *UtilityInbox, now func() time.Time) *utilityFS {
-	return &utilityFS{dir: dir, inbox: inbox, now: now, files: make(map[string]*utilityMemFile)}
+func newUtilityFS(dir string, inbox *Inbox, now func() time.Time) *memFS {
+	return &memFS{dir: dir, inbox: inbox, now: now, files: make(map[string]*memFile)}
 }
 
 // handlers returns the request-server handlers for one session; drop, when
 // set, is asked at each file opened for writing whether to cut the session
 // once half of the first write has landed.
-func (fs *utilityFS) handlers(drop func() bool, cut func()) sftp.Handlers {
+func (fs *memFS) handlers(drop func() bool, cut func()) sftp.Handlers {
 	put := sftp.FileWriter(fs)
 	if drop != nil {
-		put = utilityDroppingWriter{fs: fs, drop: drop, cut: cut}
+		put = droppingWriter{fs: fs, drop: drop, cut: cut}
 	}
 	return sftp.Handlers{FileGet: fs, FilePut: put, FileCmd: fs, FileList: fs}
 }
 
-// utilityDroppingWriter opens files like the file system does, but a doomed
+// droppingWriter opens files like the file system does, but a doomed
 // upload loses its connection part-way, the way a flaky link does.
-type utilityDroppingWriter struct {
-	fs   *utilityFS
+type droppingWriter struct {
+	fs   *memFS
 	drop func() bool
 	cut  func()
 }
 
-func (d utilityDroppingWriter) Filewrite(r *sftp.Request) (io.WriterAt, error) {
+func (d droppingWriter) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	w, err := d.fs.Filewrite(r)
 	if err != nil || !d.drop() {
 		return w, err
 	}
-	return &utilityCutWriter{w: w.(*utilityWriter), cut: d.cut}, nil
+	return &cutWriter{w: w.(*writer), cut: d.cut}, nil
 }
 
-// utilityCutWriter keeps half of the first write, then cuts the session.
-type utilityCutWriter struct {
-	w   *utilityWriter
+// cutWriter keeps half of the first write, then cuts the session.
+type cutWriter struct {
+	w   *writer
 	cut func()
 }
 
-func (c *utilityCutWriter) WriteAt(b []byte, off int64) (int, error) {
+func (c *cutWriter) WriteAt(b []byte, off int64) (int, error) {
 	n, _ := c.w.WriteAt(b[:len(b)/2], off)
 	c.cut()
 	return n, io.ErrUnexpectedEOF
@@ -76,15 +76,15 @@ func (c *utilityCutWriter) WriteAt(b []byte, off int64) (int, error) {
 
 // Close leaves the partial file where it is; a visible one is still
 // imported, as a real importer would try.
-func (c *utilityCutWriter) Close() error { return c.w.Close() }
+func (c *cutWriter) Close() error { return c.w.Close() }
 
 // inDir reports whether p names a file directly in the drop directory.
-func (fs *utilityFS) inDir(p string) bool {
+func (fs *memFS) inDir(p string) bool {
 	return path.Dir(path.Clean(p)) == fs.dir && path.Base(p) != "" && !strings.HasSuffix(p, "/")
 }
 
 // Fileread serves downloads of files in the drop directory.
-func (fs *utilityFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
+func (fs *memFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	fs.mu.Lock()
 	f, ok := fs.files[path.Clean(r.Filepath)]
 	fs.mu.Unlock()
@@ -98,7 +98,7 @@ func (fs *utilityFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 
 // Filewrite opens a file in the drop directory for writing. A visible name
 // being written is a partial file the utility's importer could pick up.
-func (fs *utilityFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
+func (fs *memFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	p := path.Clean(r.Filepath)
 	if !fs.inDir(p) {
 		return nil, os.ErrPermission
@@ -114,7 +114,7 @@ func (fs *utilityFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		fs.mu.Unlock()
 		return nil, os.ErrNotExist
 	case !exists:
-		f = &utilityMemFile{modTime: fs.now()}
+		f = &memFile{modTime: fs.now()}
 		fs.files[p] = f
 	}
 	fs.mu.Unlock()
@@ -123,21 +123,21 @@ func (fs *utilityFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		f.data = nil
 		f.mu.Unlock()
 	}
-	if UtilityVisible(p) {
-		fs.inbox.utilitySawPartial(path.Base(p))
+	if Visible(p) {
+		fs.inbox.sawPartial(path.Base(p))
 	}
-	return &utilityWriter{fs: fs, path: p, f: f}, nil
+	return &writer{fs: fs, path: p, f: f}, nil
 }
 
-// utilityWriter writes into a memory file; closing a visible file hands it
+// writer writes into a memory file; closing a visible file hands it
 // to the inbox.
-type utilityWriter struct {
-	fs   *utilityFS
+type writer struct {
+	fs   *memFS
 	path string
-	f    *utilityMemFile
+	f    *memFile
 }
 
-func (w *utilityWriter) WriteAt(b []byte, off int64) (int, error) {
+func (w *writer) WriteAt(b []byte, off int64) (int, error) {
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()
 	if end := off + int64(len(b)); end > int64(len(w.f.data)) {
@@ -148,19 +148,19 @@ func (w *utilityWriter) WriteAt(b []byte, off int64) (int, error) {
 	return len(b), nil
 }
 
-func (w *utilityWriter) Close() error {
-	if UtilityVisible(w.path) {
+func (w *writer) Close() error {
+	if Visible(w.path) {
 		w.f.mu.Lock()
 		data := slices.Clone(w.f.data)
 		w.f.mu.Unlock()
-		w.fs.inbox.utilityTake(w.path, data, "sftp")
+		w.fs.inbox.take(w.path, data, "sftp")
 	}
 	return nil
 }
 
 // Filecmd serves rename, remove and the attribute calls; creating or
 // removing directories is not allowed in the drop.
-func (fs *utilityFS) Filecmd(r *sftp.Request) error {
+func (fs *memFS) Filecmd(r *sftp.Request) error {
 	switch r.Method {
 	case "Rename":
 		return fs.rename(r.Filepath, r.Target, false)
@@ -181,13 +181,13 @@ func (fs *utilityFS) Filecmd(r *sftp.Request) error {
 
 // PosixRename serves posix-rename@openssh.com: an atomic rename that
 // replaces the target.
-func (fs *utilityFS) PosixRename(r *sftp.Request) error {
+func (fs *memFS) PosixRename(r *sftp.Request) error {
 	return fs.rename(r.Filepath, r.Target, true)
 }
 
 // rename moves a file inside the drop directory; without replace an
 // existing target is an error, as SFTP v3 rename specifies.
-func (fs *utilityFS) rename(from, to string, replace bool) error {
+func (fs *memFS) rename(from, to string, replace bool) error {
 	from, to = path.Clean(from), path.Clean(to)
 	if !fs.inDir(to) {
 		return os.ErrPermission
@@ -206,30 +206,30 @@ func (fs *utilityFS) rename(from, to string, replace bool) error {
 	delete(fs.files, from)
 	fs.files[to] = f
 	fs.mu.Unlock()
-	if UtilityVisible(to) {
+	if Visible(to) {
 		f.mu.Lock()
 		data := slices.Clone(f.data)
 		f.mu.Unlock()
-		fs.inbox.utilityTake(to, data, "sftp")
+		fs.inbox.take(to, data, "sftp")
 	}
 	return nil
 }
 
 // Filelist serves List and Stat of the root, the drop directory and its
 // files.
-func (fs *utilityFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
+func (fs *memFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	p := path.Clean(r.Filepath)
 	switch r.Method {
 	case "List":
 		if p != fs.dir {
 			if p == "/" {
-				return utilityLister{utilityDirInfo(path.Base(fs.dir), fs.now())}, nil
+				return lister{dirInfo(path.Base(fs.dir), fs.now())}, nil
 			}
 			return nil, os.ErrNotExist
 		}
 		fs.mu.Lock()
 		defer fs.mu.Unlock()
-		var out utilityLister
+		var out lister
 		for fp, f := range fs.files {
 			out = append(out, f.info(path.Base(fp)))
 		}
@@ -237,7 +237,7 @@ func (fs *utilityFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 		return out, nil
 	case "Stat":
 		if p == "/" || p == fs.dir {
-			return utilityLister{utilityDirInfo(path.Base(p), fs.now())}, nil
+			return lister{dirInfo(path.Base(p), fs.now())}, nil
 		}
 		fs.mu.Lock()
 		f, ok := fs.files[p]
@@ -245,15 +245,15 @@ func (fs *utilityFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 		if !ok {
 			return nil, os.ErrNotExist
 		}
-		return utilityLister{f.info(path.Base(p))}, nil
+		return lister{f.info(path.Base(p))}, nil
 	}
 	return nil, sftp.ErrSSHFxOpUnsupported
 }
 
-// utilityLister serves a fixed listing.
-type utilityLister []os.FileInfo
+// lister serves a fixed listing.
+type lister []os.FileInfo
 
-func (l utilityLister) ListAt(out []os.FileInfo, off int64) (int, error) {
+func (l lister) ListAt(out []os.FileInfo, off int64) (int, error) {
 	if off >= int64(len(l)) {
 		return 0, io.EOF
 	}
@@ -264,27 +264,27 @@ func (l utilityLister) ListAt(out []os.FileInfo, off int64) (int, error) {
 	return n, nil
 }
 
-// utilityFileInfo is an os.FileInfo for the memory file system.
-type utilityFileInfo struct {
+// fileInfo is an os.FileInfo for the memory file system.
+type fileInfo struct {
 	name    string
 	size    int64
 	mode    os.FileMode
 	modTime time.Time
 }
 
-func (i utilityFileInfo) Name() string       { return i.name }
-func (i utilityFileInfo) Size() int64        { return i.size }
-func (i utilityFileInfo) Mode() os.FileMode  { return i.mode }
-func (i utilityFileInfo) ModTime() time.Time { return i.modTime }
-func (i utilityFileInfo) IsDir() bool        { return i.mode.IsDir() }
-func (i utilityFileInfo) Sys() any           { return nil }
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() os.FileMode  { return i.mode }
+func (i fileInfo) ModTime() time.Time { return i.modTime }
+func (i fileInfo) IsDir() bool        { return i.mode.IsDir() }
+func (i fileInfo) Sys() any           { return nil }
 
-func utilityDirInfo(name string, t time.Time) os.FileInfo {
-	return utilityFileInfo{name: name, mode: os.ModeDir | 0o755, modTime: t}
+func dirInfo(name string, t time.Time) os.FileInfo {
+	return fileInfo{name: name, mode: os.ModeDir | 0o755, modTime: t}
 }
 
-func (f *utilityMemFile) info(name string) os.FileInfo {
+func (f *memFile) info(name string) os.FileInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return utilityFileInfo{name: name, size: int64(len(f.data)), mode: 0o644, modTime: f.modTime}
+	return fileInfo{name: name, size: int64(len(f.data)), mode: 0o644, modTime: f.modTime}
 }

@@ -1,4 +1,4 @@
-package citysim
+package utilitysim
 
 import (
 	"bytes"
@@ -19,8 +19,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// UtilitySFTPOptions configures the simulated utility's SFTP drop.
-type UtilitySFTPOptions struct {
+// SFTPOptions configures the simulated utility's SFTP drop.
+type SFTPOptions struct {
 	// Seed derives the host key when HostKey is nil, so a dev setup can pin
 	// the same host key every run.
 	Seed uint64
@@ -34,7 +34,7 @@ type UtilitySFTPOptions struct {
 	// files may be written.
 	Dir string
 	// Inbox receives the files; a new one when nil.
-	Inbox *UtilityInbox
+	Inbox *Inbox
 	// Now is the file system's clock (time.Now when nil).
 	Now func() time.Time
 	// DropRate is the share of uploads whose connection is cut part-way,
@@ -44,14 +44,14 @@ type UtilitySFTPOptions struct {
 	Logger *slog.Logger
 }
 
-// UtilitySFTP is the simulated utility's SFTP drop: an SSH server with
+// SFTP is the simulated utility's SFTP drop: an SSH server with
 // public-key authentication serving the sftp subsystem over an in-memory
 // file system. Files completed under a visible name are imported into the
 // inbox.
-type UtilitySFTP struct {
-	opts   UtilitySFTPOptions
+type SFTP struct {
+	opts   SFTPOptions
 	config *ssh.ServerConfig
-	fs     *utilityFS
+	fs     *memFS
 
 	mu     sync.Mutex
 	rng    *rand.Rand // drop decisions
@@ -61,28 +61,28 @@ type UtilitySFTP struct {
 	wg     sync.WaitGroup
 }
 
-// UtilityKeyFromSeed returns a deterministic ed25519 SSH key for seed, for
+// KeyFromSeed returns a deterministic ed25519 SSH key for seed, for
 // the drop's host key and for dev and test client keys.
-func UtilityKeyFromSeed(seed uint64) ssh.Signer {
-	signer, err := ssh.NewSignerFromKey(utilityPrivateKey(seed))
+func KeyFromSeed(seed uint64) ssh.Signer {
+	signer, err := ssh.NewSignerFromKey(privateKey(seed))
 	if err != nil {
 		panic(fmt.Sprintf("citysim: ed25519 signer: %v", err)) // cannot happen for a valid key
 	}
 	return signer
 }
 
-// UtilityKeyPEM returns UtilityKeyFromSeed(seed)'s private key in OpenSSH
+// KeyPEM returns KeyFromSeed(seed)'s private key in OpenSSH
 // format, to write a key file for the sftp command:
 // sftp -i key -P port citylink@127.0.0.1.
-func UtilityKeyPEM(seed uint64) []byte {
-	block, err := ssh.MarshalPrivateKey(utilityPrivateKey(seed), "citylink simulated utility key")
+func KeyPEM(seed uint64) []byte {
+	block, err := ssh.MarshalPrivateKey(privateKey(seed), "citylink simulated utility key")
 	if err != nil {
 		panic(fmt.Sprintf("citysim: marshalling ed25519 key: %v", err)) // cannot happen for a valid key
 	}
 	return pem.EncodeToMemory(block)
 }
 
-func utilityPrivateKey(seed uint64) ed25519.PrivateKey {
+func privateKey(seed uint64) ed25519.PrivateKey {
 	rng := rand.New(rand.NewPCG(seed, 0x55f7))
 	var b [ed25519.SeedSize]byte
 	for i := 0; i < len(b); i += 8 {
@@ -91,14 +91,14 @@ func utilityPrivateKey(seed uint64) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(b[:])
 }
 
-// NewUtilitySFTP returns the SFTP drop configured by opts; start it with
+// NewSFTP returns the SFTP drop configured by opts; start it with
 // Listen or Serve.
-func NewUtilitySFTP(opts UtilitySFTPOptions) (*UtilitySFTP, error) {
+func NewSFTP(opts SFTPOptions) (*SFTP, error) {
 	if len(opts.AuthorizedKeys) == 0 {
 		return nil, errors.New("utility sftp: at least one authorized key is required")
 	}
 	if opts.HostKey == nil {
-		opts.HostKey = UtilityKeyFromSeed(opts.Seed)
+		opts.HostKey = KeyFromSeed(opts.Seed)
 	}
 	opts.User = cmp.Or(opts.User, "citylink")
 	opts.Dir = path.Clean("/" + cmp.Or(opts.Dir, "/inbox"))
@@ -106,10 +106,10 @@ func NewUtilitySFTP(opts UtilitySFTPOptions) (*UtilitySFTP, error) {
 		opts.Now = time.Now
 	}
 	if opts.Inbox == nil {
-		opts.Inbox = NewUtilityInbox(opts.Now)
+		opts.Inbox = NewInbox(opts.Now)
 	}
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
-	s := &UtilitySFTP{opts: opts, conns: make(map[net.Conn]bool), rng: rand.New(rand.NewPCG(opts.Seed, 0xd209))}
+	s := &SFTP{opts: opts, conns: make(map[net.Conn]bool), rng: rand.New(rand.NewPCG(opts.Seed, 0xd209))}
 	s.fs = newUtilityFS(opts.Dir, opts.Inbox, opts.Now)
 	s.config = &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
@@ -129,17 +129,17 @@ func NewUtilitySFTP(opts UtilitySFTPOptions) (*UtilitySFTP, error) {
 }
 
 // HostKey returns the server's public host key, for clients to pin.
-func (s *UtilitySFTP) HostKey() ssh.PublicKey { return s.opts.HostKey.PublicKey() }
+func (s *SFTP) HostKey() ssh.PublicKey { return s.opts.HostKey.PublicKey() }
 
 // Inbox returns the drop box the server fills.
-func (s *UtilitySFTP) Inbox() *UtilityInbox { return s.opts.Inbox }
+func (s *SFTP) Inbox() *Inbox { return s.opts.Inbox }
 
 // Dir returns the drop directory.
-func (s *UtilitySFTP) Dir() string { return s.opts.Dir }
+func (s *SFTP) Dir() string { return s.opts.Dir }
 
 // Listen starts serving on addr ("127.0.0.1:0" when empty) and returns the
 // address it listens on.
-func (s *UtilitySFTP) Listen(addr string) (net.Addr, error) {
+func (s *SFTP) Listen(addr string) (net.Addr, error) {
 	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:0"))
 	if err != nil {
 		return nil, fmt.Errorf("utility sftp: listening: %w", err)
@@ -153,7 +153,7 @@ func (s *UtilitySFTP) Listen(addr string) (net.Addr, error) {
 }
 
 // Serve accepts connections on ln until Close.
-func (s *UtilitySFTP) Serve(ln net.Listener) error {
+func (s *SFTP) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -184,7 +184,7 @@ func (s *UtilitySFTP) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			s.utilityServeConn(conn)
+			s.serveConn(conn)
 			s.mu.Lock()
 			delete(s.conns, conn)
 			s.mu.Unlock()
@@ -193,7 +193,7 @@ func (s *UtilitySFTP) Serve(ln net.Listener) error {
 }
 
 // Close stops the listener, closes open sessions and waits for them.
-func (s *UtilitySFTP) Close() error {
+func (s *SFTP) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	if s.ln != nil {
@@ -207,9 +207,9 @@ func (s *UtilitySFTP) Close() error {
 	return nil
 }
 
-// utilityServeConn runs one SSH connection: sessions that ask for the sftp
+// serveConn runs one SSH connection: sessions that ask for the sftp
 // subsystem get the drop's file system; everything else is refused.
-func (s *UtilitySFTP) utilityServeConn(conn net.Conn) {
+func (s *SFTP) serveConn(conn net.Conn) {
 	defer conn.Close()
 	sc, chans, reqs, err := ssh.NewServerConn(conn, s.config)
 	if err != nil {
@@ -230,7 +230,7 @@ func (s *UtilitySFTP) utilityServeConn(conn net.Conn) {
 		go func() {
 			defer ch.Close()
 			for req := range creqs {
-				ok := req.Type == "subsystem" && utilitySubsystem(req.Payload) == "sftp"
+				ok := req.Type == "subsystem" && subsystem(req.Payload) == "sftp"
 				_ = req.Reply(ok, nil)
 				if !ok {
 					continue
@@ -238,7 +238,7 @@ func (s *UtilitySFTP) utilityServeConn(conn net.Conn) {
 				go ssh.DiscardRequests(creqs)
 				var drop func() bool
 				if s.opts.DropRate > 0 {
-					drop = s.utilityDrop
+					drop = s.drop
 				}
 				srv := sftp.NewRequestServer(ch, s.fs.handlers(drop, func() { conn.Close() }))
 				_ = srv.Serve()
@@ -249,16 +249,16 @@ func (s *UtilitySFTP) utilityServeConn(conn net.Conn) {
 	}
 }
 
-// utilityDrop decides whether the next upload is cut.
-func (s *UtilitySFTP) utilityDrop() bool {
+// drop decides whether the next upload is cut.
+func (s *SFTP) drop() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rng.Float64() < s.opts.DropRate
 }
 
-// utilitySubsystem reads the subsystem name from a "subsystem" request's
+// subsystem reads the subsystem name from a "subsystem" request's
 // payload (an SSH string).
-func utilitySubsystem(payload []byte) string {
+func subsystem(payload []byte) string {
 	if len(payload) < 4 {
 		return ""
 	}
