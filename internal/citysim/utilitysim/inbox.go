@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/citylink/citylink/internal/utility"
 )
 
 // File is one inventory file the simulated utility has taken in.
@@ -105,11 +103,11 @@ func (in *Inbox) take(name string, data []byte, via string) File {
 		Name: path.Base(name), Data: bytes.Clone(data), Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]), Via: via,
 	}
-	changes, err := utility.Parse(bytes.NewReader(data))
+	rows, err := checkInventory(data)
 	if err != nil {
 		f.Err = err.Error()
 	} else {
-		f.Rows = len(changes)
+		f.Rows = rows
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
