@@ -3,6 +3,7 @@ package open311sim
 import (
 	"encoding/json"
 	"encoding/xml"
+	"flag"
 	"io"
 	"math"
 	"net/http"
@@ -165,11 +166,18 @@ func FuzzPost(f *testing.F) {
 	f.Add("1e400", "-0", "\x00\xff", "<&>", "SL-3", "http://x/y.jpg")
 	f.Add("", "", strings.Repeat("a", 300), "", "", "not a url")
 	_, srv, _ := testServer(f, Options{Seed: 1, MaxResults: 50})
+	// While fuzzing (not in ordinary runs, which hold no timed
+	// assertions) every request must be answered within a second.
+	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
 	f.Fuzz(func(t *testing.T, lat, long, address, description, asset, media string) {
 		form := url.Values{"api_key": {DefaultAPIKey}, "service_code": {ServiceLightOut},
 			"lat": {lat}, "long": {long}, "address_string": {address}, "description": {description},
 			"attribute[ASSET_ID]": {asset}, "media_url": {media}}
+		began := time.Now()
 		status, body := postForm(t, srv.URL, form)
+		if d := time.Since(began); fuzzing && d > time.Second {
+			t.Fatalf("POST took %v", d)
+		}
 		var list []map[string]any
 		if err := json.Unmarshal([]byte(body), &list); err != nil || len(list) != 1 {
 			t.Fatalf("POST answered %d %q: not a one-entry list", status, body)
