@@ -10,7 +10,7 @@ import (
 const (
 	editErrGeneric    = 1000 // a value or SQL error on one feature
 	editErrRolledBack = 1003 // "Operation rolled back."
-	editErrMissing    = 1019 // "Object is missing."
+	editErrMissing    = 1011 // "Object is missing." (1019 is an internal error during update)
 )
 
 // EditError is the error object of one failed edit.
