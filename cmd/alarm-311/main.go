@@ -54,7 +54,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	o311, err := open311.New(open311.Config{
+	o311, err := open311.New(open311.Options{
 		BaseURL: env["OPEN311_URL"], APIKey: env["OPEN311_API_KEY"],
 		JurisdictionID: os.Getenv("OPEN311_JURISDICTION"), Format: open311.Format(strings.ToLower(os.Getenv("OPEN311_FORMAT"))),
 	})

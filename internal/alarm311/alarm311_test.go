@@ -119,7 +119,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oc, err := open311.New(open311.Config{BaseURL: o311Srv.URL, APIKey: citysim.DefaultOpen311APIKey})
+	oc, err := open311.New(open311.Options{BaseURL: o311Srv.URL, APIKey: citysim.DefaultOpen311APIKey})
 	if err != nil {
 		t.Fatal(err)
 	}

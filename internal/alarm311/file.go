@@ -24,7 +24,7 @@ const (
 func (s *Sink) file(ctx context.Context, st store, ep *episode) work.Outcome {
 	batch, err := s.batchService(ctx, ep.ServiceCode)
 	if err != nil {
-		return outcomeOf(err)
+		return work.FromError(err)
 	}
 	var last error
 	for range s.cfg.Posts {
@@ -32,7 +32,7 @@ func (s *Sink) file(ctx context.Context, st store, ep *episode) work.Outcome {
 		if ep.PostAttempts > 0 {
 			r, err := s.search(ctx, ep)
 			if err != nil {
-				return outcomeOf(err)
+				return work.FromError(err)
 			}
 			if r != nil {
 				if err := s.setRequest(ctx, st, ep, r.ID, now); err != nil {
@@ -66,7 +66,7 @@ SET post_attempts = post_attempts + 1, last_post_at = $2, updated_at = $2 WHERE 
 			continue
 		}
 		var ae *open311.APIError
-		if errors.As(err, &ae) && !ae.Temporary() && ae.Status != 404 {
+		if errors.As(err, &ae) && !ae.Retryable() && ae.Status != 404 {
 			// Turned down: nothing was filed, and posting the same again
 			// would be turned down too.
 			_, uerr := st.conn.Exec(ctx, `UPDATE alarm_episodes SET state = 'refused', error = $2, updated_at = $3
@@ -76,7 +76,7 @@ WHERE id = $1`, ep.ID, err.Error(), now)
 			}
 			return work.Permanent(err)
 		}
-		return outcomeOf(err)
+		return work.FromError(err)
 	}
 	return work.Retry(last, 0)
 }
@@ -148,7 +148,18 @@ func (s *Sink) batchService(ctx context.Context, code string) (bool, error) {
 	}
 	t, ok := s.types[code]
 	if !ok {
-		return false, fmt.Errorf("service code %s is not on the server's service list", code)
+		return false, errNoService{code}
 	}
 	return t == "batch", nil
 }
+
+// errNoService is a service code the server does not list: posting it
+// cannot succeed until the configuration changes.
+type errNoService struct{ code string }
+
+func (e errNoService) Error() string {
+	return "service code " + e.code + " is not on the server's service list"
+}
+
+// Retryable reports false: the item is dead at once.
+func (errNoService) Retryable() bool { return false }

@@ -2,8 +2,6 @@ package alarm311
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -40,9 +38,14 @@ func (s *Sink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, er
 	outs := make([]work.Outcome, len(items))
 	changes := make([]change, len(items))
 	for i, it := range items {
-		if err := json.Unmarshal(it.Payload, &changes[i]); err != nil || (changes[i].Alarm == nil && changes[i].Episode == 0) {
-			outs[i] = work.Permanent(fmt.Errorf("alarm311: payload of %s is neither an alarm nor an episode: %s", it.Key, it.Payload))
+		c, err := work.Decode[change](it)
+		if err == nil && c.Alarm == nil && c.Episode == 0 {
+			err = fmt.Errorf("alarm311: payload of %s is neither an alarm nor an episode: %s", it.Key, it.Payload)
 		}
+		if err != nil {
+			outs[i] = work.Permanent(err)
+		}
+		changes[i] = c
 	}
 	polled, err := s.prefetch(ctx, changes)
 	if err != nil {
@@ -148,7 +151,7 @@ func (s *Sink) alarm(ctx context.Context, a cms.Alarm) work.Outcome {
 		// A new alarm: make sure the request is still open, or it starts
 		// an episode of its own.
 		if ep, err = s.refresh(ctx, st, ep, nil); err != nil {
-			return outcomeOf(err)
+			return work.FromError(err)
 		}
 	}
 	if ep == nil && !a.Active() {
@@ -161,7 +164,7 @@ func (s *Sink) alarm(ctx context.Context, a cms.Alarm) work.Outcome {
 	if ep == nil {
 		d, err := s.cfg.CMS.Get(ctx, a.DeviceID)
 		if err != nil {
-			return outcomeOf(fmt.Errorf("reading device of alarm %s: %w", a.ID, err))
+			return work.FromError(fmt.Errorf("reading device of alarm %s: %w", a.ID, err))
 		}
 		if ep, err = st.open(ctx, a, d, code, now); err != nil {
 			return work.Retry(err, 0)
@@ -204,7 +207,7 @@ func (s *Sink) poll(ctx context.Context, id int64, polled map[string]open311.Ser
 	}
 	now, err := s.refresh(ctx, st, ep, known)
 	if err != nil {
-		return outcomeOf(err)
+		return work.FromError(err)
 	}
 	switch {
 	case now == nil:
@@ -304,23 +307,4 @@ func (s *Sink) search(ctx context.Context, ep *episode) (*open311.ServiceRequest
 		}
 	}
 	return nil, nil
-}
-
-// outcomeOf turns an error into a retry, or a permanent failure when the
-// server said the call cannot succeed.
-func outcomeOf(err error) work.Outcome {
-	var oe *open311.APIError
-	if errors.As(err, &oe) {
-		if oe.Temporary() {
-			return work.Retry(err, oe.RetryAfter)
-		}
-		if oe.Status >= 400 && oe.Status < 500 && oe.Status != 404 {
-			return work.Permanent(err)
-		}
-	}
-	var ce *cms.APIError
-	if errors.As(err, &ce) && ce.StatusCode == 404 {
-		return work.Permanent(err)
-	}
-	return work.Retry(err, 0)
 }

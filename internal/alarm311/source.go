@@ -66,11 +66,11 @@ func (s *Source) Changes(ctx context.Context, after work.Watermark) (work.Page, 
 	out := work.Page{More: true}
 	for i := range page.Alarms {
 		a := page.Alarms[i]
-		p, err := json.Marshal(change{Alarm: &a})
+		it, err := work.NewItem(a.ExternalID+"/"+a.Type+"/"+a.ID, change{Alarm: &a})
 		if err != nil {
-			return work.Page{}, fmt.Errorf("encoding alarm %s: %w", a.ID, err)
+			return work.Page{}, err
 		}
-		out.Items = append(out.Items, work.Item{Key: a.ExternalID + "/" + a.Type + "/" + a.ID, Payload: p})
+		out.Items = append(out.Items, it)
 	}
 	next := watermark{Cursor: wm.Cursor}
 	if page.NextCursor != "" {
@@ -100,11 +100,11 @@ func (s *Source) pollPage(ctx context.Context, wm watermark) (work.Page, error) 
 	var id int64
 	var asset, typ string
 	_, err = pgx.ForEachRow(rows, []any{&id, &asset, &typ}, func() error {
-		p, err := json.Marshal(change{Episode: id})
+		it, err := work.NewItem(fmt.Sprintf("%s/%s/episode-%d", asset, typ, id), change{Episode: id})
 		if err != nil {
 			return err
 		}
-		out.Items = append(out.Items, work.Item{Key: fmt.Sprintf("%s/%s/episode-%d", asset, typ, id), Payload: p})
+		out.Items = append(out.Items, it)
 		last = id
 		return nil
 	})

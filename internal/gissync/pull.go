@@ -67,11 +67,11 @@ func (s *PullSource) Changes(ctx context.Context, after work.Watermark) (work.Pa
 		if asset == "" {
 			continue // a pole the CMS cannot know
 		}
-		p, err := json.Marshal(pulled{OID: oid, Edited: wm.Edited, Attributes: f.Attributes})
+		it, err := work.NewItem(asset, pulled{OID: oid, Edited: wm.Edited, Attributes: f.Attributes})
 		if err != nil {
-			return work.Page{}, fmt.Errorf("encoding feature %d: %w", oid, err)
+			return work.Page{}, err
 		}
-		out.Items = append(out.Items, work.Item{Key: asset, Payload: p})
+		out.Items = append(out.Items, it)
 	}
 	out.Next, err = json.Marshal(wm)
 	return out, err
@@ -99,10 +99,15 @@ func (s *PullSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 	feats := make([]pulled, len(items))
 	assets := make([]string, 0, len(items))
 	for i, it := range items {
-		if err := json.Unmarshal(it.Payload, &feats[i]); err != nil || feats[i].OID == 0 {
-			outs[i] = work.Permanent(fmt.Errorf("gissync: payload of %s is not a DOT feature: %s", it.Key, it.Payload))
+		f, err := work.Decode[pulled](it)
+		if err == nil && f.OID == 0 {
+			err = fmt.Errorf("gissync: payload of %s is not a DOT feature: %s", it.Key, it.Payload)
+		}
+		if err != nil {
+			outs[i] = work.Permanent(err)
 			continue
 		}
+		feats[i] = f
 		assets = append(assets, it.Key)
 	}
 	states, err := loadStates(ctx, s.cfg.DB, assets)
@@ -182,14 +187,10 @@ func (s *PullSink) one(ctx context.Context, asset string, p pulled, st *state) (
 }
 
 // cmsOutcome is the outcome of a failed CMS call: a device changed under
-// us, a 5xx or a timeout is retried; a refused patch is the item's end.
+// us is read again and retried; the rest as the client's error says.
 func cmsOutcome(err error) work.Outcome {
 	if errors.Is(err, cms.ErrPreconditionFailed) {
 		return work.Retry(err, 0)
 	}
-	var ae *cms.APIError
-	if errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 && ae.StatusCode != 408 && ae.StatusCode != 429 {
-		return work.Permanent(err)
-	}
-	return work.Retry(err, 0)
+	return work.FromError(err)
 }

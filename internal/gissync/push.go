@@ -53,11 +53,11 @@ func (s *PushSource) Changes(ctx context.Context, after work.Watermark) (work.Pa
 		if d.ExternalID == "" {
 			continue // not a city asset: nothing to match in the DOT layer
 		}
-		p, err := json.Marshal(d)
+		it, err := work.NewItem(d.ExternalID, d)
 		if err != nil {
-			return work.Page{}, fmt.Errorf("encoding device %s: %w", d.ID, err)
+			return work.Page{}, err
 		}
-		out.Items = append(out.Items, work.Item{Key: d.ExternalID, Payload: p})
+		out.Items = append(out.Items, it)
 	}
 	if page.NextCursor != "" {
 		wm.Cursor = page.NextCursor
@@ -100,9 +100,12 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 	var todo []*pushing
 	assets := make([]string, 0, len(items))
 	for i, it := range items {
-		var d cms.Device
-		if err := json.Unmarshal(it.Payload, &d); err != nil || d.ExternalID == "" {
-			outs[i] = work.Permanent(fmt.Errorf("gissync: payload of %s is not a CMS device: %s", it.Key, it.Payload))
+		d, err := work.Decode[cms.Device](it)
+		if err == nil && d.ExternalID == "" {
+			err = fmt.Errorf("gissync: payload of %s is not a CMS device: %s", it.Key, it.Payload)
+		}
+		if err != nil {
+			outs[i] = work.Permanent(err)
 			continue
 		}
 		todo = append(todo, &pushing{i: i, dev: d, rec: fromDevice(d)})
@@ -126,7 +129,7 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 	}
 	if err := s.match(ctx, changed); err != nil {
 		for _, p := range changed {
-			outs[p.i] = retry(err)
+			outs[p.i] = work.FromError(err)
 		}
 		return outs, nil
 	}
@@ -183,7 +186,7 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 		if err != nil {
 			// Adds may have landed: the next try finds them by asset id.
 			for _, p := range append(adds, updates...) {
-				outs[p.i] = retry(err)
+				outs[p.i] = work.FromError(err)
 			}
 			save = dropAssets(save, append(adds, updates...))
 		} else {
@@ -288,20 +291,6 @@ func (s *PushSink) match(ctx context.Context, list []*pushing) error {
 		take(fs)
 	}
 	return nil
-}
-
-// retry is the outcome of an error for a whole call: retried, unless the
-// server said it is permanent.
-func retry(err error) work.Outcome {
-	var r interface{ Retryable() bool }
-	if errors.As(err, &r) && !r.Retryable() {
-		var ae *arcgis.APIError
-		if errors.As(err, &ae) && ae.TokenError() {
-			return work.Retry(err, 0)
-		}
-		return work.Permanent(err)
-	}
-	return work.Retry(err, 0)
 }
 
 // editOutcome is the outcome of one feature's failed edit: a missing object
