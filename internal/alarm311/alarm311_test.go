@@ -15,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/alarm311"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -84,8 +86,8 @@ func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type city struct {
 	t       *testing.T
 	clock   *clock
-	cms     *citysim.CMS
-	o311    *citysim.Open311
+	cms     *cmssim.Server
+	o311    *open311sim.Server
 	lossy   *lossy
 	pool    *pgxpool.Pool
 	cmsC    *cms.Client
@@ -104,11 +106,11 @@ type cityOptions struct {
 func newCity(t *testing.T, o cityOptions) *city {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC)}
-	c := citysim.NewCity(7, o.lights)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: c, Seed: 7, Clock: clk.Now, AlarmsPerDay: o.alarmsPerDay, ChangesPerDay: -1,
-		Faults: citysim.Faults{Seed: 3, ErrorRate: o.errorRate}})
-	o311 := citysim.NewOpen311(citysim.Open311Options{Seed: 7, Now: clk.Now, City: c, TokenDelay: -1,
-		Faults: citysim.Faults{Seed: 4, ErrorRate: o.errorRate}})
+	c := simcity.New(7, o.lights)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: c, Seed: 7, Clock: clk.Now, AlarmsPerDay: o.alarmsPerDay, ChangesPerDay: -1,
+		Faults: simcity.Faults{Seed: 3, ErrorRate: o.errorRate}})
+	o311 := open311sim.NewServer(open311sim.Options{Seed: 7, Now: clk.Now, City: c, TokenDelay: -1,
+		Faults: simcity.Faults{Seed: 4, ErrorRate: o.errorRate}})
 	lo := &lossy{next: o311, rate: o.lostRate, rng: rand.New(rand.NewPCG(5, 5))}
 	cmsSrv := httptest.NewServer(cmsSim)
 	t.Cleanup(cmsSrv.Close)
@@ -119,7 +121,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oc, err := open311.New(open311.Options{BaseURL: o311Srv.URL, APIKey: citysim.DefaultOpen311APIKey})
+	oc, err := open311.New(open311.Options{BaseURL: o311Srv.URL, APIKey: open311sim.DefaultAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,7 @@ func TestExactlyOneRequestPerEpisode(t *testing.T) {
 	// Every request citylink filed names one episode, and every episode
 	// has exactly one request.
 	reqs := c.o311.Requests()
-	byEpisode := map[string][]citysim.Open311Request{}
+	byEpisode := map[string][]open311sim.Request{}
 	for _, r := range reqs {
 		if m := markerRE.FindStringSubmatch(r.Description); m != nil {
 			byEpisode[m[1]] = append(byEpisode[m[1]], r)
