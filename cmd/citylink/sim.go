@@ -15,8 +15,8 @@ import (
 
 	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/citysim/utilitysim"
 )
 
@@ -25,13 +25,13 @@ type simFlags struct {
 	seed     uint64
 	lights   int
 	basePort int
-	faults   city.Faults
+	faults   simcity.Faults
 	tick     time.Duration
 }
 
 func (f *simFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated city")
-	fs.IntVar(&f.lights, "lights", city.DefaultLights, "streetlights in the simulated city")
+	fs.IntVar(&f.lights, "lights", simcity.DefaultLights, "streetlights in the simulated city")
 	fs.IntVar(&f.basePort, "sim-port", 0, "serve the simulators on consecutive ports from this one (0: free ports)")
 	fs.Float64Var(&f.faults.ErrorRate, "fault-errors", 0, "share of simulator requests answered 500/503")
 	fs.Float64Var(&f.faults.ThrottleRate, "fault-throttle", 0, "share of simulator requests answered 429")

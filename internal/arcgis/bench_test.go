@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 )
@@ -14,7 +14,7 @@ import (
 // benchDOT serves the full-size city's DOT pole layer (270,000 features).
 func benchDOT(b *testing.B, tune arcgissim.LayerConfig) (*arcgis.Client, *arcgissim.Layer) {
 	b.Helper()
-	town := city.New(1, city.DefaultLights)
+	town := simcity.New(1, simcity.DefaultLights)
 	layer := arcgissim.NewDOTLayer(town, tune)
 	srv := httptest.NewServer(arcgissim.NewServer(arcgissim.Options{Services: []arcgissim.Service{{Name: "DOT", Layers: []*arcgissim.Layer{layer}}}}))
 	b.Cleanup(srv.Close)

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 )
 
 func TestExtractChanges(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 20, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured, Faults: city.Faults{Seed: 5, ErrorRate: 0.3}})
+	s := newSim(t, 20, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured, Faults: simcity.Faults{Seed: 5, ErrorRate: 0.3}})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
 	ctx := context.Background()
 	svc, err := c.Service(ctx)

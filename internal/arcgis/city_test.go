@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 )
@@ -18,9 +18,9 @@ import (
 // against the city's audit server with token expiry and faults on.
 func TestCityAuditWatermark(t *testing.T) {
 	t.Parallel()
-	town := city.New(3, 20000)
+	town := simcity.New(3, 20000)
 	sim := arcgissim.NewServers(town,
-		arcgissim.Options{Auth: arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 4}, Faults: city.Faults{Seed: 11, ErrorRate: 0.2, ThrottleRate: 0.1}},
+		arcgissim.Options{Auth: arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 4}, Faults: simcity.Faults{Seed: 11, ErrorRate: 0.2, ThrottleRate: 0.1}},
 		arcgissim.Options{})
 	srv := httptest.NewServer(sim.Audit)
 	t.Cleanup(srv.Close)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/httpretry"
@@ -91,7 +91,7 @@ func TestQueryPagesByOffsetWithFaults(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, 2345, arcgissim.LayerConfig{MaxRecordCount: 200}, arcgissim.Options{
 		Auth:          arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 5},
-		Faults:        city.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
+		Faults:        simcity.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
 		BodyErrorRate: 0.2, Seed: 42,
 	})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
@@ -219,7 +219,7 @@ func TestAPIErrorsFromOKBodies(t *testing.T) {
 
 func TestHTTPErrorAfterRetriesRunOut(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 5, arcgissim.LayerConfig{}, arcgissim.Options{Faults: city.Faults{Seed: 1, ErrorRate: 1}})
+	s := newSim(t, 5, arcgissim.LayerConfig{}, arcgissim.Options{Faults: simcity.Faults{Seed: 1, ErrorRate: 1}})
 	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	_, err := c.Query(context.Background(), 0, arcgis.Query{})
 	var httpErr *arcgis.HTTPError

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/httpretry"
@@ -79,7 +79,7 @@ func TestApplyEditsRollbackOnFailure(t *testing.T) {
 
 func TestApplyEditsRetriesOnlyWithoutAdds(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{Faults: city.Faults{Seed: 3, ErrorRate: 1}})
+	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{Faults: simcity.Faults{Seed: 3, ErrorRate: 1}})
 	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	ctx := context.Background()
 	_, err := c.ApplyEdits(ctx, 0, arcgis.Edits{Adds: []arcgis.Feature{{Attributes: map[string]any{"ASSET_ID": "X"}}}})
@@ -97,7 +97,7 @@ func TestApplyEditsUnderFaultsConverges(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, 200, arcgissim.LayerConfig{}, arcgissim.Options{
 		Auth:   arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 3},
-		Faults: city.Faults{Seed: 9, ErrorRate: 0.3, ThrottleRate: 0.1},
+		Faults: simcity.Faults{Seed: 9, ErrorRate: 0.3, ThrottleRate: 0.1},
 	})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
 	ctx := context.Background()

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/arcgis"
 )
@@ -14,7 +14,7 @@ import (
 // Example reads every approved audit of a small simulated city, page by
 // page, and then asks the DOT layer which poles exist for two asset ids.
 func Example() {
-	town := city.New(1, 2000)
+	town := simcity.New(1, 2000)
 	sim := arcgissim.NewServers(town,
 		arcgissim.Options{Auth: arcgissim.Auth{Users: map[string]string{"citylink": "secret"}}},
 		arcgissim.Options{})
@@ -40,7 +40,7 @@ func Example() {
 		})
 	want := 0
 	for _, a := range town.Audits {
-		if a.Status == city.AuditApproved {
+		if a.Status == simcity.AuditApproved {
 			want++
 		}
 	}

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/cmssim"
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/citysim/utilitysim"
 
 	"golang.org/x/crypto/ssh"
@@ -41,7 +41,7 @@ type SystemsOptions struct {
 	Lights int
 	// Faults, when active, are put in front of every HTTP system, each with
 	// its own seed drawn from Seed.
-	Faults city.Faults
+	Faults simcity.Faults
 	// BasePort, when non-zero, serves the systems on consecutive ports from
 	// it (audit, DOT, CMS, Open311, utility HTTPS, utility SFTP); free
 	// ports otherwise.
@@ -56,7 +56,7 @@ type SystemsOptions struct {
 // the Open311 server and the utility's drop box over HTTPS and SFTP, each on
 // its own loopback port.
 type Systems struct {
-	City *city.City
+	City *simcity.City
 	*arcgissim.Servers
 	CMS          *cmssim.Server
 	Open311      *open311sim.Server
@@ -82,12 +82,12 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	faults := func(i uint64) city.Faults {
+	faults := func(i uint64) simcity.Faults {
 		f := opts.Faults
 		f.Seed = opts.Seed*31 + i
 		return f
 	}
-	town := city.New(opts.Seed, cmp.Or(opts.Lights, city.DefaultLights))
+	town := simcity.New(opts.Seed, cmp.Or(opts.Lights, simcity.DefaultLights))
 	auth := arcgissim.Auth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
 	s := &Systems{City: town, logger: logger}
 	s.Servers = arcgissim.NewServers(town,

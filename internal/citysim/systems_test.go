@@ -9,8 +9,8 @@ import (
 
 	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/citysim/utilitysim"
 
 	"github.com/citylink/citylink/internal/arcgis"
@@ -45,7 +45,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 	if n != len(sys.City.Audits) {
 		t.Errorf("audit layer holds %d features, the city has %d audits", n, len(sys.City.Audits))
 	}
-	if err := sys.Advance(city.Epoch().Add(time.Hour)); err != nil {
+	if err := sys.Advance(simcity.Epoch().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if after, err := audit.QueryCount(ctx, 0, arcgis.Query{}); err != nil || after <= n {
@@ -81,7 +81,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 
 	light := sys.City.Lights[0]
 	file, err := utility.Encode([]utility.Change{{
-		Type: utility.Added, Effective: city.Epoch(), AccountID: "CITY-0001",
+		Type: utility.Added, Effective: simcity.Epoch(), AccountID: "CITY-0001",
 		AssetID: light.AssetID, PoleID: light.PoleID, Address: light.Address, Lat: light.Lat, Lon: light.Lon,
 		LampType: light.LampType, NominalWatts: light.NominalWatts, InputWatts: light.InputWatts, RateSchedule: light.RateSchedule,
 	}})

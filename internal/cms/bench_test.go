@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/cms"
 )
@@ -14,7 +14,7 @@ import (
 // BenchmarkListDevicesFullCity pages through every device of the default
 // 270,000-light city's CMS, 1,000 to a page, over HTTP.
 func BenchmarkListDevicesFullCity(b *testing.B) {
-	_, srv, _ := newSim(b, city.DefaultLights, cmssim.Options{})
+	_, srv, _ := newSim(b, simcity.DefaultLights, cmssim.Options{})
 	c := newClient(b, srv, cmssim.DefaultAPIKey, 1000)
 	ctx := context.Background()
 	n := 0
@@ -46,7 +46,7 @@ func BenchmarkBulkUpsert(b *testing.B) {
 		round++
 		for i := range items {
 			items[i] = cms.DeviceUpsert{ExternalID: fmt.Sprintf("SL-B%04d-%03d", round, i), DevicePatch: cms.DevicePatch{
-				LampType: new(city.LampLED), NominalWatts: new(90), InputWatts: new(95)}}
+				LampType: new(simcity.LampLED), NominalWatts: new(90), InputWatts: new(95)}}
 		}
 		if _, err := c.BulkUpsert(ctx, items); err != nil {
 			b.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
@@ -39,7 +39,7 @@ func (c *testClock) Set(t time.Time) {
 // faulty are the faults every client test runs under: a third of requests
 // fail with 500/503 or 429 and a tenth of successful writes lose their answer.
 // Fixed seeds make the sequence the same each run; retries absorb it.
-var faulty = city.Faults{Seed: 99, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, Jitter: 200 * time.Microsecond}
+var faulty = simcity.Faults{Seed: 99, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, Jitter: 200 * time.Microsecond}
 
 // patient retries long enough that faulty's worst streak at these seeds is
 // absorbed, without waiting on real time.
@@ -49,7 +49,7 @@ var patient = httpretry.Policy{MaxAttempts: 25, BaseDelay: time.Microsecond, Max
 func newSim(t testing.TB, lights int, opts cmssim.Options) (*cmssim.Server, *httptest.Server, *testClock) {
 	t.Helper()
 	clock := &testClock{now: testStart}
-	opts.City = city.New(31, lights)
+	opts.City = simcity.New(31, lights)
 	opts.Seed = 31
 	opts.Clock = clock.Now
 	sim := cmssim.NewServer(opts)
@@ -83,7 +83,7 @@ func allDevices(t *testing.T, c *cms.Client, since time.Time) []cms.Device {
 func TestListDevicesUnderFaultsMatchesCleanListing(t *testing.T) {
 	t.Parallel()
 	_, clean, _ := newSim(t, 4000, cmssim.Options{})
-	noisySim := cmssim.NewServer(cmssim.Options{City: city.New(31, 4000), Seed: 31, Faults: faulty})
+	noisySim := cmssim.NewServer(cmssim.Options{City: simcity.New(31, 4000), Seed: 31, Faults: faulty})
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	noisy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +163,7 @@ func TestCreateIsIdempotentByAssetID(t *testing.T) {
 	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	in := cms.DeviceUpsert{ExternalID: "SL-9000001", DevicePatch: cms.DevicePatch{
-		LampType: new(city.LampLED), NominalWatts: new(70), InputWatts: new(74),
+		LampType: new(simcity.LampLED), NominalWatts: new(70), InputWatts: new(74),
 		Location: &cms.Location{Latitude: 41.9, Longitude: -87.65}, Address: new("1600 N Ashland Ave"),
 	}}
 	d, created, err := c.Create(ctx, in)

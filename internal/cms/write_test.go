@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/cms"
 )
@@ -57,7 +57,7 @@ func TestBulkUpsertSplitsAndReportsPerItem(t *testing.T) {
 	var items []cms.DeviceUpsert
 	for i := range 1234 {
 		items = append(items, cms.DeviceUpsert{ExternalID: fmt.Sprintf("SL-8%06d", i), DevicePatch: cms.DevicePatch{
-			LampType: new(city.LampHPS), NominalWatts: new(150), InputWatts: new(188), RateSchedule: new(city.RateLS2),
+			LampType: new(simcity.LampHPS), NominalWatts: new(150), InputWatts: new(188), RateSchedule: new(simcity.RateLS2),
 		}})
 	}
 	items[700].InputWatts = new(100) // below nominal: refused
@@ -108,7 +108,7 @@ func TestBulkUpsertSplitsAndReportsPerItem(t *testing.T) {
 
 func TestHungRequestsEndWithTheContext(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 100, cmssim.Options{Faults: city.Faults{Seed: 1, HangRate: 1}})
+	_, srv, _ := newSim(t, 100, cmssim.Options{Faults: simcity.Faults{Seed: 1, HangRate: 1}})
 	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -143,12 +143,12 @@ func TestConditionalUpdateSurvivesLostAnswer(t *testing.T) {
 	clock.Set(testStart.Add(time.Hour))
 	// The patch lands, its answer is lost, the retry is refused with 412,
 	// and Update recognises its own write.
-	got, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(city.RateLS3)}, d.Version)
-	if err != nil || got.Version != d.Version+1 || got.RateSchedule != city.RateLS3 {
+	got, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(simcity.RateLS3)}, d.Version)
+	if err != nil || got.Version != d.Version+1 || got.RateSchedule != simcity.RateLS3 {
 		t.Fatalf("conditional update with a lost answer: %+v, %v", got, err)
 	}
 	// Someone else's write at the next version is still a conflict.
-	if _, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(city.RateLS1)}, d.Version); !errors.Is(err, cms.ErrPreconditionFailed) {
+	if _, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(simcity.RateLS1)}, d.Version); !errors.Is(err, cms.ErrPreconditionFailed) {
 		t.Fatalf("update against a stale version: %v", err)
 	}
 }

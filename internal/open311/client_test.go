@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
@@ -84,7 +84,7 @@ func lightOut(asset string) open311.NewRequest {
 
 // faulty is the fault mix the simulator tests run under: a third of calls
 // fail with a 5xx or a 429, all answered at once.
-var faulty = city.Faults{Seed: 42, ErrorRate: 0.2, ThrottleRate: 0.15, RetryAfter: 0}
+var faulty = simcity.Faults{Seed: 42, ErrorRate: 0.2, ThrottleRate: 0.15, RetryAfter: 0}
 
 func TestServicesUnderFaults(t *testing.T) {
 	t.Parallel()
@@ -115,7 +115,7 @@ func TestCreateAndReadBackUnderThrottling(t *testing.T) {
 	t.Parallel()
 	// Only 429s: a POST turned away with Retry-After is sent again, and no
 	// request is filed twice.
-	throttled := city.Faults{Seed: 9, ThrottleRate: 0.4}
+	throttled := simcity.Faults{Seed: 9, ThrottleRate: 0.4}
 	c, sim, _, _ := simClient(t, open311sim.Options{Seed: 2, Faults: throttled}, open311.Config{IDsPerCall: 2})
 	ctx := context.Background()
 	var ids []string
@@ -173,7 +173,7 @@ func TestCreateNeverRepeatsAnAmbiguousPost(t *testing.T) {
 	t.Parallel()
 	// Every call answers 500: the POST may have been processed, so it is
 	// sent exactly once and reported as ErrMaybeCreated.
-	c, _, _, hits := simClient(t, open311sim.Options{Faults: city.Faults{Seed: 1, ErrorRate: 1}}, open311.Config{})
+	c, _, _, hits := simClient(t, open311sim.Options{Faults: simcity.Faults{Seed: 1, ErrorRate: 1}}, open311.Config{})
 	_, err := c.Create(context.Background(), lightOut("SL-1"))
 	if !errors.Is(err, open311.ErrMaybeCreated) {
 		t.Errorf("500 on POST: %v, want ErrMaybeCreated", err)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
@@ -90,7 +90,7 @@ func TestReadsSurviveHungRequests(t *testing.T) {
 	t.Parallel()
 	// A third of calls hang until the client gives up on them; the
 	// per-attempt timeout abandons those and the retry gets an answer.
-	hung := city.Faults{Seed: 8, HangRate: 0.35}
+	hung := simcity.Faults{Seed: 8, HangRate: 0.35}
 	c, _, _, _ := simClient(t, open311sim.Options{Seed: 6, Faults: hung}, open311.Config{
 		Retry: httpretry.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, AttemptTimeout: 300 * time.Millisecond},
 	})

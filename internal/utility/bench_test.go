@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/citysim/utilitysim"
 
 	"github.com/citylink/citylink/internal/utility"
@@ -17,7 +17,7 @@ import (
 // inventory: the first file a utility receives.
 func cityChanges(b *testing.B) []utility.Change {
 	b.Helper()
-	town := city.New(1, city.DefaultLights)
+	town := simcity.New(1, simcity.DefaultLights)
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	out := make([]utility.Change, len(town.Lights))
 	for i, l := range town.Lights {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/citysim/utilitysim"
 
 	"github.com/citylink/citylink/internal/httpretry"
@@ -194,7 +194,7 @@ func startHTTPS(t testing.TB, opts utilitysim.HTTPSOptions) (*utilitysim.HTTPS, 
 func TestHTTPSDeliversUnderFaults(t *testing.T) {
 	t.Parallel()
 	drop, cfg := startHTTPS(t, utilitysim.HTTPSOptions{
-		Faults: city.Faults{Seed: 5, ErrorRate: 0.3, ThrottleRate: 0.2},
+		Faults: simcity.Faults{Seed: 5, ErrorRate: 0.3, ThrottleRate: 0.2},
 	})
 	d, err := utility.NewHTTPS(cfg)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // AuditFeed simulates the third-party auditor's field crews: each Sync
@@ -18,16 +18,16 @@ import (
 // for a seed and safe for concurrent use.
 type AuditFeed struct {
 	layer    *Layer
-	city     *city.City
+	city     *simcity.City
 	auditors []string
 
 	mu      sync.Mutex
 	rng     *rand.Rand
-	pending []int // indexes into city.Lights not yet audited, in audit order
+	pending []int // indexes into simcity.Lights not yet audited, in audit order
 }
 
 // NewAuditFeed prepares a feed over a layer built by NewAuditLayer.
-func NewAuditFeed(layer *Layer, c *city.City, seed uint64) *AuditFeed {
+func NewAuditFeed(layer *Layer, c *simcity.City, seed uint64) *AuditFeed {
 	f := &AuditFeed{layer: layer, city: c, rng: rand.New(rand.NewPCG(seed, seed^0x5eed))}
 	audited := make(map[string]bool, len(c.Audits))
 	seen := map[string]bool{}
@@ -63,7 +63,7 @@ func (f *AuditFeed) Sync(now time.Time, n int) (added, reviewed int, err error) 
 		lt := f.city.Lights[i]
 		e.Adds = append(e.Adds, Feature{
 			Attributes: map[string]any{
-				AuditFieldAssetID: lt.AssetID, AuditFieldPoleID: lt.PoleID, AuditFieldStatus: city.AuditAudited,
+				AuditFieldAssetID: lt.AssetID, AuditFieldPoleID: lt.PoleID, AuditFieldStatus: simcity.AuditAudited,
 				AuditFieldAuditor: f.auditors[f.rng.IntN(len(f.auditors))], AuditFieldAuditDate: ms,
 				AuditFieldLampType: lt.LampType, AuditFieldNominalWatts: int64(lt.NominalWatts),
 				AuditFieldInputWatts: int64(lt.InputWatts), AuditFieldRate: lt.RateSchedule,
@@ -78,7 +78,7 @@ func (f *AuditFeed) Sync(now time.Time, n int) (added, reviewed int, err error) 
 	f.layer.mu.RLock()
 	var waiting []int64
 	for _, r := range f.layer.recs {
-		if !r.deleted && r.vals[statusIdx] == city.AuditAudited {
+		if !r.deleted && r.vals[statusIdx] == simcity.AuditAudited {
 			waiting = append(waiting, r.oid)
 		}
 	}
@@ -88,9 +88,9 @@ func (f *AuditFeed) Sync(now time.Time, n int) (added, reviewed int, err error) 
 		oid := waiting[j]
 		waiting[j] = waiting[len(waiting)-1]
 		waiting = waiting[:len(waiting)-1]
-		status := city.AuditApproved
+		status := simcity.AuditApproved
 		if f.rng.IntN(100) < 15 {
-			status = city.AuditRejected
+			status = simcity.AuditRejected
 		}
 		e.Updates = append(e.Updates, Feature{Attributes: map[string]any{f.layer.cfg.ObjectIDField: oid, AuditFieldStatus: status, AuditFieldAuditDate: ms}})
 	}

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 func TestAuditFeed(t *testing.T) {
 	t.Parallel()
-	c := city.New(5, 3000)
+	c := simcity.New(5, 3000)
 	layer := NewAuditLayer(c, LayerConfig{})
 	before, gen := layer.Count(), layer.ServerGen()
 	feed := NewAuditFeed(layer, c, 1)
@@ -52,7 +52,7 @@ func TestAuditFeed(t *testing.T) {
 
 func TestDOTCrew(t *testing.T) {
 	t.Parallel()
-	c := city.New(5, 2000)
+	c := simcity.New(5, 2000)
 	layer := NewDOTLayer(c, LayerConfig{})
 	crew := NewDOTCrew(layer, 3)
 	now := time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)

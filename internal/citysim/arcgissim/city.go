@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Field names of the third-party audit layer, as the auditor's hosted
@@ -57,7 +57,7 @@ func typed(name, typ string, nullable bool) Field {
 // indexed. Seeded features carry
 // the audit date as their edit date, so "audited since" and "edited since"
 // agree.
-func NewAuditLayer(c *city.City, tune LayerConfig) *Layer {
+func NewAuditLayer(c *simcity.City, tune LayerConfig) *Layer {
 	l := NewLayer(LayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Audits"), GeometryType: "esriGeometryPoint",
 		DisplayField: AuditFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
@@ -113,7 +113,7 @@ func NewAuditLayer(c *city.City, tune LayerConfig) *Layer {
 // per light, keyed by asset id. tune supplies the layer's ID, Name,
 // MaxRecordCount and NoPagination; ASSET_ID is indexed. Seeded features were created by the
 // city's initial GIS load at the city epoch.
-func NewDOTLayer(c *city.City, tune LayerConfig) *Layer {
+func NewDOTLayer(c *simcity.City, tune LayerConfig) *Layer {
 	l := NewLayer(LayerConfig{
 		ID: tune.ID, Name: cmp.Or(tune.Name, "Streetlight Poles"), GeometryType: "esriGeometryPoint",
 		DisplayField: DOTFieldAssetID, MaxRecordCount: tune.MaxRecordCount, NoPagination: tune.NoPagination,
@@ -136,7 +136,7 @@ func NewDOTLayer(c *city.City, tune LayerConfig) *Layer {
 	pos := [...]int{idx(DOTFieldAssetID), idx(DOTFieldPoleID), idx(DOTFieldLampType), idx(DOTFieldWatts),
 		idx(DOTFieldController), idx(DOTFieldCircuit), idx(DOTFieldAddress), idx(DOTFieldStreet),
 		idx(DOTFieldOwner), idx(DOTFieldInService), idx(DOTFieldStatus)}
-	loaded := city.Epoch().UnixMilli()
+	loaded := simcity.Epoch().UnixMilli()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserve(len(c.Lights))
@@ -151,7 +151,7 @@ func NewDOTLayer(c *city.City, tune LayerConfig) *Layer {
 		vals[l.track.edited], vals[l.track.editor] = loaded, "gis_loader"
 		l.insert(vals, &Point{X: lt.Lon, Y: lt.Lat})
 	}
-	l.lastEdit = city.Epoch()
+	l.lastEdit = simcity.Epoch()
 	return l
 }
 
@@ -184,7 +184,7 @@ type Servers struct {
 // the DOT's, serving the pole layer as layer 0 of DOTService. Each
 // options value supplies auth, faults, seed, clock and logger; its Services
 // are replaced.
-func NewServers(c *city.City, audit, dot Options) *Servers {
+func NewServers(c *simcity.City, audit, dot Options) *Servers {
 	a := &Servers{AuditLayer: NewAuditLayer(c, LayerConfig{}), DOTLayer: NewDOTLayer(c, LayerConfig{})}
 	audit.Services = []Service{{Name: AuditService, Description: "Third-party streetlight audits", Layers: []*Layer{a.AuditLayer}}}
 	dot.Services = []Service{{Name: DOTService, Description: "Department of Transportation streetlight poles", Layers: []*Layer{a.DOTLayer}}}

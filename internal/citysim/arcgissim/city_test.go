@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 func TestCityLayers(t *testing.T) {
 	t.Parallel()
-	c := city.New(11, 5000)
+	c := simcity.New(11, 5000)
 	audit := NewAuditLayer(c, LayerConfig{})
 	dot := NewDOTLayer(c, LayerConfig{ID: 2})
 	if audit.Count() != len(c.Audits) || dot.Count() != len(c.Lights) {
@@ -69,7 +69,7 @@ func TestCityLayers(t *testing.T) {
 // BenchmarkPageAuditLayer pages through the full-size city's audit
 // layer over HTTP, 2,000 features a page, as the arcgis-import plan does.
 func BenchmarkPageAuditLayer(b *testing.B) {
-	c := city.New(1, city.DefaultLights)
+	c := simcity.New(1, simcity.DefaultLights)
 	layer := NewAuditLayer(c, LayerConfig{})
 	srv := httptest.NewServer(NewServer(Options{Services: []Service{{Name: "StreetlightAudit", Layers: []*Layer{layer}}}}))
 	defer srv.Close()
@@ -105,7 +105,7 @@ func BenchmarkPageAuditLayer(b *testing.B) {
 
 // BenchmarkCityLayers measures building both layers for the full city.
 func BenchmarkCityLayers(b *testing.B) {
-	c := city.New(1, city.DefaultLights)
+	c := simcity.New(1, simcity.DefaultLights)
 	b.ResetTimer()
 	for b.Loop() {
 		NewAuditLayer(c, LayerConfig{})
@@ -116,7 +116,7 @@ func BenchmarkCityLayers(b *testing.B) {
 // BenchmarkLookupByAssetID looks up 100 poles by asset id in the full
 // 270k DOT layer per query, as gis-push does before an upsert.
 func BenchmarkLookupByAssetID(b *testing.B) {
-	c := city.New(1, city.DefaultLights)
+	c := simcity.New(1, simcity.DefaultLights)
 	layer := NewDOTLayer(c, LayerConfig{})
 	b.ResetTimer()
 	round := 0

@@ -6,5 +6,5 @@
 // NewServers builds the two services the integrations meet: the
 // third-party auditor's audit layer (kept changing by an AuditFeed) and
 // the DOT's pole layer (kept changing by a DOTCrew), both generated from
-// the same city.City.
+// the same simcity.City.
 package arcgissim

@@ -105,7 +105,7 @@ func appendString(buf *bytes.Buffer, s string) {
 	buf.Write(enc)
 }
 
-// arcgisFieldsJSON lists the chosen fields' metadata.
+// fieldsJSON lists the chosen fields' metadata.
 func (l *Layer) fieldsJSON(fields []int) []Field {
 	out := make([]Field, len(fields))
 	for n, i := range fields {

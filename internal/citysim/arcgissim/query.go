@@ -35,7 +35,7 @@ type orderBy struct {
 	desc bool
 }
 
-// arcgisParseQuery reads the query operation's parameters.
+// parseQuery reads the query operation's parameters.
 func (l *Layer) parseQuery(form url.Values) (query, error) {
 	q := query{where: form.Get("where"), returnGeometry: true}
 	for _, name := range []string{"geometry", "outStatistics", "groupByFieldsForStatistics", "returnDistinctValues", "having", "time", "quantizationParameters"} {

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Service is one feature service: a name and its layers.
@@ -32,7 +32,7 @@ type Options struct {
 	// Auth turns on token security; the zero value serves publicly.
 	Auth Auth
 	// Faults injects latency, 5xx, 429 and hangs in front of every request.
-	Faults city.Faults
+	Faults simcity.Faults
 	// BodyErrorRate is the share of query, applyEdits and extractChanges
 	// requests answered HTTP 200 with {"error":{"code":500,...}}, the way
 	// ArcGIS reports a failed database call; nothing is applied. The draw

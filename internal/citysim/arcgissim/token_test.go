@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/testclock"
 )
@@ -90,7 +90,7 @@ func TestTokensExpireAfterUses(t *testing.T) {
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	l := testLayer(t, 2, LayerConfig{})
-	_, srv := testServer(t, l, Options{Faults: city.Faults{Seed: 7, ErrorRate: 0.5}})
+	_, srv := testServer(t, l, Options{Faults: simcity.Faults{Seed: 7, ErrorRate: 0.5}})
 	statuses := map[int]int{}
 	for range 40 {
 		resp, err := srv.Client().Get(srv.URL + testLayerPath + "?f=json")

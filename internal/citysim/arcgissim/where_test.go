@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// arcgisTestRow is a row of the where-clause tests' schema.
+// whereFields is the where-clause tests' schema: each field's position in a row and its kind.
 var whereFields = map[string]struct {
 	idx  int
 	kind valueKind

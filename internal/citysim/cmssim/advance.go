@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Advance moves the simulated CMS forward to now: alarms whose fault has
@@ -157,13 +157,13 @@ func (c *Server) changeLocked(dev int32, now time.Time) []int32 {
 	case StatePlanned:
 		// An LED conversion: new lamp, new node, paired but not yet live.
 		d.State = StateProvisioned
-		d.ControllerID = city.ControllerID(nil, c.opts.Seed^0x51ed270b27d8b3a1, len(c.city.Lights)+int(dev))
-		d.LampType = city.LampLED
-		d.NominalWatts = city.RandomLEDWatts(c.rng)
+		d.ControllerID = simcity.ControllerID(nil, c.opts.Seed^0x51ed270b27d8b3a1, len(c.city.Lights)+int(dev))
+		d.LampType = simcity.LampLED
+		d.NominalWatts = simcity.RandomLEDWatts(c.rng)
 		d.InputWatts = (d.NominalWatts*(103+c.rng.IntN(8)) + 50) / 100
 		d.InServiceDate = now.Format(time.DateOnly)
-		if d.Ownership == city.OwnerCity {
-			d.RateSchedule = city.RateLS2
+		if d.Ownership == simcity.OwnerCity {
+			d.RateSchedule = simcity.RateLS2
 		}
 	case StateProvisioned:
 		d.State = StateCommissioned
@@ -180,7 +180,7 @@ func (c *Server) changeLocked(dev int32, now time.Time) []int32 {
 			return cleared
 		}
 		// Re-rated: the driver is reprogrammed to another output.
-		d.NominalWatts = city.RandomLEDWatts(c.rng)
+		d.NominalWatts = simcity.RandomLEDWatts(c.rng)
 		d.InputWatts = (d.NominalWatts*(103+c.rng.IntN(8)) + 50) / 100
 	}
 	return nil

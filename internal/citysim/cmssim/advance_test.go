@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/testclock"
 )
@@ -38,7 +38,7 @@ func TestAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 	t.Parallel()
 	run := func() ([]alarm, []device) {
 		clock := testclock.New(testStart)
-		c := NewServer(Options{City: city.New(21, 8000), Seed: 21, Clock: clock.Now, AlarmsPerDay: 400, ChangesPerDay: 50})
+		c := NewServer(Options{City: simcity.New(21, 8000), Seed: 21, Clock: clock.Now, AlarmsPerDay: 400, ChangesPerDay: 50})
 		for h := 1; h <= 72; h += 6 {
 			now := testStart.Add(time.Duration(h) * time.Hour)
 			clock.Set(now)
@@ -106,7 +106,7 @@ func TestAdvanceRaisesAndClearsAlarmsDeterministically(t *testing.T) {
 func TestDefaultRatesFitTheCity(t *testing.T) {
 	t.Parallel()
 	clock := testclock.New(testStart)
-	c := NewServer(Options{City: city.New(5, 20000), Seed: 5, Clock: clock.Now})
+	c := NewServer(Options{City: simcity.New(5, 20000), Seed: 5, Clock: clock.Now})
 	day := testStart.Add(24 * time.Hour)
 	clock.Set(day)
 	c.Advance(day)

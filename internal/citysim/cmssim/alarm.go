@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Alarm types the simulated CMS raises, named as TALQ's lamp and electrical
@@ -77,7 +77,7 @@ type alarmKey struct {
 	typ string
 }
 
-func alarmIDOf(i int) string { return string(city.Padded(nil, "alm-", i+1, 8)) }
+func alarmIDOf(i int) string { return string(simcity.Padded(nil, "alm-", i+1, 8)) }
 
 func alarmKindOf(typ string) (alarmKind, bool) {
 	for _, k := range alarmKinds {

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Device provisioning states in the CMS.
@@ -113,7 +113,7 @@ func validate(d *device) []fieldError {
 		bad("state", "must be planned, provisioned, commissioned or decommissioned")
 	}
 	switch d.LampType {
-	case "", city.LampLED, city.LampHPS, city.LampLPS, city.LampMH:
+	case "", simcity.LampLED, simcity.LampHPS, simcity.LampLPS, simcity.LampMH:
 	default:
 		bad("lampType", "must be LED, HPS, LPS or MH")
 	}
@@ -129,7 +129,7 @@ func validate(d *device) []fieldError {
 		bad("location", "latitude must be within ±90 and longitude within ±180")
 	}
 	switch d.Ownership {
-	case "", city.OwnerCity, city.OwnerUtility:
+	case "", simcity.OwnerCity, simcity.OwnerUtility:
 	default:
 		bad("ownership", "must be city or utility")
 	}
@@ -142,7 +142,7 @@ func validate(d *device) []fieldError {
 }
 
 // deviceFromLight makes the CMS record of a city light.
-func deviceFromLight(l *city.Light, state string) device {
+func deviceFromLight(l *simcity.Light, state string) device {
 	return device{
 		ExternalID:    l.AssetID,
 		State:         state,
@@ -161,14 +161,14 @@ func deviceFromLight(l *city.Light, state string) device {
 }
 
 // deviceID formats the id of the device at index i.
-func deviceID(i int) string { return string(city.Padded(nil, "dev-", i+1, 7)) }
+func deviceID(i int) string { return string(simcity.Padded(nil, "dev-", i+1, 7)) }
 
 // load fills the CMS with its starting share of the city. Devices were
 // provisioned on their in-service date and some edited since by a nightly
 // sync at 02:00, so many share a timestamp, as after real bulk imports.
 func (c *Server) load() {
 	r := rand.New(rand.NewPCG(c.opts.Seed, 0x2545f4914f6cdd1d))
-	epoch := city.Epoch()
+	epoch := simcity.Epoch()
 	n := len(c.city.Lights) * 3 / 5
 	c.devices = make([]*device, 0, n)
 	c.byExt = make(map[string]int32, n)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // DefaultAPIKey is the key the simulated CMS accepts when Options.APIKey
@@ -20,7 +20,7 @@ const DefaultAPIKey = "sim-cms-key"
 // Options configures the simulated CMS.
 type Options struct {
 	// City supplies the lights; New(Seed, DefaultLights) when nil.
-	City *city.City
+	City *simcity.City
 	// Seed drives which lights start in the CMS and every alarm it raises.
 	Seed uint64
 	// APIKey is the accepted X-API-Key; DefaultAPIKey when empty.
@@ -28,7 +28,7 @@ type Options struct {
 	// Clock stamps writes; time.Now when nil.
 	Clock func() time.Time
 	// Faults are the generic HTTP faults wrapped around the API.
-	Faults city.Faults
+	Faults simcity.Faults
 	// LostReplyRate is the share of successful writes whose answer is lost:
 	// the write is applied, then the client is told 503, as when a gateway
 	// times out after the database committed. Retried creates must not
@@ -106,7 +106,7 @@ type Options struct {
 // "raisedAt":"…","clearedAt":"…","updatedAt":"…","message":"…"}.
 type Server struct {
 	opts    Options
-	city    *city.City
+	city    *simcity.City
 	handler http.Handler
 	log     *slog.Logger
 
@@ -135,7 +135,7 @@ func NewServer(opts Options) *Server {
 	}
 	town := opts.City
 	if town == nil {
-		town = city.New(opts.Seed, city.DefaultLights)
+		town = simcity.New(opts.Seed, simcity.DefaultLights)
 	}
 	c := &Server{
 		opts:     opts,

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/testclock"
 )
@@ -21,7 +21,7 @@ var testStart = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
 func testServer(t *testing.T, lights int, opts Options) (*Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
 	clock := testclock.New(testStart)
-	opts.City = city.New(11, lights)
+	opts.City = simcity.New(11, lights)
 	opts.Seed = 11
 	opts.Clock = clock.Now
 	c := NewServer(opts)
@@ -234,7 +234,7 @@ func TestGetDevice(t *testing.T) {
 }
 
 // testNewAsset finds a city light that is not yet in the CMS.
-func testNewAsset(t *testing.T, c *Server, skip int) city.Light {
+func testNewAsset(t *testing.T, c *Server, skip int) simcity.Light {
 	t.Helper()
 	for _, l := range c.city.Lights {
 		if _, in := c.byExt[l.AssetID]; !in {
@@ -245,7 +245,7 @@ func testNewAsset(t *testing.T, c *Server, skip int) city.Light {
 		}
 	}
 	t.Fatal("every light is in the CMS")
-	return city.Light{}
+	return simcity.Light{}
 }
 
 func TestCreateIsIdempotentByExternalID(t *testing.T) {

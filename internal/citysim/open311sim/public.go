@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // publicWindow is how far back the residents' requests reach.
@@ -25,7 +25,7 @@ var publicMix = []struct {
 // lights of city over the 30 days before start, so the server has a history
 // and open requests that citylink's own may duplicate. The crews have worked
 // them up to start.
-func (s *Server) seedPublic(town *city.City, n int, start time.Time) {
+func (s *Server) seedPublic(town *simcity.City, n int, start time.Time) {
 	if town == nil || len(town.Lights) == 0 || n <= 0 {
 		return
 	}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // Duplicates says how the simulated Open311 server answers a request
@@ -35,7 +35,7 @@ type Options struct {
 	// Seed makes request ids, tokens and the crews' work deterministic.
 	Seed uint64
 	// Faults wraps the whole server (latency, 5xx, 429, hangs).
-	Faults city.Faults
+	Faults simcity.Faults
 	// Now is the server's clock; time.Now when nil. Every call advances the
 	// simulated crews to Now before it answers.
 	Now func() time.Time
@@ -62,7 +62,7 @@ type Options struct {
 	// City, when set, is the asset register requests are checked against:
 	// an ASSET_ID that names no light is refused with 400, and a request
 	// without an address or position gets the light's.
-	City *city.City
+	City *simcity.City
 	// PublicRequests, with City, is how many requests residents filed for
 	// the city's lights over the 30 days before the server starts; some are
 	// still open, so citylink's requests can meet duplicates.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 
 	"github.com/citylink/citylink/internal/testclock"
 )
@@ -217,7 +217,7 @@ func TestListFiltersAndXML(t *testing.T) {
 
 func TestChecksAssetsAgainstTheCity(t *testing.T) {
 	t.Parallel()
-	town := city.New(1, 100)
+	town := simcity.New(1, 100)
 	sim, srv, _ := testServer(t, Options{City: town})
 	light := town.Lights[41]
 	form := validForm(light.AssetID)
@@ -238,7 +238,7 @@ func TestChecksAssetsAgainstTheCity(t *testing.T) {
 
 func TestPublicHistory(t *testing.T) {
 	t.Parallel()
-	town := city.New(2, 1000)
+	town := simcity.New(2, 1000)
 	sim, srv, _ := testServer(t, Options{Seed: 4, City: town, PublicRequests: 200, Duplicates: DuplicatesReject})
 	reqs := sim.Requests()
 	if len(reqs) < 150 {

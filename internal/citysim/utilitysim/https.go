@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // DefaultToken is the bearer token the simulated utility's HTTPS drop
@@ -25,7 +25,7 @@ const DefaultToken = "citylink-utility-dev-token"
 // HTTPSOptions configures the simulated utility's HTTPS drop.
 type HTTPSOptions struct {
 	// Faults wraps the endpoint (latency, 5xx, 429, hangs).
-	Faults city.Faults
+	Faults simcity.Faults
 	// Tokens are the accepted bearer tokens (or X-API-Key values);
 	// DefaultToken when empty.
 	Tokens []string

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim/city"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/utility"
 )
 
@@ -26,12 +26,12 @@ const goodRow = "ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON 
 // simulator takes in whole.
 func TestInventoryAcceptsTheClientsFiles(t *testing.T) {
 	t.Parallel()
-	c := city.New(5, 2000)
+	c := simcity.New(5, 2000)
 	var changes []utility.Change
 	types := []utility.ChangeType{utility.Added, utility.Changed, utility.Removed}
 	for i, l := range c.Lights {
 		ch := utility.Change{
-			Type: types[i%3], Effective: city.Epoch(), AccountID: "SL-ACCT-0042",
+			Type: types[i%3], Effective: simcity.Epoch(), AccountID: "SL-ACCT-0042",
 			AssetID: l.AssetID, PoleID: l.PoleID, Address: l.Address, Lat: l.Lat, Lon: l.Lon,
 			LampType: l.LampType, NominalWatts: l.NominalWatts, InputWatts: l.InputWatts, RateSchedule: l.RateSchedule,
 		}
@@ -127,7 +127,7 @@ func TestInventoryAcceptsEitherRoundingOfAHalf(t *testing.T) {
 // rejected.
 func TestDropRejectsAMalformedFile(t *testing.T) {
 	t.Parallel()
-	inbox := NewInbox(func() time.Time { return city.Epoch() })
+	inbox := NewInbox(func() time.Time { return simcity.Epoch() })
 	srv := httptest.NewServer(NewHTTPS(HTTPSOptions{Inbox: inbox}))
 	defer srv.Close()
 	lf := strings.ReplaceAll(inventoryFile(goodRow), "\r\n", "\n")

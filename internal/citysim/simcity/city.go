@@ -1,4 +1,4 @@
-package city
+package simcity
 
 import (
 	"math/rand/v2"

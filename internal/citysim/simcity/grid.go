@@ -1,4 +1,4 @@
-package city
+package simcity
 
 import (
 	"strconv"
