@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
-	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/pglocal"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 	"github.com/citylink/citylink/migrations"
@@ -93,7 +93,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	defer os.RemoveAll(filepath.Dir(keyFile))
 
 	logger.Info("starting the AWS stand-ins")
-	stack, err := awstest.Start(ctx, awstest.ModuleDir())
+	stack, err := localaws.Start(ctx, localaws.ModuleDir())
 	if err != nil {
 		return fmt.Errorf("starting the AWS stand-ins: %w", err)
 	}
