@@ -1,4 +1,4 @@
-package awstest_test
+package localaws_test
 
 import (
 	"context"
@@ -16,16 +16,16 @@ import (
 	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/localaws"
 )
 
 func TestStackSpeaksEachProtocol(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := awstest.New(t)
+	s := start(t)
 
 	t.Run("kinesis", func(t *testing.T) {
-		if err := awstest.CreateStream(ctx, s.Kinesis, "probe", 1); err != nil {
+		if err := localaws.CreateStream(ctx, s.Kinesis, "probe", 1); err != nil {
 			t.Fatal(err)
 		}
 		put, err := s.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{
@@ -70,7 +70,7 @@ func TestStackSpeaksEachProtocol(t *testing.T) {
 	})
 
 	t.Run("s3", func(t *testing.T) {
-		if err := awstest.CreateBucket(ctx, s.S3, "probe"); err != nil {
+		if err := localaws.CreateBucket(ctx, s.S3, "probe"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.S3.PutObject(ctx, &s3.PutObjectInput{
@@ -92,22 +92,22 @@ func TestStackSpeaksEachProtocol(t *testing.T) {
 
 func TestStartNodeMissingModulesSaysHowToInstall(t *testing.T) {
 	t.Parallel()
-	_, err := awstest.StartNode(context.Background(), t.TempDir(), awstest.Kinesalite)
-	if !errors.Is(err, awstest.ErrNotInstalled) {
+	_, err := localaws.StartNode(context.Background(), t.TempDir(), localaws.Kinesalite)
+	if !errors.Is(err, localaws.ErrNotInstalled) {
 		t.Fatalf("err = %v, want ErrNotInstalled", err)
 	}
-	if !strings.Contains(err.Error(), "npm ci --prefix internal/awstest") {
+	if !strings.Contains(err.Error(), "npm ci --prefix internal/localaws") {
 		t.Fatalf("err = %q, want the install command", err)
 	}
 }
 
 func TestCloseStopsProcess(t *testing.T) {
 	t.Parallel()
-	p, err := awstest.StartNode(context.Background(), awstest.ModuleDir(), awstest.Dynalite)
+	p, err := localaws.StartNode(context.Background(), localaws.ModuleDir(), localaws.Dynalite)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := awstest.DynamoDBClient(p.Endpoint)
+	c := localaws.DynamoDBClient(p.Endpoint)
 	if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatalf("list tables before close: %v", err)
 	}
@@ -119,13 +119,13 @@ func TestCloseStopsProcess(t *testing.T) {
 
 func TestKinesaliteAllowsManyShards(t *testing.T) {
 	t.Parallel()
-	p, err := awstest.StartNode(context.Background(), awstest.ModuleDir(), awstest.Kinesalite)
+	p, err := localaws.StartNode(context.Background(), localaws.ModuleDir(), localaws.Kinesalite)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	// Parallel tests each make streams; kinesalite's default allows 10 shards.
-	if err := awstest.CreateStream(context.Background(), awstest.KinesisClient(p.Endpoint), "wide", 64); err != nil {
+	if err := localaws.CreateStream(context.Background(), localaws.KinesisClient(p.Endpoint), "wide", 64); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -134,7 +134,7 @@ func TestKinesaliteAllowsManyShards(t *testing.T) {
 // cancelled context does, and checks the stand-ins still answer.
 func TestStandInsSurviveDroppedRequests(t *testing.T) {
 	t.Parallel()
-	s := awstest.New(t)
+	s := start(t)
 	for _, endpoint := range []string{s.KinesisEndpoint, s.DynamoDBEndpoint} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
 		if err != nil {
@@ -146,7 +146,7 @@ func TestStandInsSurviveDroppedRequests(t *testing.T) {
 	// The stand-ins handle the reset asynchronously; every request below
 	// is served after it, by the same single-threaded node process.
 	ctx := context.Background()
-	if err := awstest.CreateStream(ctx, s.Kinesis, "after-reset", 1); err != nil {
+	if err := localaws.CreateStream(ctx, s.Kinesis, "after-reset", 1); err != nil {
 		t.Fatalf("kinesalite after a dropped request: %v (%v)", err, s.Health())
 	}
 	if _, err := s.DynamoDB.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
@@ -155,4 +155,15 @@ func TestStandInsSurviveDroppedRequests(t *testing.T) {
 	if err := s.Health(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// start starts a Stack for one test and stops it when the test ends.
+func start(t *testing.T) *localaws.Stack {
+	t.Helper()
+	s, err := localaws.Start(context.Background(), localaws.ModuleDir())
+	if err != nil {
+		t.Fatalf("starting aws stand-ins: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }

@@ -1,4 +1,4 @@
-package awstest
+package localaws
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ var standinJS []byte
 
 // ErrNotInstalled reports that node or the pinned npm stand-ins are missing.
 // Its message says how to install them.
-var ErrNotInstalled = errors.New("aws stand-ins not installed: run `npm ci --prefix internal/awstest` (make test does it)")
+var ErrNotInstalled = errors.New("aws stand-ins not installed: run `npm ci --prefix internal/localaws` (make test does it)")
 
 // Kind names a node stand-in.
 type Kind string
@@ -60,14 +60,14 @@ func (p *Process) Exited() (bool, string) {
 }
 
 // ModuleDir returns the directory holding package.json and node_modules:
-// $CITYLINK_AWSTEST_DIR when set, else this package's source directory.
+// $CITYLINK_LOCALAWS_DIR when set, else this package's source directory.
 func ModuleDir() string {
-	if d := os.Getenv("CITYLINK_AWSTEST_DIR"); d != "" {
+	if d := os.Getenv("CITYLINK_LOCALAWS_DIR"); d != "" {
 		return d
 	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return "internal/awstest"
+		return "internal/localaws"
 	}
 	return filepath.Dir(file)
 }

@@ -3,13 +3,12 @@
 // subprocesses pinned in package.json, and gofakes3 (S3) in process. Tests and
 // `citylink dev` talk to them through the real aws-sdk-go-v2 clients, so the
 // wire protocol is exercised rather than mocked.
-package awstest
+package localaws
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -80,21 +79,6 @@ func (s *Stack) Close() {
 	if s.s3 != nil {
 		s.s3.Close()
 	}
-}
-
-// New starts a Stack for a test or benchmark and stops it in tb.Cleanup. A
-// missing node or node_modules fails the test with the command that fixes it.
-func New(tb testing.TB) *Stack {
-	tb.Helper()
-	s, err := Start(context.Background(), ModuleDir())
-	if errors.Is(err, ErrNotInstalled) {
-		tb.Fatalf("%v", err)
-	}
-	if err != nil {
-		tb.Fatalf("starting aws stand-ins: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
 }
 
 // CreateStream creates a Kinesis stream and waits until it is ACTIVE.

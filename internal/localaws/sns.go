@@ -1,4 +1,4 @@
-package awstest
+package localaws
 
 import (
 	"net/http/httptest"
