@@ -8,6 +8,7 @@ import (
 
 	"github.com/citylink/citylink/internal/alarm311"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/work"
 )
 
 // TestCloseEndsEpisode follows one light: an alarm files a request, a second
@@ -116,6 +117,11 @@ WHERE a.alarm_id = $1 AND b.alarm_id = $2`, first, second).Scan(&cleared, &sameE
 	}
 	if episodes != 2 || closed != 1 {
 		t.Errorf("episodes = %d, closed = %d; want 2 and 1", episodes, closed)
+	}
+	// The engine's history of the light lists the alarms and the polls.
+	hist, err := work.AssetHistory(ctx, c.pool, asset, 100)
+	if err != nil || len(hist) < 4 {
+		t.Errorf("asset history of %s: %d items (%v), want the three alarms and the polls", asset, len(hist), err)
 	}
 }
 
