@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestBootstrap builds the Lambda and runs it against the Runtime API
-// harness: the scheduled event from testdata plans a run of the CMS's
+// harness: the plan tick from testdata ({"action":"plan"}) plans a run of the CMS's
 // devices, and the SNS events of its chain links add them to an empty DOT
 // layer.
 func TestBootstrap(t *testing.T) {
@@ -49,12 +49,12 @@ func TestBootstrap(t *testing.T) {
 		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+citysim.ArcGISDOTService+"/FeatureServer",
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint)
 
-	tick, err := os.ReadFile("testdata/scheduled-event.json")
+	tick, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fn.Invoke(ctx, tick, time.Minute); err != nil {
-		t.Fatalf("scheduled event: %v\n%s", err, fn.Logs())
+		t.Fatalf("plan tick: %v\n%s", err, fn.Logs())
 	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
