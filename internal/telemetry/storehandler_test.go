@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
@@ -260,6 +261,11 @@ func TestStoreHandlerFailsWhenTheTableRefusesEverything(t *testing.T) {
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// A table still CREATING refuses writes with ResourceNotFoundException,
+	// which is not the refusal this test is about.
+	if err := telemetrydev.WaitForTable(context.Background(), s.DynamoDB, table); err != nil {
 		t.Fatal(err)
 	}
 	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
