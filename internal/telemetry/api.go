@@ -18,11 +18,14 @@ import (
 // APIHandler is the telemetry-api Lambda behind an API Gateway HTTP API
 // (payload format 2.0):
 //
-//	GET /sensors/{id}/readings?from=&to=&limit=&cursor=&order=
+//	GET /sensors/{id}/readings?from=&to=&metric=&limit=&cursor=&order=
 //	GET /sensors/{id}/latest
 //
-// from and to are RFC 3339 times or epoch milliseconds, [from, to); order is
-// desc (default, newest first) or asc. Errors are application/problem+json.
+// from and to are RFC 3339 times or epoch milliseconds, [from, to); metric
+// keeps one metric (default: every metric); order is desc (default, newest
+// first) or asc. latest is the newest reading of any metric. A sensor with
+// no readings at all is 404 whatever the range; a known sensor with none in
+// the range is 200 with an empty list. Errors are application/problem+json.
 type APIHandler struct {
 	reader *Reader
 	logger *slog.Logger
@@ -187,6 +190,15 @@ func parseRange(rawQuery string) (Range, []invalidParam) {
 		q.Ascending = true
 	default:
 		bad = append(bad, invalidParam{"order", "must be asc or desc"})
+	}
+	if s := get("metric"); s != "" {
+		m, err := label("metric", rawString(s))
+		if err != nil {
+			var rej *RejectError
+			errors.As(err, &rej)
+			bad = append(bad, invalidParam{"metric", rej.Detail})
+		}
+		q.Metric = m
 	}
 	q.Cursor = get("cursor")
 	return q, bad

@@ -65,7 +65,7 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 
 	var dec telemetry.Decoder
 	store := telemetry.NewStoreHandler(dec,
-		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: cfg.Table, TTL: 90 * 24 * time.Hour}),
+		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: cfg.Table, TTL: telemetry.DefaultRetention}),
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-store", nil), cfg.Logger.With("function", "telemetry-store"))
 	archive := archive.NewHandler(dec, s.S3, cfg.Bucket,
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-archive", nil), cfg.Logger.With("function", "telemetry-archive"))

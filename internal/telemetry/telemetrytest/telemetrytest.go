@@ -127,9 +127,12 @@ var QuickBackoff = backoff.Policy{Base: time.Millisecond, Max: 5 * time.Millisec
 // FixedNow is the tests' present.
 var FixedNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
+// Clock is a clock standing at FixedNow, for a decoder's or a store's Now.
+func Clock() time.Time { return FixedNow }
+
 // Decoder returns a decoder whose clock stands at FixedNow.
 func Decoder() telemetry.Decoder {
-	return telemetry.Decoder{Now: func() time.Time { return FixedNow }}
+	return telemetry.Decoder{Now: Clock}
 }
 
 // Readings returns perSensor readings a minute apart from start for each of
@@ -184,11 +187,12 @@ func ScanTable(tb testing.TB, c *dynamodb.Client, table string) map[telemetry.Ke
 			tb.Fatalf("scanning %s: %v", table, err)
 		}
 		for _, it := range out.Items {
-			ms, err := strconv.ParseInt(NumAttr(it, "ts"), 10, 64)
+			ts, metric, _ := strings.Cut(StrAttr(it, "sk"), "#")
+			ms, err := strconv.ParseInt(ts, 10, 64)
 			if err != nil {
-				tb.Fatalf("item without ts: %v", it)
+				tb.Fatalf("item without a <ms>#<metric> sort key: %v", it)
 			}
-			got[telemetry.Key{SensorID: StrAttr(it, "sensor_id"), Millis: ms}] = it
+			got[telemetry.Key{SensorID: StrAttr(it, "sensor_id"), Millis: ms, Metric: metric}] = it
 		}
 	}
 	return got
