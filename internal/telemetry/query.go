@@ -14,9 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// querier is the one DynamoDB call the reader makes.
+// querier is the DynamoDB calls the reader makes.
 type querier interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Page size limits of the readings query.
@@ -257,4 +258,58 @@ func decodeCursor(s string) (cursor, error) {
 		return c, fmt.Errorf("cursor is malformed: %w", ErrBadCursor)
 	}
 	return c, nil
+}
+
+// maxBatchGet is DynamoDB's BatchGetItem limit of keys per call.
+const maxBatchGet = 100
+
+// Lookup returns the stored readings among keys, by key; a key with no
+// reading is absent from the map. It lets a submitter tell a new reading
+// from one already kept.
+func (r *Reader) Lookup(ctx context.Context, keys []Key) (map[Key]Reading, error) {
+	found := make(map[Key]Reading, len(keys))
+	seen := make(map[Key]bool, len(keys))
+	var pending []map[string]types.AttributeValue
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			pending = append(pending, keyOf(k))
+		}
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt >= 8 {
+			return nil, fmt.Errorf("looking up readings: %d keys still unprocessed", len(pending))
+		}
+		if attempt > 0 {
+			if err := DefaultBackoff().Wait(ctx, attempt); err != nil {
+				return nil, fmt.Errorf("looking up readings: %w", err)
+			}
+		}
+		var next []map[string]types.AttributeValue
+		for start := 0; start < len(pending); start += maxBatchGet {
+			out, err := r.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				r.table: {Keys: pending[start:min(start+maxBatchGet, len(pending))], ConsistentRead: aws.Bool(true)},
+			}})
+			if err != nil {
+				return nil, fmt.Errorf("looking up readings: %w", err)
+			}
+			for _, it := range out.Responses[r.table] {
+				rd, err := fromItem(it)
+				if err != nil {
+					return nil, fmt.Errorf("reading item: %w", err)
+				}
+				found[rd.Key()] = rd
+			}
+			next = append(next, out.UnprocessedKeys[r.table].Keys...)
+		}
+		pending = next
+	}
+	return found, nil
+}
+
+func keyOf(k Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrSensorID: &types.AttributeValueMemberS{Value: k.SensorID},
+		attrSortKey:  &types.AttributeValueMemberS{Value: k.sortKey()},
+	}
 }
