@@ -97,13 +97,15 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/sensors/", api)
 	mux.Handle("/readings", NewSubmitHandler(dec, d.producer, reader, cfg.Logger))
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			MethodNotAllowed(w, r, http.MethodGet, http.MethodHead)
 			return
 		}
 		page.ServeHTTP(w, r)
 	})
+	mux.Handle("/{$}", static)
+	mux.Handle("/page.js", static)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		telemetry.WriteProblem(w, r, http.StatusNotFound, "no such resource")
 	})
