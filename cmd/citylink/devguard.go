@@ -136,7 +136,6 @@ func (p *problemWriter) Flush() {
 // Unwrap gives http.ResponseController the underlying writer.
 func (p *problemWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
-
 // listenConsole listens on the console's address, or says which flag
 // changes it.
 func listenConsole(addr string) (net.Listener, error) {
