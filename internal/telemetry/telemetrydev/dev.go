@@ -15,7 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/telemetry"
 	"github.com/citylink/citylink/internal/telemetry/archive"
 	telemetryweb "github.com/citylink/citylink/web/telemetry"
@@ -51,7 +51,7 @@ type Dev struct {
 
 // Start creates the stream, table and bucket on the stand-ins in s and
 // starts polling the stream into the store and the archive until Close.
-func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
+func Start(ctx context.Context, s *localaws.Stack, cfg Config) (*Dev, error) {
 	cfg.Stream = cmp.Or(cfg.Stream, "citylink-telemetry")
 	cfg.Shards = cmp.Or(cfg.Shards, 2)
 	cfg.Table = cmp.Or(cfg.Table, "SensorData")
@@ -63,13 +63,13 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Deadline = cmp.Or(cfg.Deadline, DefaultDeadline)
-	if err := awstest.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
+	if err := localaws.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
 		return nil, err
 	}
 	if err := CreateTable(ctx, s.DynamoDB, cfg.Table); err != nil {
 		return nil, err
 	}
-	if err := awstest.CreateBucket(ctx, s.S3, cfg.Bucket); err != nil {
+	if err := localaws.CreateBucket(ctx, s.S3, cfg.Bucket); err != nil {
 		return nil, err
 	}
 
