@@ -6,9 +6,11 @@ STANDINS := internal/localaws/node_modules/.package-lock.json
 
 .PHONY: run test build bench lint deps sim clean
 
-## run: start the whole system on this machine (Postgres, simulated city, stand-ins, console).
+## run: build bin/citylink and start the whole system on this machine (Postgres, simulated city,
+## stand-ins, console); ctrl-c stops it cleanly. Flags go in ARGS: make run ARGS='--addr 127.0.0.1:9090'.
 run: deps
-	$(GO) run ./cmd/citylink dev
+	$(GO) build -o bin/citylink ./cmd/citylink
+	./bin/citylink dev $(ARGS)
 
 ## test: formatting and vet, then every test against real Postgres, simulators and AWS stand-ins.
 test: deps lint

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,6 +33,8 @@ type devSystem struct {
 	Simulators map[string]string `json:"simulators"`
 	AWS        map[string]string `json:"aws_stand_ins"`
 	Telemetry  map[string]string `json:"telemetry"`
+	// Fleet is the simulated fleet's status, as of the request.
+	Fleet telemetrydev.FleetStatus `json:"fleet"`
 }
 
 // devFlags are dev's own settings, beside the simulated city's.
@@ -42,6 +43,9 @@ type devFlags struct {
 	addr    string
 	dsn     string
 	sensors int
+	// allowHosts are host names the console answers besides IP literals
+	// and localhost (DNS rebinding protection).
+	allowHosts []string
 }
 
 func newDevCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
@@ -67,18 +71,28 @@ and runs until ctrl-c.`,
 	c.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the console listens")
 	c.Flags().StringVar(&f.dsn, "database-url", "", "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
 	c.Flags().IntVar(&f.sensors, "sensors", 100, "simulated streetlight sensors reporting power draw every minute")
+	c.Flags().StringSliceVar(&f.allowHosts, "allow-host", nil, "host names the console answers besides IP addresses and localhost")
 	return c
 }
 
 func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger) error {
 	f.dsn = cmp.Or(f.dsn, os.Getenv("DATABASE_URL"))
 	sf, addr, dsn, sensors := &f.sim, &f.addr, &f.dsn, &f.sensors
+	// The console's address first: a busy port is found before Postgres,
+	// the city and the stand-ins have started.
+	l, err := listenConsole(*addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	defer logger.Info("citylink dev stopped")
 
 	pool, dbURL, stopDB, err := devDatabase(ctx, *dsn, logger)
 	if err != nil {
 		return err
 	}
-	defer stopDB()
+	dbURL = redactDSN(dbURL)
+	defer stopping(logger, "the database", stopDB)()
 	defer pool.Close()
 
 	logger.Info("building the simulated city", "lights", sf.lights, "seed", sf.seed)
@@ -91,16 +105,16 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	if err != nil {
 		return err
 	}
-	defer sys.Close()
+	defer stopping(logger, "the simulated city", sys.Close)()
 	gates, err := startGates(sys, faults, sf.seed)
 	if err != nil {
 		return err
 	}
-	defer func() {
+	defer stopping(logger, "the simulators' fault gates", func() {
 		for _, g := range gates {
 			g.Close()
 		}
-	}()
+	})()
 	go sf.advance(ctx, sys, logger)
 	keyFile, err := writeSFTPKey(sf.seed)
 	if err != nil {
@@ -113,13 +127,13 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	if err != nil {
 		return fmt.Errorf("starting the AWS stand-ins: %w", err)
 	}
-	defer stack.Close()
+	defer stopping(logger, "the AWS stand-ins", stack.Close)()
 	tel, err := telemetrydev.Start(ctx, stack, telemetrydev.Config{Logger: logger.With("half", "telemetry")})
 	if err != nil {
 		return err
 	}
-	defer tel.Close()
-	fleet := telemetrydev.Fleet{Producer: tel.Producer(), Logger: logger.With("half", "telemetry")}
+	defer stopping(logger, "the telemetry pipeline", tel.Close)()
+	fleet := &telemetrydev.Fleet{Producer: tel.Producer(), Logger: logger.With("half", "telemetry")}
 	for _, l := range sys.City.Lights[:min(*sensors, len(sys.City.Lights))] {
 		fleet.Sensors = append(fleet.Sensors, l.AssetID)
 	}
@@ -127,10 +141,6 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 		go fleet.Run(ctx)
 	}
 
-	l, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
 	consoleURL := "http://" + l.Addr().String()
 	state := devSystem{
 		Console:  consoleURL,
@@ -151,8 +161,11 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	mux := http.NewServeMux()
 	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
 	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		st := state
+		st.Fleet = fleet.Status()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(state)
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(st)
 	})
 	city := make([]console.System, len(gates))
 	for i, g := range gates {
@@ -165,9 +178,10 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	mux.Handle("GET /{$}", con)
 	mux.Handle("/static/", con)
 	mux.Handle("/api/", con)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: guardConsole(mux, f.allowHosts), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
+		logger.Info("stopping the console")
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shut)
@@ -176,6 +190,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	fmt.Fprintf(out, "citylink dev is running.\n\nconsole      %s\ndatabase     %s\n", consoleURL, dbURL)
 	fmt.Fprintf(out, "kinesis      %s\ndynamodb     %s\ns3           %s\n\n", stack.KinesisEndpoint, stack.DynamoDBEndpoint, stack.S3Endpoint)
 	describeSystems(out, sys, keyFile)
+	describeTelemetry(out, consoleURL, fleet.Sensors, time.Now())
 	fmt.Fprintln(out, "\nctrl-c stops everything.")
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -233,7 +248,7 @@ func devDatabase(ctx context.Context, dsn string, logger *slog.Logger) (*pgxpool
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		stop()
-		return nil, "", nil, fmt.Errorf("connecting to %s: %w", dsn, err)
+		return nil, "", nil, fmt.Errorf("connecting to %s: %w", redactDSN(dsn), err)
 	}
 	if err := migrations.Up(ctx, pool, logger); err != nil {
 		pool.Close()

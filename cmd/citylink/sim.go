@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -125,7 +128,12 @@ func describeSystems(out io.Writer, s *citysim.Systems, keyFile string) {
 	}
 	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, arcgissim.AuditService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.AuditURL))
-	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, arcgissim.AuditService)
+	query := fmt.Sprintf("%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json", s.AuditURL, arcgissim.AuditService)
+	if tok, expires, err := mintArcGISToken(s.AuditURL); err != nil {
+		fmt.Fprintf(out, "  query:  curl -s '%s&token=TOKEN'  (no token minted: %v; use the token line)\n", query, err)
+	} else {
+		fmt.Fprintf(out, "  query:  curl -s '%s&token=%s'\n          (token valid until %s UTC; the token line mints another)\n", query, tok, expires.UTC().Format("15:04"))
+	}
 	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, arcgissim.DOTService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.DOTURL))
 	fmt.Fprintf(out, "Streetlight CMS      %s\n", s.CMSURL)
@@ -146,4 +154,25 @@ func splitHostPort(addr string) (string, string) {
 		return addr, ""
 	}
 	return host, port
+}
+
+// mintArcGISToken asks the simulated ArcGIS server for a token, as the
+// printed token line does, so the printed query works as pasted.
+func mintArcGISToken(base string) (string, time.Time, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.PostForm(base+"/arcgis/tokens/generateToken", url.Values{
+		"username": {citysim.SystemsArcGISUser}, "password": {citysim.SystemsArcGISPassword}, "f": {"json"},
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("generating a token: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Token   string `json:"token"`
+		Expires int64  `json:"expires"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Token == "" {
+		return "", time.Time{}, fmt.Errorf("generating a token: %d answer without a token", resp.StatusCode)
+	}
+	return body.Token, time.UnixMilli(body.Expires), nil
 }

@@ -3,7 +3,10 @@
 // records under a quarantine prefix. Its event source mapping must set
 // FunctionResponseTypes: [ReportBatchItemFailures].
 //
-// Environment: ARCHIVE_BUCKET (required); S3_USE_PATH_STYLE=true for
+// Environment: ARCHIVE_BUCKET (required); READING_TTL, the store's
+// retention (default 2160h), past which a reading goes to quarantine with
+// reason older_than_retention instead of the readings prefix, as the store
+// refuses it; S3_USE_PATH_STYLE=true for
 // S3-compatible stores without virtual-hosted buckets (local stand-ins).
 package main
 
@@ -34,9 +37,13 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	retention, err := telemetry.Retention()
+	if err != nil {
+		return err
+	}
 	pathStyle := os.Getenv("S3_USE_PATH_STYLE") == "true"
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	h := archive.NewHandler(telemetry.Decoder{}, client, env["ARCHIVE_BUCKET"],
+	h := archive.NewHandler(telemetry.NewDecoder(retention), client, env["ARCHIVE_BUCKET"],
 		telemetry.NewMetrics(os.Stdout, "telemetry-archive", nil), logger)
 	lambda.Start(h.Handle)
 	return nil

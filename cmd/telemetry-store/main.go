@@ -3,7 +3,8 @@
 // must set FunctionResponseTypes: [ReportBatchItemFailures].
 //
 // Environment: SENSOR_TABLE (required); READING_TTL, a Go duration after
-// which DynamoDB expires a reading (default 2160h, 90 days; 0 keeps them);
+// which DynamoDB expires a reading, and so the age past which a reading is
+// refused (default 2160h, 90 days; 0 keeps them);
 // WRITE_CONCURRENCY, BatchWriteItem calls in flight (default 4).
 package main
 
@@ -13,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -36,13 +36,9 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ttl := 90 * 24 * time.Hour
-	if s := os.Getenv("READING_TTL"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return fmt.Errorf("READING_TTL %q is not a duration", s)
-		}
-		ttl = d
+	ttl, err := telemetry.Retention()
+	if err != nil {
+		return err
 	}
 	concurrency := 4
 	if s := os.Getenv("WRITE_CONCURRENCY"); s != "" {
@@ -55,7 +51,7 @@ func run(logger *slog.Logger) error {
 	store := telemetry.NewStore(dynamodb.NewFromConfig(cfg), telemetry.StoreConfig{
 		Table: env["SENSOR_TABLE"], TTL: ttl, Concurrency: concurrency,
 	})
-	h := telemetry.NewStoreHandler(telemetry.Decoder{}, store, telemetry.NewMetrics(os.Stdout, "telemetry-store", nil), logger)
+	h := telemetry.NewStoreHandler(telemetry.NewDecoder(ttl), store, telemetry.NewMetrics(os.Stdout, "telemetry-store", nil), logger)
 	lambda.Start(h.Handle)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -58,6 +59,12 @@ func TestStackSpeaksEachProtocol(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatalf("create table: %v", err)
+		}
+		// dynalite may answer CreateTable before the table is ACTIVE; a write
+		// before then is refused, which is not what this test is about.
+		w := dynamodb.NewTableExistsWaiter(s.DynamoDB, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+		if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("probe")}, 30*time.Second); err != nil {
+			t.Fatalf("waiting for table: %v", err)
 		}
 		key := map[string]ddbtypes.AttributeValue{"k": &ddbtypes.AttributeValueMemberS{Value: "a"}}
 		if _, err := s.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("probe"), Item: key}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,11 +19,14 @@ import (
 // APIHandler is the telemetry-api Lambda behind an API Gateway HTTP API
 // (payload format 2.0):
 //
-//	GET /sensors/{id}/readings?from=&to=&limit=&cursor=&order=
+//	GET /sensors/{id}/readings?from=&to=&metric=&limit=&cursor=&order=
 //	GET /sensors/{id}/latest
 //
-// from and to are RFC 3339 times or epoch milliseconds, [from, to); order is
-// desc (default, newest first) or asc. Errors are application/problem+json.
+// from and to are RFC 3339 times or epoch milliseconds, [from, to); metric
+// keeps one metric (default: every metric); order is desc (default, newest
+// first) or asc. latest is the newest reading of any metric. A sensor with
+// no readings at all is 404 whatever the range; a known sensor with none in
+// the range is 200 with an empty list. Errors are application/problem+json.
 type APIHandler struct {
 	reader *Reader
 	logger *slog.Logger
@@ -55,6 +59,9 @@ type readingsBody struct {
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
+// allowed lists the methods the API answers; HEAD is GET without a body.
+const allowed = "GET, HEAD"
+
 // Handle serves one request.
 func (h *APIHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	path := req.RawPath
@@ -62,9 +69,9 @@ func (h *APIHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 	if !ok {
 		return problemResponse(http.StatusNotFound, path, "no such resource", nil), nil
 	}
-	if method := req.RequestContext.HTTP.Method; method != "" && method != http.MethodGet {
-		resp := problemResponse(http.StatusMethodNotAllowed, path, "only GET is supported", nil)
-		resp.Headers["Allow"] = http.MethodGet
+	if method := req.RequestContext.HTTP.Method; method != "" && method != http.MethodGet && method != http.MethodHead {
+		resp := problemResponse(http.StatusMethodNotAllowed, path, method+" is not allowed here; allowed: "+allowed, nil)
+		resp.Headers["Allow"] = allowed
 		return resp, nil
 	}
 	sensorID, err := validSensorID(sensorID)
@@ -104,7 +111,12 @@ func (h *APIHandler) errorResponse(ctx context.Context, path, sensorID string, e
 		return problemResponse(http.StatusBadRequest, path, "invalid query parameters", []invalidParam{{"cursor", err.Error()}})
 	case errors.Is(err, context.DeadlineExceeded):
 		h.logger.ErrorContext(ctx, "query timed out", "sensor_id", sensorID, "error", err)
-		return problemResponse(http.StatusGatewayTimeout, path, "the query timed out", nil)
+		return problemResponse(http.StatusGatewayTimeout, path, fmt.Sprintf(
+			"the readings table did not answer in time: the readings of sensor %q are unknown, not absent; try again", sensorID), nil)
+	case unreachable(err):
+		h.logger.ErrorContext(ctx, "readings table unreachable", "sensor_id", sensorID, "error", err)
+		return problemResponse(http.StatusServiceUnavailable, path, fmt.Sprintf(
+			"the readings table is unavailable: the readings of sensor %q are unknown, not absent; try again", sensorID), nil)
 	}
 	h.logger.ErrorContext(ctx, "query failed", "sensor_id", sensorID, "error", err)
 	return problemResponse(http.StatusInternalServerError, path, "the readings could not be read", nil)
@@ -188,6 +200,15 @@ func parseRange(rawQuery string) (Range, []invalidParam) {
 	default:
 		bad = append(bad, invalidParam{"order", "must be asc or desc"})
 	}
+	if s := get("metric"); s != "" {
+		m, err := label("metric", rawString(s))
+		if err != nil {
+			var rej *RejectError
+			errors.As(err, &rej)
+			bad = append(bad, invalidParam{"metric", rej.Detail})
+		}
+		q.Metric = m
+	}
 	q.Cursor = get("cursor")
 	return q, bad
 }
@@ -225,4 +246,10 @@ func problemResponse(status int, instance, detail string, params []invalidParam)
 		Headers:    map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"},
 		Body:       string(b),
 	}
+}
+
+// unreachable reports whether err is a failure to connect to DynamoDB.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -279,7 +279,7 @@ func TestAPIErrorsAreProblems(t *testing.T) {
 		req.RequestContext.HTTP.Method = "POST"
 		var resp events.APIGatewayV2HTTPResponse
 		telemetrytest.Invoke(t, f.h.Handle, req, &resp)
-		if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET" {
+		if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET, HEAD" || resp.Headers["Content-Type"] != "application/problem+json" {
 			t.Fatalf("POST = %d %v", resp.StatusCode, resp.Headers)
 		}
 	})

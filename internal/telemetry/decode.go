@@ -22,6 +22,11 @@ const (
 	DefaultMaxFutureSkew  = 5 * time.Minute
 )
 
+// DefaultRetention is how long the table keeps a reading after it was
+// taken (its TTL) unless configured otherwise, and so the age past which a
+// reading is refused: see the package comment's "Retention".
+const DefaultRetention = 90 * 24 * time.Hour
+
 // earliest is the oldest timestamp accepted: streetlight sensors did not
 // report before 2000, and older values are clock faults or unit mistakes.
 var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -34,8 +39,21 @@ type Decoder struct {
 	// MaxFutureSkew is how far past Now a timestamp may be; zero means
 	// DefaultMaxFutureSkew.
 	MaxFutureSkew time.Duration
+	// Retention is the oldest a reading may be, the table's TTL: zero means
+	// DefaultRetention, a negative value no limit (a table without TTL).
+	Retention time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+}
+
+// NewDecoder returns a decoder refusing readings older than retention, the
+// TTL the store writes with; zero means a table that keeps readings
+// forever, as StoreConfig.TTL does.
+func NewDecoder(retention time.Duration) Decoder {
+	if retention == 0 {
+		retention = -1
+	}
+	return Decoder{Retention: retention}
 }
 
 // wireReading accepts both citylink's JSON (sensor_id, numeric value) and the
@@ -153,9 +171,14 @@ func (d Decoder) timestamp(raw *json.RawMessage) (time.Time, error) {
 	if d.Now != nil {
 		now = d.Now
 	}
-	latest := now().Add(cmp.Or(d.MaxFutureSkew, DefaultMaxFutureSkew))
+	at := now()
+	latest := at.Add(cmp.Or(d.MaxFutureSkew, DefaultMaxFutureSkew))
 	if t.Before(earliest) || t.After(latest) {
 		return time.Time{}, reject(ReasonTimeOutOfRange, "timestamp %s is before 2000 or in the future", t.Format(TimeLayout))
+	}
+	if retention := cmp.Or(d.Retention, DefaultRetention); retention > 0 && !t.Add(retention).After(at) {
+		return time.Time{}, reject(ReasonOlderThanRetention, "timestamp %s is older than the %s retention: the table would expire it at once",
+			t.Format(TimeLayout), retentionText(retention))
 	}
 	return t, nil
 }
@@ -250,4 +273,12 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// retentionText says a retention in days when it is whole days.
+func retentionText(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "-day"
+	}
+	return d.String()
 }

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,11 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Attribute names of the SensorData table. The key is (sensor_id, ts) with
-// ts in epoch milliseconds, so a sensor's readings sort by time; expires_at
+// Attribute names of the SensorData table. The key is (sensor_id, sk), sk
+// being the reading's time and metric (see sortKey), so a sensor's readings
+// sort by time and every metric of one instant has its own item. ts repeats
+// the time in epoch milliseconds for people reading the table; expires_at
 // is the table's TTL attribute in epoch seconds.
 const (
 	attrSensorID  = "sensor_id"
+	attrSortKey   = "sk"
 	attrTime      = "ts"
 	attrValue     = "value"
 	attrUnit      = "unit"
@@ -31,11 +35,11 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String(attrSensorID), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrTime), AttributeType: types.ScalarAttributeTypeN},
+			{AttributeName: aws.String(attrSortKey), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrSensorID), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(attrTime), KeyType: types.KeyTypeRange},
+			{AttributeName: aws.String(attrSortKey), KeyType: types.KeyTypeRange},
 		},
 		BillingMode: types.BillingModePayPerRequest,
 	}
@@ -45,6 +49,7 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 func item(r Reading, expiresAt time.Time) map[string]types.AttributeValue {
 	it := map[string]types.AttributeValue{
 		attrSensorID: &types.AttributeValueMemberS{Value: r.SensorID},
+		attrSortKey:  &types.AttributeValueMemberS{Value: r.Key().sortKey()},
 		attrTime:     &types.AttributeValueMemberN{Value: strconv.FormatInt(r.Time.UnixMilli(), 10)},
 		attrValue:    &types.AttributeValueMemberN{Value: strconv.FormatFloat(r.Value, 'g', -1, 64)},
 	}
@@ -101,25 +106,49 @@ func numberAttr(it map[string]types.AttributeValue, name string) (string, error)
 	return n.Value, nil
 }
 
-func keyOf(k Key) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrSensorID: &types.AttributeValueMemberS{Value: k.SensorID},
-		attrTime:     &types.AttributeValueMemberN{Value: strconv.FormatInt(k.Millis, 10)},
-	}
-}
-
 func keyFromItem(it map[string]types.AttributeValue) (Key, error) {
 	id, ok := it[attrSensorID].(*types.AttributeValueMemberS)
 	if !ok {
 		return Key{}, fmt.Errorf("item has no %s", attrSensorID)
 	}
-	ms, err := numberAttr(it, attrTime)
+	sk, ok := it[attrSortKey].(*types.AttributeValueMemberS)
+	if !ok {
+		return Key{}, fmt.Errorf("item has no %s", attrSortKey)
+	}
+	k, err := parseSortKey(sk.Value)
 	if err != nil {
 		return Key{}, err
 	}
+	k.SensorID = id.Value
+	return k, nil
+}
+
+// msDigits is the width of the time in a sort key: epoch milliseconds have
+// 13 digits from 2001 to 2286, and earlier times are zero-padded, so that
+// sort keys sort as times do.
+const msDigits = 13
+
+// sortKey returns k's sort key, "<13-digit epoch ms>#<metric>". The time
+// comes first so a time range is one key condition whatever the metrics;
+// the metric after it keeps readings of different metrics at one instant
+// apart. Every key of one millisecond starts "<ms>#", and '#' sorts just
+// below '$', so "<ms>" < every key of that millisecond < "<ms>$" whatever
+// the metric (see timeBounds).
+func (k Key) sortKey() string {
+	return fmt.Sprintf("%0*d#%s", msDigits, k.Millis, k.Metric)
+}
+
+// timeBounds returns the sort keys between which lie the readings of every
+// metric taken from the millisecond from to the millisecond to, inclusive.
+func timeBounds(from, to int64) (lo, hi string) {
+	return fmt.Sprintf("%0*d", msDigits, from), fmt.Sprintf("%0*d$", msDigits, to)
+}
+
+func parseSortKey(sk string) (Key, error) {
+	ms, metric, ok := strings.Cut(sk, "#")
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil {
-		return Key{}, fmt.Errorf("item %s: %w", attrTime, err)
+	if !ok || err != nil || len(ms) != msDigits {
+		return Key{}, fmt.Errorf("item %s %q is not <ms>#<metric>", attrSortKey, sk)
 	}
-	return Key{SensorID: id.Value, Millis: n}, nil
+	return Key{Millis: n, Metric: metric}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -28,4 +29,23 @@ func LambdaEnv(ctx context.Context, required ...string) (aws.Config, map[string]
 		return aws.Config{}, nil, fmt.Errorf("loading aws config: %w", err)
 	}
 	return cfg, env, nil
+}
+
+// RetentionEnv is the environment variable both the store and the archive
+// Lambda read the retention from: a Go duration, the table's TTL and the
+// age past which a reading is refused (default 2160h, 90 days; 0 keeps
+// readings forever and refuses none for age).
+const RetentionEnv = "READING_TTL"
+
+// Retention returns the retention set in RetentionEnv, or DefaultRetention.
+func Retention() (time.Duration, error) {
+	s := os.Getenv(RetentionEnv)
+	if s == "" {
+		return DefaultRetention, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s %q is not a duration", RetentionEnv, s)
+	}
+	return d, nil
 }

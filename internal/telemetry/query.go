@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,9 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// querier is the one DynamoDB call the reader makes.
+// querier is the DynamoDB calls the reader makes.
 type querier interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Page size limits of the readings query.
@@ -48,6 +48,8 @@ func NewReader(client querier, table string) *Reader {
 type Range struct {
 	// From and To bound the readings' time; zero values leave that end open.
 	From, To time.Time
+	// Metric keeps only readings of that metric; empty means every metric.
+	Metric string
 	// Limit is the page size, 1 to MaxLimit; zero means DefaultLimit.
 	Limit int
 	// Ascending asks for oldest first; the default is newest first.
@@ -60,21 +62,34 @@ type Range struct {
 type Page struct {
 	Readings []Reading
 	// Next is the opaque cursor of the following page, empty on the last.
+	// With a metric filter a page may hold fewer than Limit readings and
+	// still have a Next: the query reads at most maxFilteredCalls pages of
+	// the table for one page of answer.
 	Next string
 }
 
-// cursor is what an opaque cursor holds: the DynamoDB key to start after,
-// and what it was issued for, so it cannot be replayed against another query.
+// cursor is what an opaque cursor holds: the DynamoDB sort key to start
+// after, and what it was issued for, so it cannot be replayed against
+// another query. Version 2 came with the (time, metric) sort key; a
+// version 1 cursor is refused as invalid.
 type cursor struct {
 	V    int    `json:"v"`
 	S    string `json:"s"`
-	T    int64  `json:"t"`
+	K    string `json:"k"`
 	Asc  bool   `json:"a,omitempty"`
 	From int64  `json:"f"`
 	To   int64  `json:"u"`
+	M    string `json:"m,omitempty"`
 }
 
+// maxFilteredCalls bounds the Query calls one page makes while a metric
+// filter discards what DynamoDB read, so that a rare metric costs a few
+// round trips and a cursor, not a scan of the sensor's whole history.
+const maxFilteredCalls = 4
+
 // Readings returns one page of a sensor's readings in q's range and order.
+// A sensor with no readings at all is ErrUnknownSensor, whatever the range:
+// a known sensor with nothing in the range is an empty page.
 func (r *Reader) Readings(ctx context.Context, sensorID string, q Range) (Page, error) {
 	limit := q.Limit
 	if limit == 0 {
@@ -87,75 +102,110 @@ func (r *Reader) Readings(ctx context.Context, sensorID string, q Range) (Page, 
 	// milliseconds from From rounded up to To rounded up, less one.
 	from, to := int64(0), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = ceilMilli(q.From)
+		from = max(0, ceilMilli(q.From))
 	}
+	page := Page{Readings: []Reading{}}
 	if !q.To.IsZero() {
 		end := ceilMilli(q.To)
 		if end <= from {
-			return Page{Readings: []Reading{}}, nil
+			return page, r.known(ctx, sensorID)
 		}
 		to = end - 1
 	}
+	if from > maxMillis {
+		return page, r.known(ctx, sensorID)
+	}
+	lo, hi := timeBounds(from, min(to, maxMillis))
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(r.table),
-		KeyConditionExpression: aws.String("#s = :s AND #t BETWEEN :from AND :to"),
+		KeyConditionExpression: aws.String("#s = :s AND #k BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames: map[string]string{
-			"#s": attrSensorID, "#t": attrTime,
+			"#s": attrSensorID, "#k": attrSortKey,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s":    &types.AttributeValueMemberS{Value: sensorID},
-			":from": &types.AttributeValueMemberN{Value: strconv.FormatInt(from, 10)},
-			":to":   &types.AttributeValueMemberN{Value: strconv.FormatInt(to, 10)},
+			":s":  &types.AttributeValueMemberS{Value: sensorID},
+			":lo": &types.AttributeValueMemberS{Value: lo},
+			":hi": &types.AttributeValueMemberS{Value: hi},
 		},
 		ScanIndexForward: aws.Bool(q.Ascending),
 		// One more than asked tells whether another page exists, so the
 		// last page never comes with a cursor to an empty one.
 		Limit: aws.Int32(int32(limit + 1)),
 	}
+	calls := 1
+	if q.Metric != "" {
+		// The metric is a filter, not a key condition: see the package
+		// comment for why the table has no index by metric.
+		in.FilterExpression = aws.String("#m = :m")
+		in.ExpressionAttributeNames["#m"] = attrMetric
+		in.ExpressionAttributeValues[":m"] = &types.AttributeValueMemberS{Value: q.Metric}
+		calls = maxFilteredCalls
+	}
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor)
 		if err != nil {
 			return Page{}, err
 		}
-		if c.S != sensorID || c.Asc != q.Ascending || c.From != from || c.To != to || c.T < from || c.T > to {
+		if c.S != sensorID || c.Asc != q.Ascending || c.From != from || c.To != to || c.M != q.Metric || c.K < lo || c.K > hi {
 			return Page{}, fmt.Errorf("cursor is for another query: %w", ErrBadCursor)
 		}
-		in.ExclusiveStartKey = keyOf(Key{SensorID: c.S, Millis: c.T})
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			attrSensorID: &types.AttributeValueMemberS{Value: c.S},
+			attrSortKey:  &types.AttributeValueMemberS{Value: c.K},
+		}
 	}
-	out, err := r.client.Query(ctx, in)
-	if err != nil {
-		return Page{}, fmt.Errorf("querying readings: %w", err)
+
+	var items []map[string]types.AttributeValue
+	var last map[string]types.AttributeValue
+	for i := 0; i < calls && len(items) <= limit; i++ {
+		out, err := r.client.Query(ctx, in)
+		if err != nil {
+			return Page{}, fmt.Errorf("querying readings: %w", err)
+		}
+		items = append(items, out.Items...)
+		last = out.LastEvaluatedKey
+		if last == nil {
+			break
+		}
+		in.ExclusiveStartKey = last
 	}
-	page := Page{Readings: make([]Reading, 0, min(len(out.Items), limit))}
-	for _, it := range out.Items[:min(len(out.Items), limit)] {
+	for _, it := range items[:min(len(items), limit)] {
 		rd, err := fromItem(it)
 		if err != nil {
 			return Page{}, fmt.Errorf("reading item: %w", err)
 		}
 		page.Readings = append(page.Readings, rd)
 	}
-	var nextKey *Key
+	next := ""
 	switch {
-	case len(out.Items) > limit:
-		k := page.Readings[limit-1].Key()
-		nextKey = &k
-	case out.LastEvaluatedKey != nil:
-		// DynamoDB stopped at its 1 MB page size before the limit.
-		k, err := keyFromItem(out.LastEvaluatedKey)
-		if err != nil {
-			return Page{}, fmt.Errorf("reading last evaluated key: %w", err)
+	case len(items) > limit:
+		next = page.Readings[limit-1].Key().sortKey()
+	case last != nil:
+		// DynamoDB stopped at its 1 MB page size, or the filter's budget
+		// of calls ran out, before the limit.
+		sk, ok := last[attrSortKey].(*types.AttributeValueMemberS)
+		if !ok {
+			return Page{}, fmt.Errorf("last evaluated key has no %s", attrSortKey)
 		}
-		nextKey = &k
+		next = sk.Value
 	}
-	if nextKey != nil {
-		page.Next = encodeCursor(cursor{V: 1, S: nextKey.SensorID, T: nextKey.Millis, Asc: q.Ascending, From: from, To: to})
+	if next != "" {
+		page.Next = encodeCursor(cursor{V: 2, S: sensorID, K: next, Asc: q.Ascending, From: from, To: to, M: q.Metric})
 	}
 	if len(page.Readings) == 0 && q.Cursor == "" {
-		if _, err := r.Latest(ctx, sensorID); err != nil {
-			return Page{}, err
-		}
+		return page, r.known(ctx, sensorID)
 	}
 	return page, nil
+}
+
+// maxMillis is the last millisecond a 13-digit sort key can hold (in 2286);
+// an open-ended range stops there.
+const maxMillis = 9_999_999_999_999
+
+// known returns ErrUnknownSensor if the sensor has no readings at all.
+func (r *Reader) known(ctx context.Context, sensorID string) error {
+	_, err := r.Latest(ctx, sensorID)
+	return err
 }
 
 // Latest returns a sensor's newest reading, or ErrUnknownSensor.
@@ -204,8 +254,62 @@ func decodeCursor(s string) (cursor, error) {
 	if err != nil {
 		return c, fmt.Errorf("cursor is not base64url: %w", ErrBadCursor)
 	}
-	if err := json.Unmarshal(b, &c); err != nil || c.V != 1 || c.S == "" {
+	if err := json.Unmarshal(b, &c); err != nil || c.V != 2 || c.S == "" || c.K == "" {
 		return c, fmt.Errorf("cursor is malformed: %w", ErrBadCursor)
 	}
 	return c, nil
+}
+
+// maxBatchGet is DynamoDB's BatchGetItem limit of keys per call.
+const maxBatchGet = 100
+
+// Lookup returns the stored readings among keys, by key; a key with no
+// reading is absent from the map. It lets a submitter tell a new reading
+// from one already kept.
+func (r *Reader) Lookup(ctx context.Context, keys []Key) (map[Key]Reading, error) {
+	found := make(map[Key]Reading, len(keys))
+	seen := make(map[Key]bool, len(keys))
+	var pending []map[string]types.AttributeValue
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			pending = append(pending, keyOf(k))
+		}
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt >= 8 {
+			return nil, fmt.Errorf("looking up readings: %d keys still unprocessed", len(pending))
+		}
+		if attempt > 0 {
+			if err := DefaultBackoff().Wait(ctx, attempt); err != nil {
+				return nil, fmt.Errorf("looking up readings: %w", err)
+			}
+		}
+		var next []map[string]types.AttributeValue
+		for start := 0; start < len(pending); start += maxBatchGet {
+			out, err := r.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				r.table: {Keys: pending[start:min(start+maxBatchGet, len(pending))], ConsistentRead: aws.Bool(true)},
+			}})
+			if err != nil {
+				return nil, fmt.Errorf("looking up readings: %w", err)
+			}
+			for _, it := range out.Responses[r.table] {
+				rd, err := fromItem(it)
+				if err != nil {
+					return nil, fmt.Errorf("reading item: %w", err)
+				}
+				found[rd.Key()] = rd
+			}
+			next = append(next, out.UnprocessedKeys[r.table].Keys...)
+		}
+		pending = next
+	}
+	return found, nil
+}
+
+func keyOf(k Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrSensorID: &types.AttributeValueMemberS{Value: k.SensorID},
+		attrSortKey:  &types.AttributeValueMemberS{Value: k.sortKey()},
+	}
 }

@@ -1,10 +1,3 @@
-// Package telemetry ingests streetlight sensor readings: it decodes and
-// validates Kinesis records, stores readings in DynamoDB and serves a
-// sensor's history over API Gateway. It is what the store and query Lambdas
-// link, so it holds nothing else: the S3 archive is package archive, and
-// the device-side producer, the local Kinesis poller, the submit endpoint
-// and table creation, which only `citylink dev` and tests need, are package
-// telemetrydev.
 package telemetry
 
 import (
@@ -29,14 +22,20 @@ type Reading struct {
 }
 
 // Key identifies a reading in the table: a sensor reports one value per
-// millisecond, and a second report of the same key overwrites the first.
+// metric and millisecond, and a second report of the same key overwrites
+// the first. Readings of different metrics at one instant (a node reports
+// power, voltage, current, light level and temperature in one message) are
+// all kept.
 type Key struct {
 	SensorID string
 	Millis   int64
+	Metric   string
 }
 
 // Key returns the reading's table key.
-func (r Reading) Key() Key { return Key{SensorID: r.SensorID, Millis: r.Time.UnixMilli()} }
+func (r Reading) Key() Key {
+	return Key{SensorID: r.SensorID, Millis: r.Time.UnixMilli(), Metric: r.Metric}
+}
 
 // TimeLayout is the fixed-width form every timestamp is written in, so that
 // strings sort as times do.

@@ -21,9 +21,12 @@ const (
 	ReasonMissingTimestamp Reason = "missing_timestamp"
 	ReasonBadTimestamp     Reason = "bad_timestamp"
 	ReasonTimeOutOfRange   Reason = "timestamp_out_of_range"
-	ReasonMissingValue     Reason = "missing_value"
-	ReasonBadValue         Reason = "bad_value"
-	ReasonBadField         Reason = "bad_field"
+	// ReasonOlderThanRetention is a reading older than the table keeps
+	// readings: see the package comment's "Retention".
+	ReasonOlderThanRetention Reason = "older_than_retention"
+	ReasonMissingValue       Reason = "missing_value"
+	ReasonBadValue           Reason = "bad_value"
+	ReasonBadField           Reason = "bad_field"
 )
 
 // RejectError is returned by Decode for a record that is not a valid

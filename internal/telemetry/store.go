@@ -47,6 +47,9 @@ type StoreConfig struct {
 	MaxAttempts int
 	// Backoff spaces those attempts (default DefaultBackoff()).
 	Backoff backoff.Policy
+	// Now returns the current time, against which TTL is measured (default
+	// time.Now).
+	Now func() time.Time
 }
 
 // Store writes readings to the SensorData table.
@@ -62,6 +65,9 @@ func NewStore(client batchWriter, cfg StoreConfig) *Store {
 	if cfg.Backoff == (backoff.Policy{}) {
 		cfg.Backoff = DefaultBackoff()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Store{client: client, cfg: cfg}
 }
 
@@ -72,6 +78,10 @@ type PutResult struct {
 	// Duplicates counts readings dropped because a later one in the same
 	// call had the same key.
 	Duplicates int
+	// Expired are the keys of readings not written because they were
+	// already past the TTL: DynamoDB would delete them at once, so the
+	// store never claims to keep them.
+	Expired []Key
 	// Retries counts BatchWriteItem calls made again for UnprocessedItems.
 	Retries int
 	// Failed maps each key that was not written to why.
@@ -90,8 +100,13 @@ func (s *Store) Put(ctx context.Context, readings []Reading) (PutResult, error) 
 	res := PutResult{Failed: map[Key]error{}}
 	index := make(map[Key]int, len(readings))
 	var unique []Reading
+	now := s.cfg.Now()
 	for _, r := range readings {
 		k := r.Key()
+		if s.cfg.TTL > 0 && !r.Time.Add(s.cfg.TTL).After(now) {
+			res.Expired = append(res.Expired, k)
+			continue
+		}
 		if i, ok := index[k]; ok {
 			unique[i] = r
 			res.Duplicates++

@@ -19,7 +19,8 @@ import (
 // Function) with the counts RecordsReceived, RecordsProcessed (stored),
 // RecordsRejected (bad records), RecordsDuplicate (same key as a later
 // record of the batch), RecordsFailed (reported for retry),
-// RecordsUnwritable (refused by the table, dropped) and WriteRetries
+// RecordsUnwritable (refused by the table, dropped), RecordsExpired (older
+// than the store's TTL, not written) and WriteRetries
 // (BatchWriteItem calls repeated for UnprocessedItems).
 type StoreHandler struct {
 	decoder Decoder
@@ -59,6 +60,14 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 	if err != nil {
 		return events.KinesisEventResponse{}, err
 	}
+	expired := 0
+	for _, k := range res.Expired {
+		// The decoder refuses these first; a store with a shorter TTL than
+		// the decoder's retention still never writes what would vanish.
+		expired += len(seqsByKey[k])
+		h.logger.WarnContext(ctx, "reading not stored: older than the retention",
+			"sensor_id", k.SensorID, "ts", k.Millis, "metric", k.Metric, "sequence_numbers", seqsByKey[k])
+	}
 	var failed []string
 	unwritable := 0
 	var refused error
@@ -68,25 +77,26 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 			unwritable += len(seqsByKey[k])
 			refused = werr
 			h.logger.ErrorContext(ctx, "reading dropped: the table refused it",
-				"sensor_id", k.SensorID, "ts", k.Millis, "sequence_numbers", seqsByKey[k], "error", werr)
+				"sensor_id", k.SensorID, "ts", k.Millis, "metric", k.Metric, "sequence_numbers", seqsByKey[k], "error", werr)
 			continue
 		}
 		failed = append(failed, seqsByKey[k]...)
 		h.logger.ErrorContext(ctx, "reading not stored",
-			"sensor_id", k.SensorID, "ts", k.Millis, "sequence_numbers", seqsByKey[k], "error", werr)
+			"sensor_id", k.SensorID, "ts", k.Millis, "metric", k.Metric, "sequence_numbers", seqsByKey[k], "error", werr)
 	}
 	if err := h.metrics.Emit(
 		Metric{Name: "RecordsReceived", Value: float64(len(ev.Records)), Unit: "Count"},
-		Metric{Name: "RecordsProcessed", Value: float64(len(readings) - countSeqs(res.Failed, seqsByKey)), Unit: "Count"},
+		Metric{Name: "RecordsProcessed", Value: float64(len(readings) - countSeqs(res.Failed, seqsByKey) - expired), Unit: "Count"},
 		Metric{Name: "RecordsRejected", Value: float64(rejected), Unit: "Count"},
 		Metric{Name: "RecordsDuplicate", Value: float64(res.Duplicates), Unit: "Count"},
 		Metric{Name: "RecordsFailed", Value: float64(len(failed)), Unit: "Count"},
 		Metric{Name: "RecordsUnwritable", Value: float64(unwritable), Unit: "Count"},
+		Metric{Name: "RecordsExpired", Value: float64(expired), Unit: "Count"},
 		Metric{Name: "WriteRetries", Value: float64(res.Retries), Unit: "Count"},
 	); err != nil {
 		h.logger.WarnContext(ctx, "metrics not written", "error", err)
 	}
-	if unwritable > 1 && unwritable == len(readings) {
+	if unwritable > 1 && unwritable == len(readings)-expired {
 		// Not one reading fits the table: that is the table's fault (a
 		// wrong key schema, say), not the data's. Dropping them all would
 		// lose the stream quietly, so the whole batch fails and is retried.

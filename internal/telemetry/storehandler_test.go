@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
@@ -72,10 +73,10 @@ func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
 
 	got := telemetrytest.ScanTable(t, s.DynamoDB, table)
 	want := map[telemetry.Key]string{
-		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "12.5",
-		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "42",
-		{SensorID: "sensor7", Millis: time.Date(2026, 11, 23, 9, 59, 59, 0, time.UTC).UnixMilli()}:            "3.75",
-		{SensorID: "Brücke-9", Millis: time.Date(2026, 11, 23, 9, 59, 59, 500_000_000, time.UTC).UnixMilli()}: "-0.5",
+		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli(), Metric: "illuminance"}:           "12.5",
+		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli(), Metric: "power"}:                 "42",
+		{SensorID: "sensor7", Millis: time.Date(2026, 11, 23, 9, 59, 59, 0, time.UTC).UnixMilli()}:                                   "3.75",
+		{SensorID: "Brücke-9", Millis: time.Date(2026, 11, 23, 9, 59, 59, 500_000_000, time.UTC).UnixMilli(), Metric: "temperature"}: "-0.5",
 	}
 	if len(got) != len(want) {
 		t.Errorf("table has %d items, want %d: %v", len(got), len(want), got)
@@ -260,6 +261,11 @@ func TestStoreHandlerFailsWhenTheTableRefusesEverything(t *testing.T) {
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// A table still CREATING refuses writes with ResourceNotFoundException,
+	// which is not the refusal this test is about.
+	if err := telemetrydev.WaitForTable(context.Background(), s.DynamoDB, table); err != nil {
 		t.Fatal(err)
 	}
 	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),

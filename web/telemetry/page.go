@@ -9,8 +9,10 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html
+//go:embed index.html page.js
 var files embed.FS
 
-// FS returns the page's files, index.html at the root.
+// FS returns the page's files, index.html and its script page.js at the
+// root. The script is a file, not inline, so that the console's
+// Content-Security-Policy can forbid inline scripts.
 func FS() fs.FS { return files }

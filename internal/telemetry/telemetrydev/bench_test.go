@@ -79,7 +79,7 @@ func BenchmarkPipeline(b *testing.B) {
 		var elapsed time.Duration
 		for i := 0; i < b.N; i++ {
 			table := telemetrytest.NewTable(b, s)
-			h := telemetry.NewStoreHandler(telemetry.Decoder{}, telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, TTL: 90 * 24 * time.Hour}),
+			h := telemetry.NewStoreHandler(telemetrytest.Decoder(), telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, TTL: telemetry.DefaultRetention, Now: telemetrytest.Clock}),
 				telemetry.NewMetrics(io.Discard, "telemetry-store", nil), quiet)
 			start := time.Now()
 			poll(b, h.Handle)
@@ -91,7 +91,7 @@ func BenchmarkPipeline(b *testing.B) {
 		var elapsed time.Duration
 		for i := 0; i < b.N; i++ {
 			bucket := telemetrytest.NewBucket(b, s)
-			h := archive.NewHandler(telemetry.Decoder{}, s.S3, bucket, telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), quiet)
+			h := archive.NewHandler(telemetrytest.Decoder(), s.S3, bucket, telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), quiet)
 			start := time.Now()
 			poll(b, h.Handle)
 			elapsed += time.Since(start)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/telemetry"
 	"github.com/citylink/citylink/internal/telemetry/archive"
@@ -29,7 +31,14 @@ type Config struct {
 	Metrics io.Writer
 	// Logger receives the handlers' and pollers' logs.
 	Logger *slog.Logger
+	// Deadline bounds every request to Handler (default DefaultDeadline):
+	// a stand-in that stopped answering costs a caller that long, and the
+	// answer says what is unknown.
+	Deadline time.Duration
 }
+
+// DefaultDeadline is how long a dev telemetry request may take.
+const DefaultDeadline = 5 * time.Second
 
 // Dev is a running local telemetry pipeline.
 type Dev struct {
@@ -53,6 +62,7 @@ func Start(ctx context.Context, s *localaws.Stack, cfg Config) (*Dev, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Deadline = cmp.Or(cfg.Deadline, DefaultDeadline)
 	if err := localaws.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
 		return nil, err
 	}
@@ -65,12 +75,15 @@ func Start(ctx context.Context, s *localaws.Stack, cfg Config) (*Dev, error) {
 
 	var dec telemetry.Decoder
 	store := telemetry.NewStoreHandler(dec,
-		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: cfg.Table, TTL: 90 * 24 * time.Hour}),
+		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: cfg.Table, TTL: telemetry.DefaultRetention}),
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-store", nil), cfg.Logger.With("function", "telemetry-store"))
 	archive := archive.NewHandler(dec, s.S3, cfg.Bucket,
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-archive", nil), cfg.Logger.With("function", "telemetry-archive"))
 
-	d := &Dev{Config: cfg, producer: NewProducer(s.Kinesis, ProducerConfig{Stream: cfg.Stream})}
+	// The producer retries by itself and must see each attempt to tell
+	// readings not put from readings maybe put, so the SDK's retries are off.
+	kin := kinesis.New(s.Kinesis.Options(), func(o *kinesis.Options) { o.Retryer = aws.NopRetryer{} })
+	d := &Dev{Config: cfg, producer: NewProducer(kin, ProducerConfig{Stream: cfg.Stream})}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	for name, h := range map[string]KinesisHandler{"telemetry-store": store.Handle, "telemetry-archive": archive.Handle} {
@@ -78,13 +91,37 @@ func Start(ctx context.Context, s *localaws.Stack, cfg Config) (*Dev, error) {
 		d.wg.Go(func() { d.poll(runCtx, name, p) })
 	}
 
-	api := telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, cfg.Table), cfg.Logger.With("function", "telemetry-api"))
+	reader := telemetry.NewReader(s.DynamoDB, cfg.Table)
+	api := telemetry.NewAPIHandler(reader, cfg.Logger.With("function", "telemetry-api"))
+	page := http.FileServerFS(telemetryweb.FS())
 	mux := http.NewServeMux()
-	mux.Handle("GET /sensors/", api)
-	mux.Handle("/readings", NewSubmitHandler(dec, d.producer, cfg.Logger))
-	mux.Handle("GET /{$}", http.FileServerFS(telemetryweb.FS()))
-	d.handler = mux
+	mux.Handle("/sensors/", api)
+	mux.Handle("/readings", NewSubmitHandler(dec, d.producer, reader, cfg.Logger))
+	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			MethodNotAllowed(w, r, http.MethodGet, http.MethodHead)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+	mux.Handle("/{$}", static)
+	mux.Handle("/page.js", static)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		telemetry.WriteProblem(w, r, http.StatusNotFound, "no such resource")
+	})
+	d.handler = WithDeadline(mux, cfg.Deadline)
 	return d, nil
+}
+
+// WithDeadline gives every request to h a context that ends after d, so
+// that a call to a stand-in that stopped answering ends with the request
+// and its handler can say what is unknown.
+func WithDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // poll runs p until ctx is done, starting it again after a pause if

@@ -3,7 +3,9 @@ package telemetrydev_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 func TestDevSubmitQueryArchive(t *testing.T) {
@@ -46,7 +49,7 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res struct {
-		Accepted int `json:"accepted"`
+		New      int `json:"new"`
 		Rejected []struct {
 			Index  int    `json:"index"`
 			Reason string `json:"reason"`
@@ -54,7 +57,7 @@ func TestDevSubmitQueryArchive(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 202 || json.Unmarshal(b, &res) != nil || res.Accepted != 1 || len(res.Rejected) != 1 || res.Rejected[0].Reason != "bad_value" {
+	if resp.StatusCode != 202 || json.Unmarshal(b, &res) != nil || res.New != 1 || len(res.Rejected) != 1 || res.Rejected[0].Reason != "bad_value" {
 		t.Fatalf("POST /readings = %d %s", resp.StatusCode, b)
 	}
 
@@ -112,4 +115,95 @@ func get(t *testing.T, url string) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp.StatusCode, string(b)}
+}
+
+// TestDevAnswersTruthfullyWhenAStandInStops stops DynamoDB and then Kinesis
+// (a proxy holds their connections unanswered, as a stopped process does):
+// every request ends at the server's deadline with a problem saying what
+// is unknown, the log claims no loss, and the reading whose put was cut off
+// is found stored once Kinesis is back, as the answer allowed.
+func TestDevAnswersTruthfullyWhenAStandInStops(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := telemetrytest.StandIns(t)
+	kin, ddb := telemetrytest.NewProxy(t, s.KinesisEndpoint), telemetrytest.NewProxy(t, s.DynamoDBEndpoint)
+	faulty := *s
+	faulty.Kinesis, faulty.DynamoDB = awstest.KinesisClient(kin.Endpoint), awstest.DynamoDBClient(ddb.Endpoint)
+	var logs telemetrytest.SyncBuffer
+	d, err := telemetrydev.Start(ctx, &faulty, telemetrydev.Config{
+		Stream: telemetrytest.UniqueName("faults"), Table: telemetrytest.UniqueName("faults"), Bucket: strings.ToLower(telemetrytest.UniqueName("faults")),
+		Deadline: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logs, telemetrytest.LogWriter(t)), nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(srv.Close)
+	// The client waits far longer than the server's deadline: a hang fails
+	// the test instead of passing for a timeout.
+	client := &http.Client{Timeout: time.Minute}
+	reading := func(v int) string {
+		return fmt.Sprintf(`{"sensor_id":"SL-FAULT","metric":"power","timestamp":%d,"value":%d}`, time.Now().Add(-time.Minute).UnixMilli(), v)
+	}
+	post := func(body string) (int, map[string]any) {
+		resp, err := client.Post(srv.URL+"/readings", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	// On a loaded machine even this may outlast the deadline; then its
+	// outcome is unknown, and it lands all the same.
+	if status, m := post(reading(1)); status != 202 && status != 504 {
+		t.Fatalf("submit with every stand-in up = %d %v", status, m)
+	}
+	waitLatest(t, srv.URL, "SL-FAULT", `"value":1`)
+
+	ddb.Pause()
+	resp, err := client.Get(srv.URL + "/sensors/SL-FAULT/latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if (resp.StatusCode != 504 && resp.StatusCode != 503) || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), "unknown") {
+		t.Fatalf("latest with DynamoDB stopped = %d %s %s, want 503/504 saying the readings are unknown", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if status, m := post(reading(2)); (status != 504 && status != 503) || !strings.Contains(fmt.Sprint(m["detail"]), "unknown") {
+		t.Fatalf("submit with DynamoDB stopped = %d %v", status, m)
+	}
+	ddb.Resume()
+
+	kin.Pause()
+	status, m := post(reading(3))
+	if status != 504 || m["unknown"] != 1.0 || !strings.Contains(fmt.Sprint(m["detail"]), "unknown") {
+		t.Fatalf("submit with Kinesis stopped = %d %v, want 504 with 1 reading of unknown outcome", status, m)
+	}
+	if strings.Contains(logs.String(), "readings not put") {
+		t.Errorf("the log claims a loss it cannot know:\n%s", logs.String())
+	}
+	kin.Resume()
+	// The held put reaches Kinesis after all: the reading was not lost.
+	waitLatest(t, srv.URL, "SL-FAULT", `"value":3`)
+}
+
+// waitLatest polls a sensor's latest reading until it contains want,
+// failing after a generous deadline.
+func waitLatest(t *testing.T, base, sensor, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := get(t, base+"/sensors/"+sensor+"/latest")
+		if got.status == 200 && strings.Contains(got.body, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latest of %s = %d %s, want %s", sensor, got.status, got.body, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -65,7 +65,7 @@ func TestEndToEnd(t *testing.T) {
 	}}
 	var storeMetrics bytes.Buffer
 	store := telemetry.NewStoreHandler(telemetrytest.Decoder(),
-		telemetry.NewStore(writer, telemetry.StoreConfig{Table: table, TTL: 90 * 24 * time.Hour, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewStore(writer, telemetry.StoreConfig{Table: table, TTL: telemetry.DefaultRetention, Now: telemetrytest.Clock, Backoff: telemetrytest.QuickBackoff}),
 		telemetry.NewMetrics(&storeMetrics, "telemetry-store", nil), telemetrytest.Logger(t))
 	arch := archive.NewHandler(telemetrytest.Decoder(), s.S3, bucket, telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), telemetrytest.Logger(t))
 

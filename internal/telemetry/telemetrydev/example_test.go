@@ -34,7 +34,8 @@ func Example() {
 
 	fleetCtx, stopFleet := context.WithCancel(ctx)
 	defer stopFleet()
-	go telemetrydev.Fleet{Producer: dev.Producer(), Sensors: []string{"SL-000001", "SL-000002"}, Interval: time.Minute, Logger: logger}.Run(fleetCtx)
+	fleet := &telemetrydev.Fleet{Producer: dev.Producer(), Sensors: []string{"SL-0000001", "SL-0000002"}, Interval: time.Minute, Logger: logger}
+	go fleet.Run(fleetCtx)
 
 	mux := http.NewServeMux()
 	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", dev.Handler()))

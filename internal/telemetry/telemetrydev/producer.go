@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/citylink/citylink/internal/backoff"
 	"github.com/citylink/citylink/internal/telemetry"
@@ -50,6 +52,9 @@ type Producer struct {
 }
 
 // NewProducer returns a Producer writing through client, a *kinesis.Client.
+// Give it a client whose SDK retries are off (aws.NopRetryer): the producer
+// retries by itself, and it must see every attempt to tell readings that
+// were not put from readings that may have been (see PutError).
 func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
@@ -59,15 +64,25 @@ func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	return &Producer{client: client, cfg: cfg}
 }
 
-// PutError reports readings that were not put after every attempt.
+// PutError reports readings that were not known to be put after every
+// attempt.
 type PutError struct {
-	// Failed are the indexes, into the slice given to Put, of readings not put.
+	// Failed are the indexes, into the slice given to Put, of readings not
+	// known to be put, in ascending order.
 	Failed []int
+	// Unknown are those of Failed that some attempt may have put: a call
+	// that failed after it was sent (a timeout, a broken connection) may
+	// have reached Kinesis. The rest of Failed were certainly not put:
+	// Kinesis refused them, or no call carrying them got a connection.
+	Unknown []int
 	// Last is the last error code Kinesis gave, or the call's error.
 	Last error
 }
 
 func (e *PutError) Error() string {
+	if len(e.Unknown) > 0 {
+		return fmt.Sprintf("%d readings not known to be put (%d maybe put): %v", len(e.Failed), len(e.Unknown), e.Last)
+	}
 	return fmt.Sprintf("%d readings not put: %v", len(e.Failed), e.Last)
 }
 
@@ -90,6 +105,7 @@ func (p *Producer) Put(ctx context.Context, readings []telemetry.Reading) (retri
 		mu     sync.Mutex
 		wg     sync.WaitGroup
 		failed []int
+		maybe  []int
 		last   error
 		sem    = make(chan struct{}, p.cfg.Concurrency)
 	)
@@ -112,11 +128,12 @@ func (p *Producer) Put(ctx context.Context, readings []telemetry.Reading) (retri
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r, f, l := p.putChunk(ctx, chunk, idx)
+			r, f, m, l := p.putChunk(ctx, chunk, idx)
 			mu.Lock()
 			defer mu.Unlock()
 			retries += r
 			failed = append(failed, f...)
+			maybe = append(maybe, m...)
 			if l != nil {
 				last = l
 			}
@@ -126,12 +143,25 @@ func (p *Producer) Put(ctx context.Context, readings []telemetry.Reading) (retri
 	wg.Wait()
 	if len(failed) > 0 {
 		slices.Sort(failed)
-		return retries, &PutError{Failed: failed, Last: last}
+		slices.Sort(maybe)
+		return retries, &PutError{Failed: failed, Unknown: maybe, Last: last}
 	}
 	return retries, nil
 }
 
-func (p *Producer) putChunk(ctx context.Context, entries []types.PutRecordsRequestEntry, idx []int) (retries int, failed []int, last error) {
+// putChunk puts one chunk, retrying failed records, and returns the
+// indexes never known to be put and those of them some attempt may have put.
+func (p *Producer) putChunk(ctx context.Context, entries []types.PutRecordsRequestEntry, idx []int) (retries int, failed, maybe []int, last error) {
+	sent := map[int]bool{}
+	unknown := func(failed []int) []int {
+		var m []int
+		for _, i := range failed {
+			if sent[i] {
+				m = append(m, i)
+			}
+		}
+		return m
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := p.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(p.cfg.Stream), Records: entries})
 		var nextEntries []types.PutRecordsRequestEntry
@@ -140,8 +170,16 @@ func (p *Producer) putChunk(ctx context.Context, entries []types.PutRecordsReque
 		case err != nil:
 			last = fmt.Errorf("put records: %w", err)
 			nextEntries, nextIdx = entries, idx
+			if !refused(err) {
+				for _, i := range idx {
+					sent[i] = true
+				}
+			}
 		case len(out.Records) != len(entries):
-			return retries, idx, fmt.Errorf("put records: %d results for %d records", len(out.Records), len(entries))
+			for _, i := range idx {
+				sent[i] = true
+			}
+			return retries, idx, unknown(idx), fmt.Errorf("put records: %d results for %d records", len(out.Records), len(entries))
 		default:
 			for j, res := range out.Records {
 				if res.ErrorCode != nil {
@@ -152,15 +190,25 @@ func (p *Producer) putChunk(ctx context.Context, entries []types.PutRecordsReque
 			}
 		}
 		if len(nextEntries) == 0 {
-			return retries, nil, nil
+			return retries, nil, nil, nil
 		}
 		entries, idx = nextEntries, nextIdx
 		if attempt+1 >= p.cfg.MaxAttempts {
-			return retries, idx, last
+			return retries, idx, unknown(idx), last
 		}
 		if werr := p.cfg.Backoff.Wait(ctx, attempt+1); werr != nil {
-			return retries, idx, fmt.Errorf("waiting to retry: %w", werr)
+			return retries, idx, unknown(idx), fmt.Errorf("waiting to retry: %w", werr)
 		}
 		retries++
 	}
+}
+
+// refused reports whether a failed call certainly put nothing: no
+// connection was made, or Kinesis answered with an error. Anything else (a
+// timeout while waiting for the answer, a broken connection) may have put
+// its records.
+func refused(err error) bool {
+	var op *net.OpError
+	var api smithy.APIError
+	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &api)
 }

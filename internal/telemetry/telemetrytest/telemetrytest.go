@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -111,7 +112,30 @@ func NewStream(tb testing.TB, s *awstest.Stack, shards int32) string {
 // Logger writes to the test's log, so a failing test shows what the code
 // under test logged.
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(LogWriter(tb), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// LogWriter writes each line to the test's log.
+func LogWriter(tb testing.TB) io.Writer { return tbWriter{tb} }
+
+// SyncBuffer is a buffer that several goroutines may write, for logs a
+// test reads.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type tbWriter struct{ tb testing.TB }
@@ -127,9 +151,12 @@ var QuickBackoff = backoff.Policy{Base: time.Millisecond, Max: 5 * time.Millisec
 // FixedNow is the tests' present.
 var FixedNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
+// Clock is a clock standing at FixedNow, for a decoder's or a store's Now.
+func Clock() time.Time { return FixedNow }
+
 // Decoder returns a decoder whose clock stands at FixedNow.
 func Decoder() telemetry.Decoder {
-	return telemetry.Decoder{Now: func() time.Time { return FixedNow }}
+	return telemetry.Decoder{Now: Clock}
 }
 
 // Readings returns perSensor readings a minute apart from start for each of
@@ -184,11 +211,12 @@ func ScanTable(tb testing.TB, c *dynamodb.Client, table string) map[telemetry.Ke
 			tb.Fatalf("scanning %s: %v", table, err)
 		}
 		for _, it := range out.Items {
-			ms, err := strconv.ParseInt(NumAttr(it, "ts"), 10, 64)
+			ts, metric, _ := strings.Cut(StrAttr(it, "sk"), "#")
+			ms, err := strconv.ParseInt(ts, 10, 64)
 			if err != nil {
-				tb.Fatalf("item without ts: %v", it)
+				tb.Fatalf("item without a <ms>#<metric> sort key: %v", it)
 			}
-			got[telemetry.Key{SensorID: StrAttr(it, "sensor_id"), Millis: ms}] = it
+			got[telemetry.Key{SensorID: StrAttr(it, "sensor_id"), Millis: ms, Metric: metric}] = it
 		}
 	}
 	return got
@@ -328,5 +356,106 @@ func Invoke(tb testing.TB, handler any, ev any, resp any) {
 	}
 	if err := json.Unmarshal(out, resp); err != nil {
 		tb.Fatalf("response %s: %v", out, err)
+	}
+}
+
+// Proxy is a TCP proxy in front of a stand-in that can play it stopped:
+// paused, it drops the connections it carries and holds new ones open
+// without an answer, as a stopped (SIGSTOP) process does; resumed, it
+// forwards what the held connections sent, so a request a client gave up
+// on may still take effect, as it may in AWS.
+type Proxy struct {
+	// Endpoint is the proxy's http://127.0.0.1:port.
+	Endpoint string
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	held     chan struct{}
+	conns    map[net.Conn]bool
+}
+
+// NewProxy starts a proxy to the stand-in at endpoint (http://host:port)
+// and closes it in tb.Cleanup.
+func NewProxy(tb testing.TB, endpoint string) *Proxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &Proxy{Endpoint: "http://" + ln.Addr().String(), ln: ln, target: strings.TrimPrefix(endpoint, "http://"), conns: map[net.Conn]bool{}}
+	go p.serve()
+	tb.Cleanup(p.close)
+	return p
+}
+
+func (p *Proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *Proxy) handle(c net.Conn) {
+	p.mu.Lock()
+	held := p.held
+	p.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	t, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[t] = true, true
+	p.mu.Unlock()
+	go func() {
+		_, _ = io.Copy(t, c)
+		if tc, ok := t.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+	}()
+	_, _ = io.Copy(c, t)
+	c.Close()
+	t.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, t)
+	p.mu.Unlock()
+}
+
+// Pause stops answering.
+func (p *Proxy) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held == nil {
+		p.held = make(chan struct{})
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Resume answers again, the held connections first.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
+}
+
+func (p *Proxy) close() {
+	p.ln.Close()
+	p.Resume()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
 	}
 }
