@@ -165,7 +165,7 @@ func (s *Spec) Check(t *Template) []error {
 			typ := "AWS::Serverless::" + sec
 			rs, ok := s.resources[typ]
 			if !ok {
-				errs = append(errs, fmt.Errorf("Globals.%s: no SAM resource type %s", sec, typ))
+				errs = append(errs, fmt.Errorf("section %s of Globals: no SAM resource type %s", sec, typ))
 				continue
 			}
 			for _, k := range sortedKeys(t.Globals[sec]) {
