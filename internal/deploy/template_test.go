@@ -246,8 +246,8 @@ func TestWorkflowsFollowThePattern(t *testing.T) {
 			}
 			env, _ := fn.Properties["Environment"].(map[string]any)
 			vars, _ := env["Variables"].(map[string]any)
-			if !equal(vars["TOPIC_ARN"], ref(w+"Topic")) || !equal(vars["ALERT_TOPIC_ARN"], ref(w+"AlertTopic")) {
-				t.Errorf("environment %v lacks TOPIC_ARN=%sTopic, ALERT_TOPIC_ARN=%sAlertTopic", vars, w, w)
+			if !equal(vars["LINK_TOPIC_ARN"], ref(w+"Topic")) || !equal(vars["ALERT_TOPIC_ARN"], ref(w+"AlertTopic")) {
+				t.Errorf("environment %v lacks LINK_TOPIC_ARN=%sTopic, ALERT_TOPIC_ARN=%sAlertTopic", vars, w, w)
 			}
 
 			for kind, want := range map[string]struct{ rate, action string }{
