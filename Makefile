@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 # Every directory of cmd/ but the operator's CLI is a Lambda.
 LAMBDAS := $(filter-out citylink,$(notdir $(patsubst %/,%,$(wildcard cmd/*/))))
-STANDINS := internal/awstest/node_modules/.package-lock.json
+STANDINS := internal/localaws/node_modules/.package-lock.json
 SPEC := internal/deploy/node_modules/.package-lock.json
 # One stripped static arm64 binary, as provided.al2023 runs it.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w'
@@ -22,8 +22,8 @@ test: deps lint
 ## and AWS's resource specification the template tests check against.
 deps: $(STANDINS) $(SPEC)
 
-$(STANDINS): internal/awstest/package.json internal/awstest/package-lock.json
-	npm ci --prefix internal/awstest --no-audit --no-fund
+$(STANDINS): internal/localaws/package.json internal/localaws/package-lock.json
+	npm ci --prefix internal/localaws --no-audit --no-fund
 	@touch $@
 
 $(SPEC): internal/deploy/package.json internal/deploy/package-lock.json
@@ -34,7 +34,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 ## lint: gofmt, go vet and staticcheck must have nothing to report.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './internal/awstest/node_modules/*')); \
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './internal/localaws/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
