@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"html/template"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/pglocal"
@@ -33,16 +33,42 @@ type devSystem struct {
 	Telemetry  map[string]string `json:"telemetry"`
 }
 
-func runDev(ctx context.Context, args []string, out io.Writer, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	var sf simFlags
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "where the console listens")
-	dsn := fs.String("database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default: a throwaway cluster)")
-	sensors := fs.Int("sensors", 100, "simulated streetlight sensors reporting power draw every minute")
-	if err := fs.Parse(args); err != nil {
-		return err
+// devFlags are dev's own settings, beside the simulated city's.
+type devFlags struct {
+	sim     simFlags
+	addr    string
+	dsn     string
+	sensors int
+}
+
+func newDevCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
+	var f devFlags
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole system locally: Postgres, the simulated city, the AWS stand-ins, the console",
+		Long: `dev starts everything on this machine: a throwaway Postgres (or
+DATABASE_URL), migrated; the simulated city's systems; the AWS stand-ins with
+the telemetry pipeline; a fleet of simulated streetlight sensors; and the
+operations console (default http://127.0.0.1:8080). It prints every endpoint
+and runs until ctrl-c.`,
+		Example: `  citylink dev                                   # what make run does
+  citylink dev --lights 5000 --tick 1s           # a small, fast city
+  citylink dev --addr 127.0.0.1:9000 --fault-throttle 0.1
+  DATABASE_URL=postgres://localhost/citylink citylink dev`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runDev(c.Context(), &f, out, logger)
+		},
 	}
+	f.sim.register(c.Flags())
+	c.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the console listens")
+	c.Flags().StringVar(&f.dsn, "database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
+	c.Flags().IntVar(&f.sensors, "sensors", 100, "simulated streetlight sensors reporting power draw every minute")
+	return c
+}
+
+func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger) error {
+	sf, addr, dsn, sensors := &f.sim, &f.addr, &f.dsn, &f.sensors
 
 	pool, dbURL, stopDB, err := devDatabase(ctx, *dsn, logger)
 	if err != nil {

@@ -23,7 +23,7 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "-addr", "127.0.0.1:0", "-lights", "2000", "-tick", "100ms"}, pw, slog.New(slog.DiscardHandler))
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--lights", "2000", "--tick", "100ms"}, pw, slog.New(slog.DiscardHandler))
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/citylink/citylink/internal/citysim"
 )
@@ -23,7 +25,7 @@ type simFlags struct {
 	tick     time.Duration
 }
 
-func (f *simFlags) register(fs *flag.FlagSet) {
+func (f *simFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated city")
 	fs.IntVar(&f.lights, "lights", citysim.DefaultLights, "streetlights in the simulated city")
 	fs.IntVar(&f.basePort, "sim-port", 0, "serve the simulators on consecutive ports from this one (0: free ports)")
@@ -58,13 +60,29 @@ func (f *simFlags) advance(ctx context.Context, sys *citysim.Systems, logger *sl
 	}
 }
 
-func runSim(ctx context.Context, args []string, out io.Writer, logger *slog.Logger) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+func newSimCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
 	var f simFlags
-	f.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve the simulated city systems alone, on printed local ports",
+		Long: `sim builds the simulated city and serves its systems on loopback: the
+ArcGIS audit layer and the DOT GIS layer (with token security), the
+streetlight CMS, Open311 GeoReport v2, and the utility's HTTPS and SFTP drop.
+It prints each endpoint with its credentials and a curl line to try, and moves
+the city on every --tick until ctrl-c.`,
+		Example: `  citylink sim
+  citylink sim --lights 5000 --sim-port 9100
+  citylink sim --fault-errors 0.05 --fault-latency 200ms   # a flaky city`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runSim(c.Context(), &f, out, logger)
+		},
 	}
+	f.register(c.Flags())
+	return c
+}
+
+func runSim(ctx context.Context, f *simFlags, out io.Writer, logger *slog.Logger) error {
 	sys, err := f.start(logger)
 	if err != nil {
 		return err

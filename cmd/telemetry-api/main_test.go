@@ -12,6 +12,7 @@ import (
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/runtimeapi"
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 )
 
 // TestBootstrapServesReadings builds the Lambda binary and runs it against
@@ -20,7 +21,7 @@ func TestBootstrapServesReadings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := awstest.New(t)
-	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
+	if err := telemetrydev.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Now().UTC().Truncate(time.Minute)

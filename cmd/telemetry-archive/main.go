@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/archive"
 )
 
 func main() {
@@ -35,7 +36,7 @@ func run(logger *slog.Logger) error {
 	}
 	pathStyle := os.Getenv("S3_USE_PATH_STYLE") == "true"
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	h := telemetry.NewArchiveHandler(telemetry.Decoder{}, client, env["ARCHIVE_BUCKET"],
+	h := archive.NewHandler(telemetry.Decoder{}, client, env["ARCHIVE_BUCKET"],
 		telemetry.NewMetrics(os.Stdout, "telemetry-archive", nil), logger)
 	lambda.Start(h.Handle)
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/runtimeapi"
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 )
 
 func kinesisEvent(data ...string) events.KinesisEvent {
@@ -43,7 +44,7 @@ func TestBootstrapStoresReadings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := awstest.New(t)
-	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
+	if err := telemetrydev.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
 		t.Fatal(err)
 	}
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/telemetry-store",
@@ -97,7 +98,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := awstest.New(t)
-	if err := telemetry.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
+	if err := telemetrydev.CreateTable(ctx, s.DynamoDB, "SensorData"); err != nil {
 		t.Fatal(err)
 	}
 	if err := awstest.CreateStream(ctx, s.Kinesis, "telemetry", 2); err != nil {
@@ -111,7 +112,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 	for i := range 600 {
 		rs = append(rs, telemetry.Reading{SensorID: "SL-" + strconv.Itoa(i%20), Time: start.Add(time.Duration(i/20) * time.Minute), Value: float64(i)})
 	}
-	if _, err := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: "telemetry"}).Put(ctx, rs); err != nil {
+	if _, err := telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: "telemetry"}).Put(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("telemetry"), PartitionKey: aws.String("x"), Data: []byte("{oops")}); err != nil {
@@ -136,7 +137,7 @@ func TestBootstrapBehindLocalMapping(t *testing.T) {
 		failed.Add(int64(len(resp.BatchItemFailures)))
 		return resp, err
 	}
-	p := telemetry.NewPoller(s.Kinesis, invoke, telemetry.PollerConfig{Stream: "telemetry", BatchSize: 250}, slog.New(slog.DiscardHandler))
+	p := telemetrydev.NewPoller(s.Kinesis, invoke, telemetrydev.PollerConfig{Stream: "telemetry", BatchSize: 250}, slog.New(slog.DiscardHandler))
 	n, err := p.Poll(ctx)
 	if err != nil {
 		t.Fatalf("poll: %v\n%s", err, fn.Logs())

@@ -212,6 +212,9 @@ func (c *Client) send(ctx context.Context, method, endpoint string, form url.Val
 	}
 	if resp.StatusCode != http.StatusOK {
 		httpErr := &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Body: string(body[:min(len(body), 512)])}
+		if d, ok := httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			httpErr.retryAfter = d
+		}
 		var apiErr *APIError
 		if errors.As(decodeBody(body, nil), &apiErr) {
 			httpErr.API = apiErr

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // APIError is an error ArcGIS reported inside a response body. ArcGIS
@@ -41,6 +42,9 @@ func (e *APIError) Retryable() bool {
 	return false
 }
 
+// RetryAfter is zero: an error inside a 200 body comes with no Retry-After.
+func (e *APIError) RetryAfter() time.Duration { return 0 }
+
 // HTTPError is a response whose HTTP status was not 200, after the retrying
 // transport gave up.
 type HTTPError struct {
@@ -49,6 +53,8 @@ type HTTPError struct {
 	Body       string // the first bytes of the body, for the error log
 	// API is the ArcGIS error the body carried, if it carried one.
 	API *APIError
+
+	retryAfter time.Duration
 }
 
 // Unwrap exposes the ArcGIS error in the body, if any, to errors.As.
@@ -72,6 +78,9 @@ func (e *HTTPError) Retryable() bool {
 	return e.StatusCode == http.StatusTooManyRequests || (e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented)
 }
 
+// RetryAfter is the delay the server asked for with Retry-After, or zero.
+func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
+
 // EditError is the error of one failed add, update or delete.
 type EditError struct {
 	Code        int    `json:"code"`
@@ -81,6 +90,13 @@ type EditError struct {
 func (e *EditError) Error() string {
 	return fmt.Sprintf("arcgis edit error %d: %s", e.Code, e.Description)
 }
+
+// Retryable reports whether applying the same edit again may succeed: only
+// an edit rolled back because another edit of its call failed.
+func (e *EditError) Retryable() bool { return e.Code == EditErrRolledBack }
+
+// RetryAfter is zero: an edit result carries no delay.
+func (e *EditError) RetryAfter() time.Duration { return 0 }
 
 // Edit error codes a caller may act on.
 const (

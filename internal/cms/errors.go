@@ -46,10 +46,10 @@ type APIError struct {
 	Method, URL string
 	StatusCode  int
 	Problem
-	// RetryAfter is the delay the CMS asked for, if any.
-	RetryAfter time.Duration
 	// Body is the raw answer when it was not a problem document.
 	Body string
+
+	retryAfter time.Duration
 }
 
 func newAPIError(req *http.Request, resp *http.Response, raw []byte) *APIError {
@@ -62,7 +62,7 @@ func newAPIError(req *http.Request, resp *http.Response, raw []byte) *APIError {
 		}
 	}
 	if d, ok := httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		e.RetryAfter = d
+		e.retryAfter = d
 	}
 	return e
 }
@@ -108,3 +108,6 @@ func (e *APIError) Retryable() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout ||
 		(e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented)
 }
+
+// RetryAfter is the delay the CMS asked for with Retry-After, or zero.
+func (e *APIError) RetryAfter() time.Duration { return e.retryAfter }

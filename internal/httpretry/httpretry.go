@@ -90,6 +90,13 @@ func (e *ExhaustedError) Error() string {
 
 func (e *ExhaustedError) Unwrap() error { return e.Err }
 
+// Retryable is true: every attempt failed without an answer, which a later
+// try may get. It makes ExhaustedError meet the clients' error contract.
+func (e *ExhaustedError) Retryable() bool { return true }
+
+// RetryAfter is zero: no answer named a delay.
+func (e *ExhaustedError) RetryAfter() time.Duration { return 0 }
+
 // RoundTrip sends req, retrying as the policy allows. When attempts run out
 // on an answer (a 503, say), that last answer is returned, so the client can
 // read the server's own error.

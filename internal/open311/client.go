@@ -23,8 +23,10 @@ import (
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
-// Config configures a Client.
-type Config struct {
+// Options configures a Client. Its shape is the one every citylink client's
+// options share: the endpoint and credentials, Transport under the retrying
+// transport, Retry (an httpretry.Policy) and Timeout.
+type Options struct {
 	// BaseURL is the endpoint URL from the server's discovery document,
 	// e.g. https://311.example.gov/open311/v2. Resources are appended to it.
 	BaseURL string
@@ -52,11 +54,14 @@ type Config struct {
 	IDsPerCall int
 }
 
+// Config is the former name of Options, kept while callers move.
+type Config = Options
+
 // Client talks to one Open311 GeoReport v2 endpoint. It is safe for
 // concurrent use.
 type Client struct {
 	base *url.URL
-	cfg  Config
+	cfg  Options
 	http *http.Client
 	// post sends POST requests.json: one attempt per call, the rate limit
 	// waited by Create itself, so a request that never left is known.
@@ -64,7 +69,7 @@ type Client struct {
 }
 
 // New returns a Client for cfg.
-func New(cfg Config) (*Client, error) {
+func New(cfg Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("open311: base URL %q is not an absolute URL", cfg.BaseURL)

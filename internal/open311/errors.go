@@ -24,11 +24,10 @@ type ErrorEntry struct {
 type APIError struct {
 	Status int
 	Errors []ErrorEntry
-	// RetryAfter is the delay the server asked for, if it sent Retry-After.
-	RetryAfter time.Duration
 	// Body is the start of an answer that was not an error array.
 	Body string
 
+	retryAfter    time.Duration
 	hasRetryAfter bool
 }
 
@@ -48,11 +47,15 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Temporary reports whether trying the same call later may succeed: 429 and
-// 5xx answers other than 501.
-func (e *APIError) Temporary() bool {
+// Retryable reports whether trying the same call later may succeed: 429 and
+// 5xx answers other than 501. A POST that failed so may still have filed its
+// request: callers check ErrMaybeCreated first.
+func (e *APIError) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests || (e.Status >= 500 && e.Status != http.StatusNotImplemented)
 }
+
+// RetryAfter is the delay the server asked for with Retry-After, or zero.
+func (e *APIError) RetryAfter() time.Duration { return e.retryAfter }
 
 // Mentions reports whether any entry's description contains s, ignoring
 // case; callers use it to recognise a server's duplicate-request answer.
@@ -82,7 +85,7 @@ var ErrMaybeCreated = errors.New("open311: request may have been created")
 func readAPIError(resp *http.Response, body []byte) *APIError {
 	e := &APIError{Status: resp.StatusCode}
 	if ra, ok := httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		e.RetryAfter, e.hasRetryAfter = ra, true
+		e.retryAfter, e.hasRetryAfter = ra, true
 	}
 	if entries, ok := parseErrorArray(body); ok {
 		e.Errors = entries

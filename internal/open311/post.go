@@ -134,7 +134,7 @@ func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Durat
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && notProcessed(ae):
-		return Created{}, ae.RetryAfter, fmt.Errorf("filing request: %w", ae)
+		return Created{}, ae.RetryAfter(), fmt.Errorf("filing request: %w", ae)
 	case errors.As(err, &ae) && ae.Status >= 500:
 		return Created{}, -1, fmt.Errorf("filing request: %w: %w", ErrMaybeCreated, ae)
 	case errors.As(err, &ae):

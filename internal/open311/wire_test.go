@@ -155,7 +155,7 @@ func TestParseRecordedPostAnswersAndTokens(t *testing.T) {
 	}
 	_, err = c.ServiceDefinition(ctx, "GRAF")
 	var ae *open311.APIError
-	if !errors.As(err, &ae) || ae.Status != 502 || !strings.Contains(ae.Body, "Bad Gateway") || !ae.Temporary() {
+	if !errors.As(err, &ae) || ae.Status != 502 || !strings.Contains(ae.Body, "Bad Gateway") || !ae.Retryable() {
 		t.Errorf("HTML 502: %v", err)
 	}
 }

@@ -51,7 +51,7 @@ type invalidParam struct {
 // readingsBody is the body of a readings page.
 type readingsBody struct {
 	SensorID   string        `json:"sensor_id"`
-	Readings   []readingJSON `json:"readings"`
+	Readings   []ReadingJSON `json:"readings"`
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
@@ -78,7 +78,7 @@ func (h *APIHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		if err != nil {
 			return h.errorResponse(ctx, path, sensorID, err), nil
 		}
-		return jsonResponse(http.StatusOK, r.wire()), nil
+		return jsonResponse(http.StatusOK, r.JSON()), nil
 	default:
 		q, bad := parseRange(req.RawQueryString)
 		if len(bad) > 0 {
@@ -88,9 +88,9 @@ func (h *APIHandler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		if err != nil {
 			return h.errorResponse(ctx, path, sensorID, err), nil
 		}
-		body := readingsBody{SensorID: sensorID, Readings: make([]readingJSON, len(page.Readings)), NextCursor: page.Next}
+		body := readingsBody{SensorID: sensorID, Readings: make([]ReadingJSON, len(page.Readings)), NextCursor: page.Next}
 		for i, r := range page.Readings {
-			body.Readings[i] = r.wire()
+			body.Readings[i] = r.JSON()
 		}
 		return jsonResponse(http.StatusOK, body), nil
 	}

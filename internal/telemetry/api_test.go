@@ -13,6 +13,7 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 // dayStart is the first minute of the seeded day of readings.
@@ -25,7 +26,7 @@ func seedDay(tb testing.TB, s *awstest.Stack, table, sensor string) {
 	for i := range rs {
 		rs[i] = telemetry.Reading{SensorID: sensor, Time: dayStart.Add(time.Duration(i) * time.Minute), Value: float64(i), Unit: "lx"}
 	}
-	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Concurrency: 8, Backoff: quickBackoff})
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Concurrency: 8, Backoff: telemetrytest.QuickBackoff})
 	res, err := store.Put(context.Background(), rs)
 	if err != nil || len(res.Failed) != 0 {
 		tb.Fatalf("seeding: %+v, %v", res, err)
@@ -38,11 +39,11 @@ type apiFixture struct {
 
 func newAPIFixture(t *testing.T) apiFixture {
 	t.Helper()
-	s := standIns(t)
-	table := newTable(t, s)
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
 	seedDay(t, s, table, "SL-000001")
 	seedDay(t, s, table, "SL-000002") // a neighbour the queries must not see
-	return apiFixture{h: telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), testLogger(t))}
+	return apiFixture{h: telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), telemetrytest.Logger(t))}
 }
 
 // get sends the testdata request for path with query, as API Gateway would.
@@ -53,7 +54,7 @@ func (f apiFixture) get(t *testing.T, path, query string) events.APIGatewayV2HTT
 		file = "apigw-v2-latest.json"
 	}
 	var req events.APIGatewayV2HTTPRequest
-	loadJSON(t, file, &req)
+	telemetrytest.LoadJSON(t, "testdata/"+file, &req)
 	req.RawPath, req.RequestContext.HTTP.Path = path, path
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	if len(segs) == 3 {
@@ -65,7 +66,7 @@ func (f apiFixture) get(t *testing.T, path, query string) events.APIGatewayV2HTT
 	req.RawQueryString = query
 	req.QueryStringParameters = nil
 	var resp events.APIGatewayV2HTTPResponse
-	invoke(t, f.h.Handle, req, &resp)
+	telemetrytest.Invoke(t, f.h.Handle, req, &resp)
 	return resp
 }
 
@@ -274,10 +275,10 @@ func TestAPIErrorsAreProblems(t *testing.T) {
 
 	t.Run("POST is not allowed", func(t *testing.T) {
 		var req events.APIGatewayV2HTTPRequest
-		loadJSON(t, "apigw-v2-readings.json", &req)
+		telemetrytest.LoadJSON(t, "testdata/"+"apigw-v2-readings.json", &req)
 		req.RequestContext.HTTP.Method = "POST"
 		var resp events.APIGatewayV2HTTPResponse
-		invoke(t, f.h.Handle, req, &resp)
+		telemetrytest.Invoke(t, f.h.Handle, req, &resp)
 		if resp.StatusCode != 405 || resp.Headers["Allow"] != "GET" {
 			t.Fatalf("POST = %d %v", resp.StatusCode, resp.Headers)
 		}
@@ -288,7 +289,7 @@ func TestAPITestdataRoundTrips(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"apigw-v2-readings.json", "apigw-v2-latest.json"} {
 		var req events.APIGatewayV2HTTPRequest
-		loadJSON(t, name, &req)
+		telemetrytest.LoadJSON(t, "testdata/"+name, &req)
 		if req.Version != "2.0" || req.RequestContext.HTTP.Method != "GET" || req.PathParameters["id"] != "SL-000001" {
 			t.Errorf("%s: request = %+v", name, req)
 		}
@@ -297,8 +298,8 @@ func TestAPITestdataRoundTrips(t *testing.T) {
 
 func TestAPIServerErrorsAreProblems(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	h := telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, "no-such-table"), testLogger(t))
+	s := telemetrytest.StandIns(t)
+	h := telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, "no-such-table"), telemetrytest.Logger(t))
 	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/sensors/SL-1/readings"}
 	req.RequestContext.HTTP.Method = "GET"
 

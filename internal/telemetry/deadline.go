@@ -10,9 +10,9 @@ import (
 // stops it; a stopped invocation fails the whole batch instead.
 const deadlineReserve = 2 * time.Second
 
-// withReserve returns ctx shortened by deadlineReserve when it has a
+// WithReserve returns ctx shortened by deadlineReserve when it has a
 // deadline far enough away, else ctx unchanged.
-func withReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+func WithReserve(ctx context.Context) (context.Context, context.CancelFunc) {
 	d, ok := ctx.Deadline()
 	if !ok || time.Until(d) <= 2*deadlineReserve {
 		return ctx, func() {}

@@ -155,7 +155,7 @@ func (d Decoder) timestamp(raw *json.RawMessage) (time.Time, error) {
 	}
 	latest := now().Add(cmp.Or(d.MaxFutureSkew, DefaultMaxFutureSkew))
 	if t.Before(earliest) || t.After(latest) {
-		return time.Time{}, reject(ReasonTimeOutOfRange, "timestamp %s is before 2000 or in the future", t.Format(timeLayout))
+		return time.Time{}, reject(ReasonTimeOutOfRange, "timestamp %s is before 2000 or in the future", t.Format(TimeLayout))
 	}
 	return t, nil
 }

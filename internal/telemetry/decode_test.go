@@ -9,13 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
-
-var fixedNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-
-func decoder() telemetry.Decoder {
-	return telemetry.Decoder{Now: func() time.Time { return fixedNow }}
-}
 
 func TestDecodeAcceptsBothFormats(t *testing.T) {
 	t.Parallel()
@@ -43,7 +38,7 @@ func TestDecodeAcceptsBothFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decoder().Decode([]byte(tt.data))
+			got, err := telemetrytest.Decoder().Decode([]byte(tt.data))
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -101,7 +96,7 @@ func TestDecodeRejectsWithReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := decoder().Decode([]byte(tt.data))
+			_, err := telemetrytest.Decoder().Decode([]byte(tt.data))
 			var rej *telemetry.RejectError
 			if !errors.As(err, &rej) {
 				t.Fatalf("Decode error = %v, want *RejectError", err)
@@ -115,12 +110,12 @@ func TestDecodeRejectsWithReason(t *testing.T) {
 
 func TestDecodeRoundTripsMarshal(t *testing.T) {
 	t.Parallel()
-	in := telemetry.Reading{SensorID: "SL-1", Time: fixedNow.Add(-time.Hour), Value: math.Pi, Unit: "W", Metric: "power"}
+	in := telemetry.Reading{SensorID: "SL-1", Time: telemetrytest.FixedNow.Add(-time.Hour), Value: math.Pi, Unit: "W", Metric: "power"}
 	b, err := in.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := decoder().Decode(b)
+	out, err := telemetrytest.Decoder().Decode(b)
 	if err != nil {
 		t.Fatalf("Decode(%s): %v", b, err)
 	}
@@ -139,7 +134,7 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	d := decoder()
+	d := telemetrytest.Decoder()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := d.Decode(data)
 		if err != nil {
@@ -155,7 +150,7 @@ func FuzzDecode(f *testing.F) {
 		if a := math.Abs(r.Value); math.IsNaN(r.Value) || a >= 1e125 || (a != 0 && a < 1e-125) {
 			t.Fatalf("accepted non-finite value %v", r.Value)
 		}
-		if r.Time.IsZero() || r.Time.After(fixedNow.Add(telemetry.DefaultMaxFutureSkew)) {
+		if r.Time.IsZero() || r.Time.After(telemetrytest.FixedNow.Add(telemetry.DefaultMaxFutureSkew)) {
 			t.Fatalf("accepted time %v", r.Time)
 		}
 		// What Decode accepts, it must read back identically after encoding.
@@ -173,7 +168,7 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecode(b *testing.B) {
 	data := []byte(`{"sensor_id":"SL-000123","timestamp":"2026-11-23T11:59:30.123Z","value":12.5,"unit":"lx","metric":"illuminance"}`)
 	seed := []byte(`{"sensorid":"sensor1","value":"42","timestamp":"1795435170123"}`)
-	d := decoder()
+	d := telemetrytest.Decoder()
 	b.Run("citylink", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		b.ReportAllocs()

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -36,4 +37,15 @@ func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write([]byte(resp.Body))
+}
+
+// WriteProblem writes an application/problem+json answer (RFC 9457) of
+// status with detail, the shape of every error the telemetry API gives.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	resp := problemResponse(status, r.URL.Path, detail, nil)
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, resp.Body)
 }

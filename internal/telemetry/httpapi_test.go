@@ -8,14 +8,15 @@ import (
 	"testing"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 func TestAPIHandlerServesHTTP(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
 	seedDay(t, s, table, "SL 7/A") // an id that needs escaping in a path
-	srv := httptest.NewServer(telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), testLogger(t)))
+	srv := httptest.NewServer(telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), telemetrytest.Logger(t)))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/sensors/SL%207%2FA/readings?limit=2&order=asc")

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 func TestMetricsEmitsEMF(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	m := telemetry.NewMetrics(&buf, "telemetry-store", func() time.Time { return fixedNow })
+	m := telemetry.NewMetrics(&buf, "telemetry-store", func() time.Time { return telemetrytest.FixedNow })
 	if err := m.Emit(
 		telemetry.Metric{Name: "RecordsProcessed", Value: 7, Unit: "Count"},
 		telemetry.Metric{Name: "RecordsRejected", Value: 2, Unit: "Count"},
@@ -39,7 +40,7 @@ func TestMetricsEmitsEMF(t *testing.T) {
 	if err := json.Unmarshal(lines[0], &got); err != nil {
 		t.Fatalf("line is not JSON: %v", err)
 	}
-	if got.AWS.Timestamp != fixedNow.UnixMilli() || len(got.AWS.CloudWatchMetrics) != 1 {
+	if got.AWS.Timestamp != telemetrytest.FixedNow.UnixMilli() || len(got.AWS.CloudWatchMetrics) != 1 {
 		t.Fatalf("_aws = %+v", got.AWS)
 	}
 	d := got.AWS.CloudWatchMetrics[0]

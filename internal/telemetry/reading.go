@@ -1,7 +1,10 @@
 // Package telemetry ingests streetlight sensor readings: it decodes and
-// validates Kinesis records, stores readings in DynamoDB, archives them to S3,
-// serves a reading's history over API Gateway, and has a device-side producer
-// and a local Kinesis poller for development and tests.
+// validates Kinesis records, stores readings in DynamoDB and serves a
+// sensor's history over API Gateway. It is what the store and query Lambdas
+// link, so it holds nothing else: the S3 archive is package archive, and
+// the device-side producer, the local Kinesis poller, the submit endpoint
+// and table creation, which only `citylink dev` and tests need, are package
+// telemetrydev.
 package telemetry
 
 import (
@@ -35,12 +38,13 @@ type Key struct {
 // Key returns the reading's table key.
 func (r Reading) Key() Key { return Key{SensorID: r.SensorID, Millis: r.Time.UnixMilli()} }
 
-// timeLayout is the fixed-width form every timestamp is written in, so that
+// TimeLayout is the fixed-width form every timestamp is written in, so that
 // strings sort as times do.
-const timeLayout = "2006-01-02T15:04:05.000Z"
+const TimeLayout = "2006-01-02T15:04:05.000Z"
 
-// readingJSON is citylink's own wire and archive form of a reading.
-type readingJSON struct {
+// ReadingJSON is citylink's own wire and archive form of a reading: what
+// the API answers, the archive's lines hold and Decode reads.
+type ReadingJSON struct {
 	SensorID  string  `json:"sensor_id"`
 	Timestamp string  `json:"timestamp"`
 	Value     float64 `json:"value"`
@@ -48,10 +52,11 @@ type readingJSON struct {
 	Metric    string  `json:"metric,omitempty"`
 }
 
-func (r Reading) wire() readingJSON {
-	return readingJSON{
+// JSON returns the reading in its wire form.
+func (r Reading) JSON() ReadingJSON {
+	return ReadingJSON{
 		SensorID:  r.SensorID,
-		Timestamp: r.Time.UTC().Format(timeLayout),
+		Timestamp: r.Time.UTC().Format(TimeLayout),
 		Value:     r.Value,
 		Unit:      r.Unit,
 		Metric:    r.Metric,
@@ -60,7 +65,7 @@ func (r Reading) wire() readingJSON {
 
 // MarshalJSON encodes the reading in citylink's JSON form, which Decode reads.
 func (r Reading) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(r.wire())
+	b, err := json.Marshal(r.JSON())
 	if err != nil {
 		return nil, fmt.Errorf("encoding reading: %w", err)
 	}

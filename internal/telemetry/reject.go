@@ -1,6 +1,9 @@
 package telemetry
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Reason says why a record was rejected. Reasons are stable strings: they
 // are written to the quarantine prefix and logged, and operators search by them.
@@ -40,4 +43,14 @@ func (e *RejectError) Error() string {
 
 func reject(r Reason, format string, args ...any) *RejectError {
 	return &RejectError{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// RejectReason returns the Reason of a *RejectError in err's chain, or
+// "unknown" for any other error.
+func RejectReason(err error) Reason {
+	var rej *RejectError
+	if errors.As(err, &rej) {
+		return rej.Reason
+	}
+	return "unknown"
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// seqLess reports whether Kinesis sequence number a comes before b. Sequence
+// SeqLess reports whether Kinesis sequence number a comes before b. Sequence
 // numbers are decimal strings of up to 128 bits, so they compare by length
 // before they compare by digits.
-func seqLess(a, b string) bool {
+func SeqLess(a, b string) bool {
 	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
 	if len(a) != len(b) {
 		return len(a) < len(b)
@@ -18,11 +18,11 @@ func seqLess(a, b string) bool {
 	return a < b
 }
 
-// failures returns the batch item failures for the given sequence numbers in
+// BatchFailures returns the batch item failures for the given sequence numbers in
 // ascending order. Lambda checkpoints just before the lowest one and
 // delivers it and everything after it again, so listing all of them is
 // equivalent to listing the lowest, and clearer in logs.
-func failures(seqs []string) events.KinesisEventResponse {
+func BatchFailures(seqs []string) events.KinesisEventResponse {
 	sorted := append([]string(nil), seqs...)
 	sortSeqs(sorted)
 	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
@@ -40,18 +40,18 @@ func failures(seqs []string) events.KinesisEventResponse {
 func sortSeqs(s []string) {
 	slices.SortFunc(s, func(a, b string) int {
 		switch {
-		case seqLess(a, b):
+		case SeqLess(a, b):
 			return -1
-		case seqLess(b, a):
+		case SeqLess(b, a):
 			return 1
 		}
 		return 0
 	})
 }
 
-// shardOf returns the shard id from a Kinesis event record's eventID, which
+// ShardOf returns the shard id from a Kinesis event record's eventID, which
 // Lambda sets to "shardId-000000000000:<sequence number>".
-func shardOf(rec events.KinesisEventRecord) string {
+func ShardOf(rec events.KinesisEventRecord) string {
 	shard, _, ok := strings.Cut(rec.EventID, ":")
 	if !ok || shard == "" {
 		return "unknown"

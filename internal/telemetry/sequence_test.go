@@ -20,18 +20,18 @@ func TestSeqLessComparesNumerically(t *testing.T) {
 		{"5", "5", false},
 	}
 	for _, tt := range tests {
-		if got := seqLess(tt.a, tt.b); got != tt.want {
-			t.Errorf("seqLess(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		if got := SeqLess(tt.a, tt.b); got != tt.want {
+			t.Errorf("SeqLess(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
 
 func TestFailuresSortedUniqueAndNeverNull(t *testing.T) {
 	t.Parallel()
-	if got := failures(nil); got.BatchItemFailures == nil {
-		t.Fatal("failures(nil) has a nil list; Lambda must get [] for success")
+	if got := BatchFailures(nil); got.BatchItemFailures == nil {
+		t.Fatal("BatchFailures(nil) has a nil list; Lambda must get [] for success")
 	}
-	got := failures([]string{"100", "99", "1000", "99"})
+	got := BatchFailures([]string{"100", "99", "1000", "99"})
 	var ids []string
 	for _, f := range got.BatchItemFailures {
 		ids = append(ids, f.ItemIdentifier)
@@ -48,8 +48,8 @@ func TestShardOf(t *testing.T) {
 		"":                          "unknown",
 		"no-colon":                  "unknown",
 	} {
-		if got := shardOf(events.KinesisEventRecord{EventID: id}); got != want {
-			t.Errorf("shardOf(%q) = %q, want %q", id, got, want)
+		if got := ShardOf(events.KinesisEventRecord{EventID: id}); got != want {
+			t.Errorf("ShardOf(%q) = %q, want %q", id, got, want)
 		}
 	}
 }

@@ -4,85 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
-
-// unprocessingWriter decorates the real DynamoDB client: for the calls it is
-// told to, it sends only part of the request on and hands the rest back as
-// UnprocessedItems, as DynamoDB does under throttling. Everything it sends
-// is really written by dynalite.
-type unprocessingWriter struct {
-	*dynamodb.Client
-	// hold decides how many requests of call n (from 0) to hand back.
-	hold func(call int, reqs []types.WriteRequest) int
-
-	mu    sync.Mutex
-	calls int
-	sent  int
-}
-
-func (w *unprocessingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	w.mu.Lock()
-	call := w.calls
-	w.calls++
-	w.mu.Unlock()
-	send := map[string][]types.WriteRequest{}
-	held := map[string][]types.WriteRequest{}
-	for table, reqs := range in.RequestItems {
-		n := min(w.hold(call, reqs), len(reqs))
-		send[table] = reqs[:len(reqs)-n]
-		if n > 0 {
-			held[table] = reqs[len(reqs)-n:]
-		}
-		if len(send[table]) == 0 {
-			delete(send, table)
-		}
-	}
-	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: held}
-	if len(send) > 0 {
-		real, err := w.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: send}, opts...)
-		if err != nil {
-			return nil, err
-		}
-		for table, reqs := range real.UnprocessedItems {
-			out.UnprocessedItems[table] = append(out.UnprocessedItems[table], reqs...)
-		}
-		w.mu.Lock()
-		for _, reqs := range send {
-			w.sent += len(reqs)
-		}
-		w.mu.Unlock()
-	}
-	return out, nil
-}
-
-func readingsFor(sensors, perSensor int, start time.Time) []telemetry.Reading {
-	var rs []telemetry.Reading
-	for i := range perSensor {
-		for s := range sensors {
-			rs = append(rs, telemetry.Reading{
-				SensorID: fmt.Sprintf("SL-%06d", s), Time: start.Add(time.Duration(i) * time.Minute),
-				Value: float64(s*1000 + i), Unit: "lx", Metric: "illuminance",
-			})
-		}
-	}
-	return rs
-}
 
 func TestStorePutDedupesAndWritesEveryKey(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, TTL: 30 * 24 * time.Hour, Backoff: quickBackoff})
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, TTL: 30 * 24 * time.Hour, Backoff: telemetrytest.QuickBackoff})
 
-	rs := readingsFor(7, 10, fixedNow.Add(-time.Hour)) // 70 readings: 3 groups of 25
+	rs := telemetrytest.Readings(7, 10, telemetrytest.FixedNow.Add(-time.Hour)) // 70 readings: 3 groups of 25
 	dup := rs[5]
 	dup.Value = -1 // same key, later in the batch: must win
 	rs = append(rs, dup)
@@ -94,33 +31,33 @@ func TestStorePutDedupesAndWritesEveryKey(t *testing.T) {
 	if res.Written != 70 || res.Duplicates != 1 || len(res.Failed) != 0 {
 		t.Fatalf("result = %+v, want 70 written, 1 duplicate", res)
 	}
-	got := scanTable(t, s.DynamoDB, table)
+	got := telemetrytest.ScanTable(t, s.DynamoDB, table)
 	if len(got) != 70 {
 		t.Fatalf("table has %d items, want 70", len(got))
 	}
 	it := got[dup.Key()]
-	if numAttr(it, "value") != "-1" {
-		t.Errorf("duplicate key value = %s, want the later reading's -1", numAttr(it, "value"))
+	if telemetrytest.NumAttr(it, "value") != "-1" {
+		t.Errorf("duplicate key value = %s, want the later reading's -1", telemetrytest.NumAttr(it, "value"))
 	}
 	wantTTL := fmt.Sprint(dup.Time.Add(30 * 24 * time.Hour).Unix())
-	if numAttr(it, "expires_at") != wantTTL {
-		t.Errorf("expires_at = %s, want %s", numAttr(it, "expires_at"), wantTTL)
+	if telemetrytest.NumAttr(it, "expires_at") != wantTTL {
+		t.Errorf("expires_at = %s, want %s", telemetrytest.NumAttr(it, "expires_at"), wantTTL)
 	}
 }
 
 func TestStoreRetriesUnprocessedItems(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(call int, reqs []types.WriteRequest) int {
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	w := &telemetrytest.UnprocessingWriter{Client: s.DynamoDB, Hold: func(call int, reqs []types.WriteRequest) int {
 		if call < 3 {
 			return 7 // the first calls each leave 7 behind
 		}
 		return 0
 	}}
-	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Concurrency: 1, Backoff: quickBackoff})
+	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Concurrency: 1, Backoff: telemetrytest.QuickBackoff})
 
-	rs := readingsFor(5, 10, fixedNow.Add(-2*time.Hour))
+	rs := telemetrytest.Readings(5, 10, telemetrytest.FixedNow.Add(-2*time.Hour))
 	res, err := store.Put(context.Background(), rs)
 	if err != nil {
 		t.Fatal(err)
@@ -131,19 +68,19 @@ func TestStoreRetriesUnprocessedItems(t *testing.T) {
 	if res.Retries < 1 {
 		t.Errorf("retries = %d, want at least 1", res.Retries)
 	}
-	if got := scanTable(t, s.DynamoDB, table); len(got) != 50 {
+	if got := telemetrytest.ScanTable(t, s.DynamoDB, table); len(got) != 50 {
 		t.Fatalf("table has %d items, want 50", len(got))
 	}
 }
 
 func TestStoreReportsKeysStillUnprocessed(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(int, []types.WriteRequest) int { return 1 }}
-	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, MaxAttempts: 3, Backoff: quickBackoff})
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	w := &telemetrytest.UnprocessingWriter{Client: s.DynamoDB, Hold: func(int, []types.WriteRequest) int { return 1 }}
+	store := telemetry.NewStore(w, telemetry.StoreConfig{Table: table, MaxAttempts: 3, Backoff: telemetrytest.QuickBackoff})
 
-	rs := readingsFor(3, 10, fixedNow.Add(-3*time.Hour)) // 30: groups of 25 and 5
+	rs := telemetrytest.Readings(3, 10, telemetrytest.FixedNow.Add(-3*time.Hour)) // 30: groups of 25 and 5
 	res, err := store.Put(context.Background(), rs)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +94,7 @@ func TestStoreReportsKeysStillUnprocessed(t *testing.T) {
 			t.Errorf("key %v failed with %v, want ErrUnprocessed", k, ferr)
 		}
 	}
-	got := scanTable(t, s.DynamoDB, table)
+	got := telemetrytest.ScanTable(t, s.DynamoDB, table)
 	if len(got) != 28 {
 		t.Fatalf("table has %d items, want 28", len(got))
 	}
@@ -170,9 +107,9 @@ func TestStoreReportsKeysStillUnprocessed(t *testing.T) {
 
 func TestStoreReportsCallErrorsPerGroup(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: "no-such-table", Backoff: quickBackoff})
-	res, err := store.Put(context.Background(), readingsFor(2, 3, fixedNow.Add(-time.Hour)))
+	s := telemetrytest.StandIns(t)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: "no-such-table", Backoff: telemetrytest.QuickBackoff})
+	res, err := store.Put(context.Background(), telemetrytest.Readings(2, 3, telemetrytest.FixedNow.Add(-time.Hour)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,16 +126,16 @@ func TestStoreReportsCallErrorsPerGroup(t *testing.T) {
 
 func TestStoreWritesTheDecodersExtremeValues(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff})
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff})
 	var rs []telemetry.Reading
 	for i, v := range []float64{9.99e124, -9.99e124, 1.5e-125, 0, 123456789.123456789} {
-		rs = append(rs, telemetry.Reading{SensorID: "SL-X", Time: fixedNow.Add(time.Duration(-i) * time.Second), Value: v})
+		rs = append(rs, telemetry.Reading{SensorID: "SL-X", Time: telemetrytest.FixedNow.Add(time.Duration(-i) * time.Second), Value: v})
 	}
 	res, err := store.Put(context.Background(), rs)
 	if err != nil || len(res.Failed) != 0 {
-		t.Fatalf("Put = %+v, %v; want every value the decoder accepts stored", res, err)
+		t.Fatalf("Put = %+v, %v; want every value the telemetrytest.Decoder accepts stored", res, err)
 	}
 	page, err := telemetry.NewReader(s.DynamoDB, table).Readings(context.Background(), "SL-X", telemetry.Range{})
 	if err != nil || len(page.Readings) != len(rs) {
@@ -213,12 +150,12 @@ func TestStoreWritesTheDecodersExtremeValues(t *testing.T) {
 
 func TestStoreIsolatesAnItemTheTableRefuses(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff})
-	rs := readingsFor(3, 10, fixedNow.Add(-time.Hour))
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	store := telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff})
+	rs := telemetrytest.Readings(3, 10, telemetrytest.FixedNow.Add(-time.Hour))
 	// Bypassing the decoder: an empty key, which DynamoDB refuses.
-	bad := telemetry.Reading{SensorID: "", Time: fixedNow.Add(-time.Minute), Value: 1}
+	bad := telemetry.Reading{SensorID: "", Time: telemetrytest.FixedNow.Add(-time.Minute), Value: 1}
 	rs = append(rs[:7], append([]telemetry.Reading{bad}, rs[7:]...)...)
 
 	res, err := store.Put(context.Background(), rs)
@@ -228,7 +165,7 @@ func TestStoreIsolatesAnItemTheTableRefuses(t *testing.T) {
 	if res.Written != 30 || len(res.Failed) != 1 || !errors.Is(res.Failed[bad.Key()], telemetry.ErrRejectedByTable) {
 		t.Fatalf("result = %+v, want 30 written and the empty key rejected by the table", res)
 	}
-	if got := scanTable(t, s.DynamoDB, table); len(got) != 30 {
+	if got := telemetrytest.ScanTable(t, s.DynamoDB, table); len(got) != 30 {
 		t.Fatalf("table has %d items, want 30", len(got))
 	}
 }

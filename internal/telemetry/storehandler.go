@@ -36,7 +36,7 @@ func NewStoreHandler(d Decoder, s *Store, m *Metrics, logger *slog.Logger) *Stor
 
 // Handle processes one Kinesis batch.
 func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
-	ctx, cancel := withReserve(ctx)
+	ctx, cancel := WithReserve(ctx)
 	defer cancel()
 	readings := make([]Reading, 0, len(ev.Records))
 	seqsByKey := make(map[Key][]string, len(ev.Records))
@@ -46,8 +46,8 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 		if err != nil {
 			rejected++
 			h.logger.WarnContext(ctx, "rejected record",
-				"shard", shardOf(rec), "sequence_number", rec.Kinesis.SequenceNumber,
-				"partition_key", rec.Kinesis.PartitionKey, "reason", rejectReason(err), "error", err)
+				"shard", ShardOf(rec), "sequence_number", rec.Kinesis.SequenceNumber,
+				"partition_key", rec.Kinesis.PartitionKey, "reason", RejectReason(err), "error", err)
 			continue
 		}
 		readings = append(readings, r)
@@ -92,7 +92,7 @@ func (h *StoreHandler) Handle(ctx context.Context, ev events.KinesisEvent) (even
 		// lose the stream quietly, so the whole batch fails and is retried.
 		return events.KinesisEventResponse{}, fmt.Errorf("the table refused all %d readings of the batch: %w", unwritable, refused)
 	}
-	return failures(failed), nil
+	return BatchFailures(failed), nil
 }
 
 func countSeqs(failed map[Key]error, seqsByKey map[Key][]string) int {
@@ -101,11 +101,4 @@ func countSeqs(failed map[Key]error, seqsByKey map[Key][]string) int {
 		n += len(seqsByKey[k])
 	}
 	return n
-}
-
-func rejectReason(err error) Reason {
-	if rej, ok := err.(*RejectError); ok {
-		return rej.Reason
-	}
-	return "unknown"
 }

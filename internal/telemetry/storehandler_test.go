@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 // sensorBlockingWriter decorates the real client: requests for one sensor
@@ -47,47 +47,30 @@ func (w sensorBlockingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.B
 	return out, nil
 }
 
-// invoke runs the handler the way the Lambda runtime does: the event as JSON
-// bytes in, the response as JSON bytes out.
-func invoke(t *testing.T, handler any, ev any, resp any) {
-	t.Helper()
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := lambda.NewHandler(handler).Invoke(context.Background(), payload)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
-	if err := json.Unmarshal(out, resp); err != nil {
-		t.Fatalf("response %s: %v", out, err)
-	}
-}
-
 func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
 	// The first BatchWriteItem hands two items back unprocessed.
-	w := &unprocessingWriter{Client: s.DynamoDB, hold: func(call int, _ []types.WriteRequest) int {
+	w := &telemetrytest.UnprocessingWriter{Client: s.DynamoDB, Hold: func(call int, _ []types.WriteRequest) int {
 		if call == 0 {
 			return 2
 		}
 		return 0
 	}}
 	var metrics bytes.Buffer
-	h := telemetry.NewStoreHandler(decoder(),
-		telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
-		telemetry.NewMetrics(&metrics, "telemetry-store", nil), testLogger(t))
+	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
+		telemetry.NewStore(w, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(&metrics, "telemetry-store", nil), telemetrytest.Logger(t))
 
-	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	ev := telemetrytest.LoadKinesisEvent(t, "testdata/kinesis-batch.json")
 	var resp events.KinesisEventResponse
-	invoke(t, h.Handle, ev, &resp)
+	telemetrytest.Invoke(t, h.Handle, ev, &resp)
 	if resp.BatchItemFailures == nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("batch item failures = %#v, want an empty list", resp.BatchItemFailures)
 	}
 
-	got := scanTable(t, s.DynamoDB, table)
+	got := telemetrytest.ScanTable(t, s.DynamoDB, table)
 	want := map[telemetry.Key]string{
 		{SensorID: "SL-000001", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "12.5",
 		{SensorID: "SL-000002", Millis: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()}:           "42",
@@ -98,15 +81,15 @@ func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
 		t.Errorf("table has %d items, want %d: %v", len(got), len(want), got)
 	}
 	for k, v := range want {
-		if numAttr(got[k], "value") != v {
-			t.Errorf("%v value = %q, want %s", k, numAttr(got[k], "value"), v)
+		if telemetrytest.NumAttr(got[k], "value") != v {
+			t.Errorf("%v value = %q, want %s", k, telemetrytest.NumAttr(got[k], "value"), v)
 		}
 	}
-	if w.calls < 2 {
-		t.Errorf("BatchWriteItem calls = %d, want a retry of the unprocessed items", w.calls)
+	if w.Calls() < 2 {
+		t.Errorf("BatchWriteItem calls = %d, want a retry of the unprocessed items", w.Calls())
 	}
 
-	lines := emfLines(t, &metrics)
+	lines := telemetrytest.JSONLines(t, &metrics)
 	if len(lines) != 1 {
 		t.Fatalf("metric lines = %d, want 1", len(lines))
 	}
@@ -123,16 +106,16 @@ func TestStoreHandlerMixedBatchLosesNothing(t *testing.T) {
 
 func TestStoreHandlerReportsFailedRecordsOnly(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
-	h := telemetry.NewStoreHandler(decoder(),
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
+	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
 		telemetry.NewStore(sensorBlockingWriter{Client: s.DynamoDB, sensor: "SL-000001"},
-			telemetry.StoreConfig{Table: table, MaxAttempts: 2, Backoff: quickBackoff}),
-		telemetry.NewMetrics(&bytes.Buffer{}, "telemetry-store", nil), testLogger(t))
+			telemetry.StoreConfig{Table: table, MaxAttempts: 2, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(&bytes.Buffer{}, "telemetry-store", nil), telemetrytest.Logger(t))
 
-	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	ev := telemetrytest.LoadKinesisEvent(t, "testdata/kinesis-batch.json")
 	var resp events.KinesisEventResponse
-	invoke(t, h.Handle, ev, &resp)
+	telemetrytest.Invoke(t, h.Handle, ev, &resp)
 
 	// Both records of SL-000001's key failed; Lambda restarts from the lowest.
 	var ids []string
@@ -143,14 +126,14 @@ func TestStoreHandlerReportsFailedRecordsOnly(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("failures = %v, want %v", ids, want)
 	}
-	if got := scanTable(t, s.DynamoDB, table); len(got) != 3 {
+	if got := telemetrytest.ScanTable(t, s.DynamoDB, table); len(got) != 3 {
 		t.Fatalf("table has %d items, want the other 3 readings", len(got))
 	}
 }
 
 func TestKinesisTestdataRoundTrips(t *testing.T) {
 	t.Parallel()
-	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	ev := telemetrytest.LoadKinesisEvent(t, "testdata/kinesis-batch.json")
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -187,12 +170,12 @@ func (w deadlineWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWr
 
 func TestStoreHandlerReportsRecordsCutOffByDeadline(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
 	// One sensor per group of 25: the slow one's group cannot finish.
 	var rs []telemetry.Reading
 	for i := range 75 {
-		rs = append(rs, telemetry.Reading{SensorID: fmt.Sprintf("SL-%d", i/25), Time: fixedNow.Add(-time.Duration(i) * time.Second), Value: float64(i)})
+		rs = append(rs, telemetry.Reading{SensorID: fmt.Sprintf("SL-%d", i/25), Time: telemetrytest.FixedNow.Add(-time.Duration(i) * time.Second), Value: float64(i)})
 	}
 	var ev events.KinesisEvent
 	for i, r := range rs {
@@ -201,9 +184,9 @@ func TestStoreHandlerReportsRecordsCutOffByDeadline(t *testing.T) {
 		ev.Records = append(ev.Records, events.KinesisEventRecord{EventID: "shardId-000000000000:" + seq,
 			Kinesis: events.KinesisRecord{Data: data, SequenceNumber: seq, PartitionKey: r.SensorID}})
 	}
-	h := telemetry.NewStoreHandler(decoder(),
-		telemetry.NewStore(deadlineWriter{Client: s.DynamoDB, slow: "SL-1"}, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
-		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), testLogger(t))
+	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
+		telemetry.NewStore(deadlineWriter{Client: s.DynamoDB, slow: "SL-1"}, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), telemetrytest.Logger(t))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -214,7 +197,7 @@ func TestStoreHandlerReportsRecordsCutOffByDeadline(t *testing.T) {
 	if len(resp.BatchItemFailures) != 25 || resp.BatchItemFailures[0].ItemIdentifier != "1025" {
 		t.Fatalf("failures = %v, want the 25 records of SL-1 from 1025", resp.BatchItemFailures)
 	}
-	if got := scanTable(t, s.DynamoDB, table); len(got) != 50 {
+	if got := telemetrytest.ScanTable(t, s.DynamoDB, table); len(got) != 50 {
 		t.Fatalf("table has %d items, want the 50 of the other sensors", len(got))
 	}
 }
@@ -243,22 +226,22 @@ func (w corruptingWriter) BatchWriteItem(ctx context.Context, in *dynamodb.Batch
 
 func TestStoreHandlerDropsWhatTheTableRefuses(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := newTable(t, s)
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.NewTable(t, s)
 	var metrics bytes.Buffer
-	h := telemetry.NewStoreHandler(decoder(),
-		telemetry.NewStore(corruptingWriter{Client: s.DynamoDB, sensor: "SL-000002"}, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
-		telemetry.NewMetrics(&metrics, "telemetry-store", nil), testLogger(t))
+	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
+		telemetry.NewStore(corruptingWriter{Client: s.DynamoDB, sensor: "SL-000002"}, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(&metrics, "telemetry-store", nil), telemetrytest.Logger(t))
 
 	var resp events.KinesisEventResponse
-	invoke(t, h.Handle, loadKinesisEvent(t, "kinesis-batch.json"), &resp)
+	telemetrytest.Invoke(t, h.Handle, telemetrytest.LoadKinesisEvent(t, "testdata/kinesis-batch.json"), &resp)
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures = %v; a write that can never succeed must not hold the shard", resp.BatchItemFailures)
 	}
-	if got := scanTable(t, s.DynamoDB, table); len(got) != 3 {
+	if got := telemetrytest.ScanTable(t, s.DynamoDB, table); len(got) != 3 {
 		t.Fatalf("table has %d items, want the 3 other readings", len(got))
 	}
-	if m := emfLines(t, &metrics); len(m) != 1 || m[0]["RecordsUnwritable"] != 1.0 || m[0]["RecordsProcessed"] != 4.0 {
+	if m := telemetrytest.JSONLines(t, &metrics); len(m) != 1 || m[0]["RecordsUnwritable"] != 1.0 || m[0]["RecordsProcessed"] != 4.0 {
 		t.Fatalf("metrics = %v, want 1 unwritable and 4 processed", m)
 	}
 }
@@ -269,8 +252,8 @@ func TestStoreHandlerDropsWhatTheTableRefuses(t *testing.T) {
 // the whole stream quietly, so the batch must fail and be retried instead.
 func TestStoreHandlerFailsWhenTheTableRefusesEverything(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	table := uniqueName("wrongkeys")
+	s := telemetrytest.StandIns(t)
+	table := telemetrytest.UniqueName("wrongkeys")
 	if _, err := s.DynamoDB.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
@@ -279,10 +262,10 @@ func TestStoreHandlerFailsWhenTheTableRefusesEverything(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h := telemetry.NewStoreHandler(decoder(),
-		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: quickBackoff}),
-		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), testLogger(t))
-	_, err := h.Handle(context.Background(), loadKinesisEvent(t, "kinesis-batch.json"))
+	h := telemetry.NewStoreHandler(telemetrytest.Decoder(),
+		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: table, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(io.Discard, "telemetry-store", nil), telemetrytest.Logger(t))
+	_, err := h.Handle(context.Background(), telemetrytest.LoadKinesisEvent(t, "testdata/kinesis-batch.json"))
 	if err == nil {
 		t.Fatal("every reading was refused by the table, and the batch succeeded: the stream would be dropped")
 	}

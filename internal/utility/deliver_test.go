@@ -239,7 +239,7 @@ func TestHTTPSTypedRefusals(t *testing.T) {
 	d, _ = utility.NewHTTPS(cfg)
 	_, err = d.Deliver(ctx, "y.csv", inventoryFile(t, 2))
 	var he *utility.HTTPError
-	if !errors.As(err, &he) || he.Status != 401 || he.Temporary() {
+	if !errors.As(err, &he) || he.Status != 401 || he.Retryable() {
 		t.Errorf("bad token: %v", err)
 	}
 }

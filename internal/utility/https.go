@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,8 +19,9 @@ import (
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
-// HTTPSConfig configures delivery over HTTPS.
-type HTTPSConfig struct {
+// HTTPSOptions configures delivery over HTTPS, in the shape every citylink
+// client's options share.
+type HTTPSOptions struct {
 	// BaseURL is the drop's collection, e.g. https://drop.utility.example/inbox;
 	// a file is PUT to BaseURL/name.
 	BaseURL string
@@ -37,12 +37,15 @@ type HTTPSConfig struct {
 	Timeout time.Duration
 }
 
+// HTTPSConfig is the former name of HTTPSOptions, kept while callers move.
+type HTTPSConfig = HTTPSOptions
+
 // HTTPS delivers inventory files to an HTTPS drop by PUT, with Content-MD5
 // and a sha-256 Content-Digest so the server can refuse a damaged body, and
 // checks the receipt's checksum against what was sent.
 type HTTPS struct {
 	base *url.URL
-	cfg  HTTPSConfig
+	cfg  HTTPSOptions
 	http *http.Client
 }
 
@@ -50,19 +53,25 @@ type HTTPS struct {
 type HTTPError struct {
 	Status  int
 	Message string
+
+	retryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("utility drop: HTTP %d: %s", e.Status, e.Message)
 }
 
-// Temporary reports whether delivering again later may succeed.
-func (e *HTTPError) Temporary() bool {
+// Retryable reports whether delivering again later may succeed.
+func (e *HTTPError) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests || (e.Status >= 500 && e.Status != http.StatusNotImplemented)
 }
 
+// RetryAfter is the delay the drop asked for with Retry-After, or zero.
+func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
+
 // ErrConflict means the drop already holds a different file of that name.
-var ErrConflict = errors.New("utility drop: a different file of that name was already delivered")
+// It is permanent: delivering the same bytes again meets the same file.
+var ErrConflict error = permanentError("utility drop: a different file of that name was already delivered")
 
 // RejectedError means the utility received the file but its import refused
 // the content; delivering it again will not help.
@@ -75,8 +84,23 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("utility drop rejected %s: %s", e.Receipt.Name, e.Reason)
 }
 
+// Retryable is false: the utility refused the content itself.
+func (e *RejectedError) Retryable() bool { return false }
+
+// RetryAfter is zero.
+func (e *RejectedError) RetryAfter() time.Duration { return 0 }
+
+// permanentError is a sentinel that retrying cannot cure. It meets the
+// clients' error contract, so a workflow that does not test for it by
+// errors.Is still gives up at once rather than retrying it.
+type permanentError string
+
+func (e permanentError) Error() string             { return string(e) }
+func (e permanentError) Retryable() bool           { return false }
+func (e permanentError) RetryAfter() time.Duration { return 0 }
+
 // NewHTTPS returns an HTTPS deliverer for cfg.
-func NewHTTPS(cfg HTTPSConfig) (*HTTPS, error) {
+func NewHTTPS(cfg HTTPSOptions) (*HTTPS, error) {
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("utility: drop URL %q is not an absolute URL", cfg.BaseURL)
@@ -137,7 +161,7 @@ func (h *HTTPS) Deliver(ctx context.Context, name string, data []byte) (Receipt,
 	case resp.StatusCode == http.StatusUnprocessableEntity && jsonErr == nil:
 		return rc, &RejectedError{Receipt: rc, Reason: rj.Error}
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return Receipt{}, fmt.Errorf("delivering %s: %w", name, &HTTPError{Status: resp.StatusCode, Message: errorMessage(body)})
+		return Receipt{}, fmt.Errorf("delivering %s: %w", name, newHTTPError(resp, body))
 	case jsonErr != nil:
 		return Receipt{}, fmt.Errorf("delivering %s: reading receipt: %w", name, jsonErr)
 	}
@@ -156,4 +180,13 @@ func errorMessage(body []byte) string {
 		return e.Error
 	}
 	return strings.TrimSpace(string(body[:min(len(body), 256)]))
+}
+
+// newHTTPError builds the HTTPError of a non-2xx answer.
+func newHTTPError(resp *http.Response, body []byte) *HTTPError {
+	e := &HTTPError{Status: resp.StatusCode, Message: errorMessage(body)}
+	if d, ok := httpretry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.retryAfter = d
+	}
+	return e
 }

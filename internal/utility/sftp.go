@@ -19,7 +19,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/citylink/citylink/internal/backoff"
+	"github.com/citylink/citylink/internal/httpretry"
 )
 
 // Receipt confirms one delivered file.
@@ -34,8 +34,9 @@ type Receipt struct {
 	Rows   int
 }
 
-// SFTPConfig configures delivery over SFTP.
-type SFTPConfig struct {
+// SFTPOptions configures delivery over SFTP, in the shape every citylink
+// client's options share.
+type SFTPOptions struct {
 	// Addr is host:port of the utility's SFTP server.
 	Addr string
 	User string
@@ -52,26 +53,32 @@ type SFTPConfig struct {
 	// VerifyContent reads the uploaded file back and compares its SHA-256
 	// before renaming it into place, besides checking its size.
 	VerifyContent bool
-	// Attempts is how many times a delivery is tried when the connection
-	// fails (default 3); refused credentials and host keys are not retried.
-	Attempts int
-	// RetryDelay is the backoff ceiling before the second attempt, doubled
-	// after (default 1s); the wait is full-jitter.
+	// Retry is the retry policy of a delivery whose connection fails: its
+	// MaxAttempts (3 when zero), BaseDelay (1s) and MaxDelay (30s), with
+	// full jitter, as every client's. Refused credentials and host keys are
+	// not retried.
+	Retry httpretry.Policy
+	// Attempts and RetryDelay are the former spelling of Retry.MaxAttempts
+	// and Retry.BaseDelay, used when those are zero, kept while callers move.
+	Attempts   int
 	RetryDelay time.Duration
 }
 
+// SFTPConfig is the former name of SFTPOptions, kept while callers move.
+type SFTPConfig = SFTPOptions
+
 // ErrUnauthorized means the server refused the key, or did not present the
 // pinned host key; trying again will not help.
-var ErrUnauthorized = errors.New("utility: sftp credentials or host key refused")
+var ErrUnauthorized error = permanentError("utility: sftp credentials or host key refused")
 
 // SFTP delivers inventory files to an SFTP drop. A file is written under a
 // hidden temporary name, its size (and optionally content) checked, then
 // renamed into place with posix-rename, so the utility never reads half a
 // file and a repeated delivery replaces rather than duplicates.
-type SFTP struct{ cfg SFTPConfig }
+type SFTP struct{ cfg SFTPOptions }
 
 // NewSFTP returns an SFTP deliverer for cfg.
-func NewSFTP(cfg SFTPConfig) (*SFTP, error) {
+func NewSFTP(cfg SFTPOptions) (*SFTP, error) {
 	switch {
 	case cfg.Addr == "":
 		return nil, errors.New("utility: sftp address is required")
@@ -84,8 +91,9 @@ func NewSFTP(cfg SFTPConfig) (*SFTP, error) {
 	}
 	cfg.Dir = cmp.Or(cfg.Dir, ".")
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
-	cfg.Attempts = cmp.Or(cfg.Attempts, 3)
-	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, time.Second)
+	cfg.Retry.MaxAttempts = cmp.Or(cfg.Retry.MaxAttempts, cfg.Attempts, 3)
+	cfg.Retry.BaseDelay = cmp.Or(cfg.Retry.BaseDelay, cfg.RetryDelay, time.Second)
+	cfg.Retry.MaxDelay = cmp.Or(cfg.Retry.MaxDelay, 30*time.Second)
 	return &SFTP{cfg: cfg}, nil
 }
 
@@ -110,10 +118,10 @@ func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, 
 	for attempt := 1; ; attempt++ {
 		rc, left, err := s.deliverOnce(ctx, name, data, stale)
 		stale = left
-		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Attempts {
+		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Retry.MaxAttempts {
 			return rc, err
 		}
-		if werr := (backoff.Policy{Base: s.cfg.RetryDelay}).Wait(ctx, attempt); werr != nil {
+		if werr := s.cfg.Retry.Backoff().Wait(ctx, attempt); werr != nil {
 			return Receipt{}, fmt.Errorf("%w (after: %w)", werr, err)
 		}
 	}

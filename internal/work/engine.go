@@ -1,15 +1,3 @@
-// Package work is citylink's integration engine, shared by every workflow.
-//
-// A scheduled tick plans a run: it reads the workflow's Source since the
-// stored watermark, writes the changes as items in batches with COPY, advances
-// the watermark in the same transaction and publishes up to ten chain links.
-// Each link claims the next pending batch of its run under a lease
-// (SELECT … FOR UPDATE SKIP LOCKED), applies its items through the workflow's
-// Sink with per-item retries, records every outcome in one statement and
-// publishes the chain's next link; the last link closes the run. Delivery is
-// at least once everywhere: links carry the chain step they expect, leases
-// expire, and the rescuer returns abandoned batches and restarts broken
-// chains. The engine knows no workflow and no outside system.
 package work
 
 import (

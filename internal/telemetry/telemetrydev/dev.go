@@ -15,6 +15,7 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/archive"
 	telemetryweb "github.com/citylink/citylink/web/telemetry"
 )
 
@@ -33,7 +34,7 @@ type Config struct {
 // Dev is a running local telemetry pipeline.
 type Dev struct {
 	Config
-	producer *telemetry.Producer
+	producer *Producer
 	handler  http.Handler
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -55,7 +56,7 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 	if err := awstest.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
 		return nil, err
 	}
-	if err := telemetry.CreateTable(ctx, s.DynamoDB, cfg.Table); err != nil {
+	if err := CreateTable(ctx, s.DynamoDB, cfg.Table); err != nil {
 		return nil, err
 	}
 	if err := awstest.CreateBucket(ctx, s.S3, cfg.Bucket); err != nil {
@@ -66,21 +67,21 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 	store := telemetry.NewStoreHandler(dec,
 		telemetry.NewStore(s.DynamoDB, telemetry.StoreConfig{Table: cfg.Table, TTL: 90 * 24 * time.Hour}),
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-store", nil), cfg.Logger.With("function", "telemetry-store"))
-	archive := telemetry.NewArchiveHandler(dec, s.S3, cfg.Bucket,
+	archive := archive.NewHandler(dec, s.S3, cfg.Bucket,
 		telemetry.NewMetrics(cfg.Metrics, "telemetry-archive", nil), cfg.Logger.With("function", "telemetry-archive"))
 
-	d := &Dev{Config: cfg, producer: telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: cfg.Stream})}
+	d := &Dev{Config: cfg, producer: NewProducer(s.Kinesis, ProducerConfig{Stream: cfg.Stream})}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	for name, h := range map[string]telemetry.KinesisHandler{"telemetry-store": store.Handle, "telemetry-archive": archive.Handle} {
-		p := telemetry.NewPoller(s.Kinesis, h, telemetry.PollerConfig{Stream: cfg.Stream}, cfg.Logger.With("poller", name))
+	for name, h := range map[string]KinesisHandler{"telemetry-store": store.Handle, "telemetry-archive": archive.Handle} {
+		p := NewPoller(s.Kinesis, h, PollerConfig{Stream: cfg.Stream}, cfg.Logger.With("poller", name))
 		d.wg.Go(func() { d.poll(runCtx, name, p) })
 	}
 
 	api := telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, cfg.Table), cfg.Logger.With("function", "telemetry-api"))
 	mux := http.NewServeMux()
 	mux.Handle("GET /sensors/", api)
-	mux.Handle("/readings", telemetry.NewSubmitHandler(dec, d.producer, cfg.Logger))
+	mux.Handle("/readings", NewSubmitHandler(dec, d.producer, cfg.Logger))
 	mux.Handle("GET /{$}", http.FileServerFS(telemetryweb.FS()))
 	d.handler = mux
 	return d, nil
@@ -88,7 +89,7 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 
 // poll runs p until ctx is done, starting it again after a pause if
 // Kinesis fails, as Lambda's mapping keeps going.
-func (d *Dev) poll(ctx context.Context, name string, p *telemetry.Poller) {
+func (d *Dev) poll(ctx context.Context, name string, p *Poller) {
 	for {
 		err := p.Run(ctx)
 		if err == nil || ctx.Err() != nil {
@@ -110,7 +111,7 @@ func (d *Dev) Handler() http.Handler { return d.handler }
 
 // Producer returns the producer that writes to the dev stream, for
 // simulated devices.
-func (d *Dev) Producer() *telemetry.Producer { return d.producer }
+func (d *Dev) Producer() *Producer { return d.producer }
 
 // Close stops the pollers and waits for them.
 func (d *Dev) Close() {

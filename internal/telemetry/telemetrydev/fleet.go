@@ -17,7 +17,7 @@ import (
 // simulation's clock) with a per-sensor wattage and a little noise. Values
 // are a pure function of sensor and minute, so a run can be repeated.
 type Fleet struct {
-	Producer *telemetry.Producer
+	Producer *Producer
 	Sensors  []string
 	// Interval is the time between ticks (default one minute).
 	Interval time.Duration

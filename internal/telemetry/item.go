@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -23,11 +22,12 @@ const (
 	attrExpiresAt = "expires_at"
 )
 
-// CreateTable creates the SensorData table with the key schema the store and
-// the query API use, for local stand-ins and tests; in AWS, template.yaml
-// declares the table together with its TTL on expires_at.
-func CreateTable(ctx context.Context, c *dynamodb.Client, name string) error {
-	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+// TableDefinition returns the CreateTable input of a SensorData table with
+// the key schema the store and the query API use. In AWS, template.yaml
+// declares the table with the same keys and its TTL on expires_at; locally,
+// telemetrydev creates it from this.
+func TableDefinition(name string) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String(attrSensorID), AttributeType: types.ScalarAttributeTypeS},
@@ -38,18 +38,7 @@ func CreateTable(ctx context.Context, c *dynamodb.Client, name string) error {
 			{AttributeName: aws.String(attrTime), KeyType: types.KeyTypeRange},
 		},
 		BillingMode: types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		return fmt.Errorf("creating table %s: %w", name, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay = 10 * time.Millisecond
-		o.MaxDelay = 200 * time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
-		return fmt.Errorf("waiting for table %s: %w", name, err)
-	}
-	return nil
 }
 
 // item is a reading as a SensorData item; a zero expiresAt writes no TTL.

@@ -1,10 +1,12 @@
-package telemetry_test
+package telemetrydev_test
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,9 @@ import (
 	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/archive"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 // TestEndToEnd puts readings, duplicates and poison records to a two-shard
@@ -25,11 +30,11 @@ import (
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := standIns(t)
-	stream, table, bucket := newStream(t, s, 2), newTable(t, s), newBucket(t, s)
+	s := telemetrytest.StandIns(t)
+	stream, table, bucket := telemetrytest.NewStream(t, s, 2), telemetrytest.NewTable(t, s), telemetrytest.NewBucket(t, s)
 
-	rs := readingsFor(40, 30, fixedNow.Add(-time.Hour)) // 1,200 readings
-	producer := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: stream, Backoff: quickBackoff})
+	rs := telemetrytest.Readings(40, 30, telemetrytest.FixedNow.Add(-time.Hour)) // 1,200 readings
+	producer := telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: stream, Backoff: telemetrytest.QuickBackoff})
 	if _, err := producer.Put(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
@@ -52,21 +57,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// DynamoDB leaves part of every fifth call unprocessed.
-	writer := &unprocessingWriter{Client: s.DynamoDB, hold: func(call int, reqs []types.WriteRequest) int {
+	writer := &telemetrytest.UnprocessingWriter{Client: s.DynamoDB, Hold: func(call int, reqs []types.WriteRequest) int {
 		if call%5 == 0 {
 			return len(reqs) / 3
 		}
 		return 0
 	}}
 	var storeMetrics bytes.Buffer
-	store := telemetry.NewStoreHandler(decoder(),
-		telemetry.NewStore(writer, telemetry.StoreConfig{Table: table, TTL: 90 * 24 * time.Hour, Backoff: quickBackoff}),
-		telemetry.NewMetrics(&storeMetrics, "telemetry-store", nil), testLogger(t))
-	archive := telemetry.NewArchiveHandler(decoder(), s.S3, bucket, telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), testLogger(t))
+	store := telemetry.NewStoreHandler(telemetrytest.Decoder(),
+		telemetry.NewStore(writer, telemetry.StoreConfig{Table: table, TTL: 90 * 24 * time.Hour, Backoff: telemetrytest.QuickBackoff}),
+		telemetry.NewMetrics(&storeMetrics, "telemetry-store", nil), telemetrytest.Logger(t))
+	arch := archive.NewHandler(telemetrytest.Decoder(), s.S3, bucket, telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), telemetrytest.Logger(t))
 
 	total := len(rs) + len(resent) + len(poison)
-	for name, h := range map[string]telemetry.KinesisHandler{"store": store.Handle, "archive": archive.Handle} {
-		p := telemetry.NewPoller(s.Kinesis, h, telemetry.PollerConfig{Stream: stream, BatchSize: 100, Backoff: quickBackoff}, testLogger(t))
+	for name, h := range map[string]telemetrydev.KinesisHandler{"store": store.Handle, "archive": arch.Handle} {
+		p := telemetrydev.NewPoller(s.Kinesis, h, telemetrydev.PollerConfig{Stream: stream, BatchSize: 100, Backoff: telemetrytest.QuickBackoff}, telemetrytest.Logger(t))
 		n, err := p.Poll(ctx)
 		if err != nil {
 			t.Fatalf("%s poller: %v", name, err)
@@ -77,7 +82,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The table holds every distinct reading, with the resent value.
-	got := scanTable(t, s.DynamoDB, table)
+	got := telemetrytest.ScanTable(t, s.DynamoDB, table)
 	if len(got) != len(rs) {
 		t.Fatalf("table has %d items, want %d", len(got), len(rs))
 	}
@@ -89,12 +94,12 @@ func TestEndToEnd(t *testing.T) {
 		want[r.Key()] = r.Value
 	}
 	for k, v := range want {
-		if numAttr(got[k], "value") != fmt.Sprint(v) {
-			t.Fatalf("%v = %s, want %v", k, numAttr(got[k], "value"), v)
+		if telemetrytest.NumAttr(got[k], "value") != fmt.Sprint(v) {
+			t.Fatalf("%v = %s, want %v", k, telemetrytest.NumAttr(got[k], "value"), v)
 		}
 	}
 	retries := 0.0
-	for _, m := range emfLines(t, &storeMetrics) {
+	for _, m := range telemetrytest.JSONLines(t, &storeMetrics) {
 		retries += m["WriteRetries"].(float64)
 		if m["RecordsFailed"] != 0.0 {
 			t.Errorf("metrics line with failures: %v", m)
@@ -106,12 +111,12 @@ func TestEndToEnd(t *testing.T) {
 
 	// The archive holds every record once: readings as received, junk in quarantine.
 	var readingLines, quarantineLines int
-	for _, key := range listKeys(t, s, bucket) {
-		lines := len(getNDJSON(t, s, bucket, key))
+	for _, key := range telemetrytest.ListKeys(t, s, bucket) {
+		lines := len(telemetrytest.GetNDJSON(t, s, bucket, key))
 		switch {
-		case strings.HasPrefix(key, telemetry.ReadingsPrefix+"/dt="):
+		case strings.HasPrefix(key, archive.ReadingsPrefix+"/dt="):
 			readingLines += lines
-		case strings.HasPrefix(key, telemetry.QuarantinePrefix+"/dt="):
+		case strings.HasPrefix(key, archive.QuarantinePrefix+"/dt="):
 			quarantineLines += lines
 		default:
 			t.Errorf("unexpected key %s", key)
@@ -123,9 +128,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// And the API answers from what the store wrote.
-	api := apiFixture{h: telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), testLogger(t))}
-	latest := decodeBody[latestBody](t, api.get(t, "/sensors/SL-000000/latest", ""), 200, "application/json")
-	if latest.Timestamp != rs[len(rs)-40].Time.Format("2006-01-02T15:04:05.000Z") {
+	rec := httptest.NewRecorder()
+	telemetry.NewAPIHandler(telemetry.NewReader(s.DynamoDB, table), telemetrytest.Logger(t)).
+		ServeHTTP(rec, httptest.NewRequest("GET", "/sensors/SL-000000/latest", nil))
+	var latest struct {
+		Timestamp string `json:"timestamp"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &latest); rec.Code != 200 || err != nil {
+		t.Fatalf("latest = %d %s", rec.Code, rec.Body)
+	}
+	if latest.Timestamp != rs[len(rs)-40].Time.Format(telemetry.TimeLayout) {
 		t.Errorf("latest = %+v, want the last minute's reading", latest)
 	}
 }

@@ -1,4 +1,4 @@
-package telemetry_test
+package telemetrydev_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 // throttlingPutter decorates the real Kinesis client: on its first call it
@@ -70,7 +72,7 @@ func (c *collector) handle(_ context.Context, ev events.KinesisEvent) (events.Ki
 	}
 	for _, rec := range ev.Records {
 		c.records++
-		if r, err := decoder().Decode(rec.Kinesis.Data); err == nil {
+		if r, err := telemetrytest.Decoder().Decode(rec.Kinesis.Data); err == nil {
 			c.readings[r.Key()] = r
 		}
 	}
@@ -79,12 +81,12 @@ func (c *collector) handle(_ context.Context, ev events.KinesisEvent) (events.Ki
 
 func TestProducerPutsInChunksAndRetriesFailedRecords(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	stream := newStream(t, s, 2)
+	s := telemetrytest.StandIns(t)
+	stream := telemetrytest.NewStream(t, s, 2)
 	putter := &throttlingPutter{Client: s.Kinesis}
-	p := telemetry.NewProducer(putter, telemetry.ProducerConfig{Stream: stream, Concurrency: 1, Backoff: quickBackoff})
+	p := telemetrydev.NewProducer(putter, telemetrydev.ProducerConfig{Stream: stream, Concurrency: 1, Backoff: telemetrytest.QuickBackoff})
 
-	rs := readingsFor(13, 95, fixedNow.Add(-2*time.Hour)) // 1,235 readings
+	rs := telemetrytest.Readings(13, 95, telemetrytest.FixedNow.Add(-2*time.Hour)) // 1,235 readings
 	retries, err := p.Put(context.Background(), rs)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +100,7 @@ func TestProducerPutsInChunksAndRetriesFailedRecords(t *testing.T) {
 	}
 
 	var c collector
-	poller := telemetry.NewPoller(s.Kinesis, c.handle, telemetry.PollerConfig{Stream: stream, BatchSize: 500}, testLogger(t))
+	poller := telemetrydev.NewPoller(s.Kinesis, c.handle, telemetrydev.PollerConfig{Stream: stream, BatchSize: 500}, telemetrytest.Logger(t))
 	n, err := poller.Poll(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -115,10 +117,10 @@ func TestProducerPutsInChunksAndRetriesFailedRecords(t *testing.T) {
 
 func TestProducerReportsRecordsNeverPut(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	p := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: "no-such-stream", MaxAttempts: 2, Backoff: quickBackoff})
-	_, err := p.Put(context.Background(), readingsFor(3, 1, fixedNow.Add(-time.Hour)))
-	var perr *telemetry.PutError
+	s := telemetrytest.StandIns(t)
+	p := telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: "no-such-stream", MaxAttempts: 2, Backoff: telemetrytest.QuickBackoff})
+	_, err := p.Put(context.Background(), telemetrytest.Readings(3, 1, telemetrytest.FixedNow.Add(-time.Hour)))
+	var perr *telemetrydev.PutError
 	if !errors.As(err, &perr) || len(perr.Failed) != 3 {
 		t.Fatalf("err = %v, want a PutError naming 3 readings", err)
 	}

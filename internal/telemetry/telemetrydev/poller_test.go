@@ -1,4 +1,4 @@
-package telemetry_test
+package telemetrydev_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 // putNumbered puts n records "0".."n-1" to a one-shard stream and returns
@@ -67,7 +68,7 @@ func seqRange(from, to int) []int {
 
 func TestPollerHonoursBatchItemFailures(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
+	s := telemetrytest.StandIns(t)
 	tests := []struct {
 		name    string
 		respond func(call int, nums []int, ev events.KinesisEvent) (events.KinesisEventResponse, error)
@@ -118,10 +119,10 @@ func TestPollerHonoursBatchItemFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			stream := newStream(t, s, 1)
+			stream := telemetrytest.NewStream(t, s, 1)
 			putNumbered(t, s.Kinesis, stream, 25)
 			d := &deliveryLog{respond: tt.respond}
-			p := telemetry.NewPoller(s.Kinesis, d.handle, telemetry.PollerConfig{Stream: stream, BatchSize: 10, MaxRetries: 2, Backoff: quickBackoff}, testLogger(t))
+			p := telemetrydev.NewPoller(s.Kinesis, d.handle, telemetrydev.PollerConfig{Stream: stream, BatchSize: 10, MaxRetries: 2, Backoff: telemetrytest.QuickBackoff}, telemetrytest.Logger(t))
 			n, err := p.Poll(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -142,14 +143,14 @@ func TestPollerHonoursBatchItemFailures(t *testing.T) {
 
 func TestPollerEventsAreLambdaShaped(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	stream := newStream(t, s, 1)
+	s := telemetrytest.StandIns(t)
+	stream := telemetrytest.NewStream(t, s, 1)
 	seqs := putNumbered(t, s.Kinesis, stream, 3)
 	var got events.KinesisEvent
-	p := telemetry.NewPoller(s.Kinesis, func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	p := telemetrydev.NewPoller(s.Kinesis, func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
 		got = ev
 		return events.KinesisEventResponse{}, nil
-	}, telemetry.PollerConfig{Stream: stream, Region: "us-east-2", Account: "123456789012"}, testLogger(t))
+	}, telemetrydev.PollerConfig{Stream: stream, Region: "us-east-2", Account: "123456789012"}, telemetrytest.Logger(t))
 	if _, err := p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +168,8 @@ func TestPollerEventsAreLambdaShaped(t *testing.T) {
 
 func TestPollerRunDeliversUntilCancelled(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	stream := newStream(t, s, 2)
+	s := telemetrytest.StandIns(t)
+	stream := telemetrytest.NewStream(t, s, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -188,13 +189,13 @@ func TestPollerRunDeliversUntilCancelled(t *testing.T) {
 		c.mu.Unlock()
 		return resp, err
 	}
-	p := telemetry.NewPoller(s.Kinesis, handler, telemetry.PollerConfig{Stream: stream, Interval: 5 * time.Millisecond}, testLogger(t))
+	p := telemetrydev.NewPoller(s.Kinesis, handler, telemetrydev.PollerConfig{Stream: stream, Interval: 5 * time.Millisecond}, telemetrytest.Logger(t))
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.Run(ctx) }()
 
 	// Records put while Run is already polling are picked up.
-	producer := telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: stream})
-	if _, err := producer.Put(ctx, readingsFor(3, 10, fixedNow.Add(-time.Hour))); err != nil {
+	producer := telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: stream})
+	if _, err := producer.Put(ctx, telemetrytest.Readings(3, 10, telemetrytest.FixedNow.Add(-time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -228,8 +229,8 @@ func (r lastReadReader) GetRecords(ctx context.Context, in *kinesis.GetRecordsIn
 // record, not forgotten because the shard has no next iterator.
 func TestPollerRedeliversAClosedShardsLastBatch(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	stream := newStream(t, s, 1)
+	s := telemetrytest.StandIns(t)
+	stream := telemetrytest.NewStream(t, s, 1)
 	putNumbered(t, s.Kinesis, stream, 5)
 	d := &deliveryLog{respond: func(call int, nums []int, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
 		if call == 0 {
@@ -237,7 +238,7 @@ func TestPollerRedeliversAClosedShardsLastBatch(t *testing.T) {
 		}
 		return events.KinesisEventResponse{}, nil
 	}}
-	p := telemetry.NewPoller(lastReadReader{s.Kinesis}, d.handle, telemetry.PollerConfig{Stream: stream, BatchSize: 10, MaxRetries: 2, Backoff: quickBackoff}, testLogger(t))
+	p := telemetrydev.NewPoller(lastReadReader{s.Kinesis}, d.handle, telemetrydev.PollerConfig{Stream: stream, BatchSize: 10, MaxRetries: 2, Backoff: telemetrytest.QuickBackoff}, telemetrytest.Logger(t))
 	if _, err := p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

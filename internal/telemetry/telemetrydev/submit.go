@@ -1,4 +1,4 @@
-package telemetry
+package telemetrydev
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/citylink/citylink/internal/telemetry"
 )
 
 // maxSubmit bounds the readings one submission may carry: one PutRecords.
@@ -17,20 +19,20 @@ const maxSubmit = maxPutRecords
 // the stream. It plays the device gateway for `citylink dev` and the test
 // page, which so never hold AWS keys, unlike the seed's page.
 type SubmitHandler struct {
-	decoder  Decoder
+	decoder  telemetry.Decoder
 	producer *Producer
 	logger   *slog.Logger
 }
 
 // NewSubmitHandler returns a SubmitHandler putting through producer.
-func NewSubmitHandler(d Decoder, producer *Producer, logger *slog.Logger) *SubmitHandler {
+func NewSubmitHandler(d telemetry.Decoder, producer *Producer, logger *slog.Logger) *SubmitHandler {
 	return &SubmitHandler{decoder: d, producer: producer, logger: logger}
 }
 
 type submitRejection struct {
-	Index  int    `json:"index"`
-	Reason Reason `json:"reason"`
-	Detail string `json:"detail"`
+	Index  int              `json:"index"`
+	Reason telemetry.Reason `json:"reason"`
+	Detail string           `json:"detail"`
 }
 
 type submitResult struct {
@@ -41,12 +43,12 @@ type submitResult struct {
 func (h *SubmitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "only POST is supported")
+		telemetry.WriteProblem(w, r, http.StatusMethodNotAllowed, "only POST is supported")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSubmit*int64(DefaultMaxRecordBytes)))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSubmit*int64(telemetry.DefaultMaxRecordBytes)))
 	if err != nil {
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, "the body is too large")
+		telemetry.WriteProblem(w, r, http.StatusRequestEntityTooLarge, "the body is too large")
 		return
 	}
 	var items []json.RawMessage
@@ -54,14 +56,14 @@ func (h *SubmitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		items = []json.RawMessage{body}
 	}
 	if len(items) > maxSubmit {
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("at most %d readings at once", maxSubmit))
+		telemetry.WriteProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("at most %d readings at once", maxSubmit))
 		return
 	}
 	res := submitResult{Rejected: []submitRejection{}}
-	var readings []Reading
+	var readings []telemetry.Reading
 	for i, raw := range items {
 		rd, err := h.decoder.Decode(raw)
-		var rej *RejectError
+		var rej *telemetry.RejectError
 		if errors.As(err, &rej) {
 			res.Rejected = append(res.Rejected, submitRejection{Index: i, Reason: rej.Reason, Detail: rej.Detail})
 			continue
@@ -79,20 +81,11 @@ func (h *SubmitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.producer.Put(r.Context(), readings); err != nil {
 		h.logger.ErrorContext(r.Context(), "readings not put", "count", len(readings), "error", err)
-		writeProblem(w, r, http.StatusServiceUnavailable, "the stream did not take the readings")
+		telemetry.WriteProblem(w, r, http.StatusServiceUnavailable, "the stream did not take the readings")
 		return
 	}
 	res.Accepted = len(readings)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(res)
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	resp := problemResponse(status, r.URL.Path, detail, nil)
-	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, resp.Body)
 }

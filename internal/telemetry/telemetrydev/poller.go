@@ -1,4 +1,4 @@
-package telemetry
+package telemetrydev
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/citylink/citylink/internal/backoff"
+	"github.com/citylink/citylink/internal/telemetry"
 )
 
 // streamReader is the part of Kinesis the poller reads with.
@@ -40,7 +41,7 @@ type PollerConfig struct {
 	// MaxRetries is how often a failing batch is delivered again before it
 	// is discarded, like the mapping's MaximumRetryAttempts (default 10).
 	MaxRetries int
-	// Backoff spaces those deliveries (default DefaultBackoff()).
+	// Backoff spaces those deliveries (default telemetry.DefaultBackoff()).
 	Backoff backoff.Policy
 	// Interval is how long Run waits after finding every shard caught up
 	// (default 250ms).
@@ -81,7 +82,7 @@ func NewPoller(client streamReader, handler KinesisHandler, cfg PollerConfig, lo
 	cfg.MaxRetries = cmp.Or(cfg.MaxRetries, 10)
 	cfg.Interval = cmp.Or(cfg.Interval, 250*time.Millisecond)
 	if cfg.Backoff == (backoff.Policy{}) {
-		cfg.Backoff = DefaultBackoff()
+		cfg.Backoff = telemetry.DefaultBackoff()
 	}
 	return &Poller{client: client, handler: handler, cfg: cfg, logger: logger, shards: map[string]*shardState{}}
 }
@@ -268,7 +269,7 @@ func lowestFailure(resp events.KinesisEventResponse, recs []types.Record) string
 		if !in[f.ItemIdentifier] {
 			return aws.ToString(recs[0].SequenceNumber)
 		}
-		if lowest == "" || seqLess(f.ItemIdentifier, lowest) {
+		if lowest == "" || telemetry.SeqLess(f.ItemIdentifier, lowest) {
 			lowest = f.ItemIdentifier
 		}
 	}

@@ -1,4 +1,8 @@
-package telemetry
+// Package archive is the telemetry-archive Lambda: each Kinesis batch of
+// readings becomes gzip'd NDJSON objects in S3. It lives apart from package
+// telemetry so that the Lambdas that do not archive (the store, the query
+// API) do not link the S3 client.
+package archive
 
 import (
 	"bytes"
@@ -12,6 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/citylink/citylink/internal/telemetry"
 )
 
 // objectPutter is the one S3 call the archive makes.
@@ -26,31 +32,31 @@ const (
 	QuarantinePrefix = "quarantine"
 )
 
-// ArchiveHandler is the telemetry-archive Lambda: each Kinesis batch becomes
+// Handler is the telemetry-archive Lambda: each Kinesis batch becomes
 // one gzip'd NDJSON object of readings and, if any record was bad, one of
 // quarantined records. Keys come from the batch's first arrival time, shard
 // and first and last sequence numbers, so a retried batch overwrites its
 // object instead of writing a second one.
-type ArchiveHandler struct {
-	decoder Decoder
+type Handler struct {
+	decoder telemetry.Decoder
 	s3      objectPutter
 	bucket  string
-	metrics *Metrics
+	metrics *telemetry.Metrics
 	logger  *slog.Logger
 	now     func() time.Time
 }
 
-// NewArchiveHandler returns an ArchiveHandler writing to bucket through
+// NewHandler returns a Handler writing to bucket through
 // client, a *s3.Client.
-func NewArchiveHandler(d Decoder, client objectPutter, bucket string, m *Metrics, logger *slog.Logger) *ArchiveHandler {
-	return &ArchiveHandler{decoder: d, s3: client, bucket: bucket, metrics: m, logger: logger, now: time.Now}
+func NewHandler(d telemetry.Decoder, client objectPutter, bucket string, m *telemetry.Metrics, logger *slog.Logger) *Handler {
+	return &Handler{decoder: d, s3: client, bucket: bucket, metrics: m, logger: logger, now: time.Now}
 }
 
 // archivedReading is one line of a readings object: the reading in
 // citylink's JSON plus sequence_number and arrival, so readers can drop the
 // duplicates a redelivered batch may leave across objects.
 type archivedReading struct {
-	readingJSON
+	telemetry.ReadingJSON
 	SequenceNumber string `json:"sequence_number"`
 	Arrival        string `json:"arrival"`
 }
@@ -58,17 +64,17 @@ type archivedReading struct {
 // QuarantinedRecord is one line of a quarantine object: the record's raw
 // data (base64, as it may not be text) and why it was rejected.
 type QuarantinedRecord struct {
-	SequenceNumber string `json:"sequence_number"`
-	PartitionKey   string `json:"partition_key"`
-	Arrival        string `json:"arrival"`
-	Reason         Reason `json:"reason"`
-	Detail         string `json:"detail"`
-	Data           []byte `json:"data"`
+	SequenceNumber string           `json:"sequence_number"`
+	PartitionKey   string           `json:"partition_key"`
+	Arrival        string           `json:"arrival"`
+	Reason         telemetry.Reason `json:"reason"`
+	Detail         string           `json:"detail"`
+	Data           []byte           `json:"data"`
 }
 
-// ArchiveKey returns the object key of a batch: prefix/dt=YYYY-MM-DD/hour=HH/
+// Key returns the object key of a batch: prefix/dt=YYYY-MM-DD/hour=HH/
 // shard=<id>/<firstSeq>-<lastSeq>.ndjson.gz, dated by arrival in UTC.
-func ArchiveKey(prefix string, arrival time.Time, shard, firstSeq, lastSeq string) string {
+func Key(prefix string, arrival time.Time, shard, firstSeq, lastSeq string) string {
 	a := arrival.UTC()
 	return fmt.Sprintf("%s/dt=%s/hour=%02d/shard=%s/%s-%s.ndjson.gz",
 		prefix, a.Format("2006-01-02"), a.Hour(), shard, firstSeq, lastSeq)
@@ -77,18 +83,18 @@ func ArchiveKey(prefix string, arrival time.Time, shard, firstSeq, lastSeq strin
 // Handle archives one Kinesis batch. If an object cannot be written, the
 // whole batch is reported failed from its first record, and the retry
 // writes the same keys.
-func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
-	ctx, cancel := withReserve(ctx)
+func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	ctx, cancel := telemetry.WithReserve(ctx)
 	defer cancel()
 	if len(ev.Records) == 0 {
-		return failures(nil), nil
+		return telemetry.BatchFailures(nil), nil
 	}
 	first, last := ev.Records[0], ev.Records[0]
 	for _, rec := range ev.Records[1:] {
-		if seqLess(rec.Kinesis.SequenceNumber, first.Kinesis.SequenceNumber) {
+		if telemetry.SeqLess(rec.Kinesis.SequenceNumber, first.Kinesis.SequenceNumber) {
 			first = rec
 		}
-		if seqLess(last.Kinesis.SequenceNumber, rec.Kinesis.SequenceNumber) {
+		if telemetry.SeqLess(last.Kinesis.SequenceNumber, rec.Kinesis.SequenceNumber) {
 			last = rec
 		}
 	}
@@ -96,18 +102,18 @@ func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (ev
 	if arrival.IsZero() || arrival.Unix() <= 0 {
 		arrival = h.now().UTC()
 	}
-	shard := shardOf(first)
+	shard := telemetry.ShardOf(first)
 
 	var good, bad ndjsonGzip
 	for _, rec := range ev.Records {
-		at := rec.Kinesis.ApproximateArrivalTimestamp.UTC().Format(timeLayout)
+		at := rec.Kinesis.ApproximateArrivalTimestamp.UTC().Format(telemetry.TimeLayout)
 		r, err := h.decoder.Decode(rec.Kinesis.Data)
 		if err != nil {
 			q := QuarantinedRecord{
 				SequenceNumber: rec.Kinesis.SequenceNumber, PartitionKey: rec.Kinesis.PartitionKey,
-				Arrival: at, Reason: rejectReason(err), Detail: err.Error(), Data: rec.Kinesis.Data,
+				Arrival: at, Reason: telemetry.RejectReason(err), Detail: err.Error(), Data: rec.Kinesis.Data,
 			}
-			if rej, ok := err.(*RejectError); ok {
+			if rej, ok := err.(*telemetry.RejectError); ok {
 				q.Detail = rej.Detail
 			}
 			if err := bad.add(q); err != nil {
@@ -115,7 +121,7 @@ func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (ev
 			}
 			continue
 		}
-		if err := good.add(archivedReading{readingJSON: r.wire(), SequenceNumber: rec.Kinesis.SequenceNumber, Arrival: at}); err != nil {
+		if err := good.add(archivedReading{ReadingJSON: r.JSON(), SequenceNumber: rec.Kinesis.SequenceNumber, Arrival: at}); err != nil {
 			return events.KinesisEventResponse{}, err
 		}
 	}
@@ -127,26 +133,26 @@ func (h *ArchiveHandler) Handle(ctx context.Context, ev events.KinesisEvent) (ev
 		if obj.body.n == 0 {
 			continue
 		}
-		key := ArchiveKey(obj.prefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber)
+		key := Key(obj.prefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber)
 		if err := h.put(ctx, key, obj.body); err != nil {
 			h.logger.ErrorContext(ctx, "archive object not written", "bucket", h.bucket, "key", key, "error", err)
-			return failures([]string{first.Kinesis.SequenceNumber}), nil
+			return telemetry.BatchFailures([]string{first.Kinesis.SequenceNumber}), nil
 		}
 	}
 	if err := h.metrics.Emit(
-		Metric{Name: "RecordsArchived", Value: float64(good.n), Unit: "Count"},
-		Metric{Name: "RecordsQuarantined", Value: float64(bad.n), Unit: "Count"},
+		telemetry.Metric{Name: "RecordsArchived", Value: float64(good.n), Unit: "Count"},
+		telemetry.Metric{Name: "RecordsQuarantined", Value: float64(bad.n), Unit: "Count"},
 	); err != nil {
 		h.logger.WarnContext(ctx, "metrics not written", "error", err)
 	}
 	if bad.n > 0 {
 		h.logger.WarnContext(ctx, "records quarantined", "shard", shard, "count", bad.n,
-			"key", ArchiveKey(QuarantinePrefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber))
+			"key", Key(QuarantinePrefix, arrival, shard, first.Kinesis.SequenceNumber, last.Kinesis.SequenceNumber))
 	}
-	return failures(nil), nil
+	return telemetry.BatchFailures(nil), nil
 }
 
-func (h *ArchiveHandler) put(ctx context.Context, key string, body *ndjsonGzip) error {
+func (h *Handler) put(ctx context.Context, key string, body *ndjsonGzip) error {
 	b, err := body.bytes()
 	if err != nil {
 		return err

@@ -1,8 +1,7 @@
-package telemetry_test
+package archive_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,82 +10,46 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/archive"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 func TestArchiveKey(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 23, 4, 59, 59, 0, time.FixedZone("CST", -6*3600)) // 10:59:59 UTC
-	got := telemetry.ArchiveKey("readings", at, "shardId-000000000003", "101", "205")
+	got := archive.Key("readings", at, "shardId-000000000003", "101", "205")
 	want := "readings/dt=2026-11-23/hour=10/shard=shardId-000000000003/101-205.ndjson.gz"
 	if got != want {
 		t.Fatalf("key = %q, want %q", got, want)
 	}
 }
 
-// getNDJSON reads a gzip'd NDJSON object into one map per line.
-func getNDJSON(t *testing.T, s *awstest.Stack, bucket, key string) []map[string]any {
-	t.Helper()
-	obj, err := s.S3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-	if err != nil {
-		t.Fatalf("get %s: %v", key, err)
-	}
-	defer obj.Body.Close()
-	raw, err := io.ReadAll(obj.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s is not gzip: %v", key, err)
-	}
-	return emfLines(t, zr)
-}
-
-func listKeys(t *testing.T, s *awstest.Stack, bucket string) []string {
-	t.Helper()
-	var keys []string
-	p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: &bucket})
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("listing %s: %v", bucket, err)
-		}
-		for _, o := range out.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-	}
-	return keys
-}
-
 func TestArchiveHandlerWritesReadingsAndQuarantine(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	bucket := newBucket(t, s)
+	s := telemetrytest.StandIns(t)
+	bucket := telemetrytest.NewBucket(t, s)
 	var metrics bytes.Buffer
-	h := telemetry.NewArchiveHandler(decoder(), s.S3, bucket, telemetry.NewMetrics(&metrics, "telemetry-archive", nil), testLogger(t))
-	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	h := archive.NewHandler(telemetrytest.Decoder(), s.S3, bucket, telemetry.NewMetrics(&metrics, "telemetry-archive", nil), telemetrytest.Logger(t))
+	ev := telemetrytest.LoadKinesisEvent(t, "../testdata/kinesis-batch.json")
 
 	var resp events.KinesisEventResponse
-	invoke(t, h.Handle, ev, &resp)
+	telemetrytest.Invoke(t, h.Handle, ev, &resp)
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures = %v, want none", resp.BatchItemFailures)
 	}
 	// A retry of the same batch must overwrite, not add.
-	invoke(t, h.Handle, ev, &resp)
+	telemetrytest.Invoke(t, h.Handle, ev, &resp)
 
 	first, last := ev.Records[0].Kinesis.SequenceNumber, ev.Records[7].Kinesis.SequenceNumber
 	suffix := "/dt=2026-11-23/hour=10/shard=shardId-000000000003/" + first + "-" + last + ".ndjson.gz"
-	keys := listKeys(t, s, bucket)
+	keys := telemetrytest.ListKeys(t, s, bucket)
 	if strings.Join(keys, " ") != "quarantine"+suffix+" readings"+suffix {
 		t.Fatalf("keys = %v, want one readings and one quarantine object", keys)
 	}
 
-	good := getNDJSON(t, s, bucket, "readings"+suffix)
+	good := telemetrytest.GetNDJSON(t, s, bucket, "readings"+suffix)
 	if len(good) != 5 {
 		t.Fatalf("readings lines = %d, want 5 (duplicates are archived as received)", len(good))
 	}
@@ -96,7 +59,7 @@ func TestArchiveHandlerWritesReadingsAndQuarantine(t *testing.T) {
 		t.Errorf("last reading line = %v", good[4])
 	}
 
-	bad := getNDJSON(t, s, bucket, "quarantine"+suffix)
+	bad := telemetrytest.GetNDJSON(t, s, bucket, "quarantine"+suffix)
 	var reasons []string
 	for _, q := range bad {
 		reasons = append(reasons, q["reason"].(string))
@@ -104,7 +67,7 @@ func TestArchiveHandlerWritesReadingsAndQuarantine(t *testing.T) {
 	if strings.Join(reasons, ",") != "not_json,not_utf8,missing_value" {
 		t.Fatalf("quarantine reasons = %v", reasons)
 	}
-	var q telemetry.QuarantinedRecord
+	var q archive.QuarantinedRecord
 	b, _ := json.Marshal(bad[1])
 	if err := json.Unmarshal(b, &q); err != nil {
 		t.Fatal(err)
@@ -113,7 +76,7 @@ func TestArchiveHandlerWritesReadingsAndQuarantine(t *testing.T) {
 		t.Errorf("quarantined record = %+v, want record 6's raw bytes", q)
 	}
 
-	lines := emfLines(t, &metrics)
+	lines := telemetrytest.JSONLines(t, &metrics)
 	if len(lines) != 2 || lines[0]["RecordsArchived"] != 5.0 || lines[0]["RecordsQuarantined"] != 3.0 {
 		t.Errorf("metrics = %v", lines)
 	}
@@ -121,11 +84,11 @@ func TestArchiveHandlerWritesReadingsAndQuarantine(t *testing.T) {
 
 func TestArchiveHandlerFailsBatchFromFirstRecordWhenS3Fails(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	h := telemetry.NewArchiveHandler(decoder(), s.S3, "no-such-bucket", telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), testLogger(t))
-	ev := loadKinesisEvent(t, "kinesis-batch.json")
+	s := telemetrytest.StandIns(t)
+	h := archive.NewHandler(telemetrytest.Decoder(), s.S3, "no-such-bucket", telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), telemetrytest.Logger(t))
+	ev := telemetrytest.LoadKinesisEvent(t, "../testdata/kinesis-batch.json")
 	var resp events.KinesisEventResponse
-	invoke(t, h.Handle, ev, &resp)
+	telemetrytest.Invoke(t, h.Handle, ev, &resp)
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].Kinesis.SequenceNumber {
 		t.Fatalf("failures = %v, want the first record", resp.BatchItemFailures)
 	}
@@ -133,7 +96,7 @@ func TestArchiveHandlerFailsBatchFromFirstRecordWhenS3Fails(t *testing.T) {
 
 func TestArchiveHandlerEmptyBatch(t *testing.T) {
 	t.Parallel()
-	h := telemetry.NewArchiveHandler(decoder(), nil, "unused", telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), testLogger(t))
+	h := archive.NewHandler(telemetrytest.Decoder(), nil, "unused", telemetry.NewMetrics(io.Discard, "telemetry-archive", nil), telemetrytest.Logger(t))
 	resp, err := h.Handle(context.Background(), events.KinesisEvent{})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle(empty) = %v, %v", resp, err)

@@ -1,4 +1,4 @@
-package telemetry
+package telemetrydev
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/citylink/citylink/internal/backoff"
+	"github.com/citylink/citylink/internal/telemetry"
 )
 
 // recordsPutter is the one Kinesis call the producer makes.
@@ -33,7 +34,7 @@ type ProducerConfig struct {
 	// MaxAttempts bounds PutRecords calls for one chunk while some of its
 	// records fail (default 8).
 	MaxAttempts int
-	// Backoff spaces those attempts (default DefaultBackoff()).
+	// Backoff spaces those attempts (default telemetry.DefaultBackoff()).
 	Backoff backoff.Policy
 	// Concurrency bounds PutRecords calls in flight (default 4). Readings
 	// carry their own timestamps, so no order across calls is needed.
@@ -53,7 +54,7 @@ func NewProducer(client recordsPutter, cfg ProducerConfig) *Producer {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 8)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
 	if cfg.Backoff == (backoff.Policy{}) {
-		cfg.Backoff = DefaultBackoff()
+		cfg.Backoff = telemetry.DefaultBackoff()
 	}
 	return &Producer{client: client, cfg: cfg}
 }
@@ -76,7 +77,7 @@ func (e *PutError) Unwrap() error { return e.Last }
 // retrying with backoff the records Kinesis reports failed (throttled shards
 // fail records one by one while the call succeeds). It returns the number
 // of retry calls made, and a *PutError naming any readings never put.
-func (p *Producer) Put(ctx context.Context, readings []Reading) (retries int, err error) {
+func (p *Producer) Put(ctx context.Context, readings []telemetry.Reading) (retries int, err error) {
 	all := make([]types.PutRecordsRequestEntry, len(readings))
 	for i, r := range readings {
 		data, err := r.MarshalJSON()

@@ -1,4 +1,4 @@
-package telemetry_test
+package telemetrydev_test
 
 import (
 	"net/http"
@@ -6,15 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/citylink/citylink/internal/telemetry"
+	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/telemetry/telemetrytest"
 )
 
 func TestSubmitHandler(t *testing.T) {
 	t.Parallel()
-	s := standIns(t)
-	stream := newStream(t, s, 1)
-	ok := telemetry.NewSubmitHandler(decoder(), telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: stream}), testLogger(t))
-	broken := telemetry.NewSubmitHandler(decoder(), telemetry.NewProducer(s.Kinesis, telemetry.ProducerConfig{Stream: "no-such-stream", MaxAttempts: 1}), testLogger(t))
+	s := telemetrytest.StandIns(t)
+	stream := telemetrytest.NewStream(t, s, 1)
+	ok := telemetrydev.NewSubmitHandler(telemetrytest.Decoder(), telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: stream}), telemetrytest.Logger(t))
+	broken := telemetrydev.NewSubmitHandler(telemetrytest.Decoder(), telemetrydev.NewProducer(s.Kinesis, telemetrydev.ProducerConfig{Stream: "no-such-stream", MaxAttempts: 1}), telemetrytest.Logger(t))
 	reading := `{"sensor_id":"SL-1","timestamp":"2026-11-23T11:00:00Z","value":1}`
 	many := "[" + strings.TrimSuffix(strings.Repeat(reading+",", 501), ",") + "]"
 
@@ -46,7 +47,7 @@ func TestSubmitHandler(t *testing.T) {
 
 	// What was accepted is on the stream.
 	var c collector
-	p := telemetry.NewPoller(s.Kinesis, c.handle, telemetry.PollerConfig{Stream: stream}, testLogger(t))
+	p := telemetrydev.NewPoller(s.Kinesis, c.handle, telemetrydev.PollerConfig{Stream: stream}, telemetrytest.Logger(t))
 	if _, err := p.Poll(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,90 @@
+// Package work is citylink's integration engine, shared by every workflow.
+//
+// A scheduled tick plans a run: it reads the workflow's Source since the
+// stored watermark, writes the changes as items in batches with COPY, advances
+// the watermark and publishes up to ten chain links. Each link claims the
+// next pending batch of its run under a lease (SELECT … FOR UPDATE SKIP
+// LOCKED), applies its items through the workflow's Sink with per-item
+// retries, records every outcome in one statement and publishes the chain's
+// next link; the last link closes the run. Delivery is at least once
+// everywhere: links carry the chain step they expect, leases expire, and the
+// rescuer returns abandoned batches and restarts broken chains. The engine
+// knows no workflow and no outside system.
+//
+// # Writing a workflow
+//
+// A workflow is a package (internal/<workflow>) with a Source, a Sink and the
+// mapping between them, and a Lambda binary (cmd/<workflow>) that wires them
+// to an Engine and hands engine.Handle to lambda.Start. The engine does the
+// rest: runs, batches, leases, retries, carry-over, dead items and alerts.
+//
+// # The Source contract
+//
+// Source.Changes(ctx, after) returns the page of changes that follows the
+// watermark after (nil: from the beginning). Build each item with NewItem
+// from the source key (an asset id, an alarm id: what an operator searches
+// for) and a typed value the sink will need; the engine stores it as JSON.
+// Page.Next is the watermark just past the page's items and Page.More says
+// whether another page follows. One call reads one page: a Source never
+// walks a whole listing, so a plan holds one page in memory and can stop
+// between pages.
+//
+// # Watermarks
+//
+// A Watermark is opaque JSON only the Source reads. Make it an exact resume
+// point: a composite (edit time, object id) rather than a bare timestamp, so
+// rows that share a timestamp are neither skipped nor repeated; the CMS
+// cursor or an ArcGIS server generation where the system offers one. The
+// engine stores the last page's Next once the source is exhausted; a plan
+// that fails leaves the stored watermark where it was, so the next plan reads
+// the same changes again. A key should appear once per plan; the engine keeps
+// only the first item of a key.
+//
+// # The Sink contract and idempotency
+//
+// Sink.Apply applies a batch and returns one Outcome per item, in order. Most
+// sinks handle one item at a time: write an ApplyFunc and let PerItem make
+// the Sink, which decodes each payload with Decode, runs a bounded number of
+// items at once and keeps every outcome in its item's place. Sinks with a
+// bulk API (ArcGIS applyEdits, the CMS bulk upsert) implement Sink and call
+// Decode themselves.
+//
+// An item may be applied more than once: a worker dies after the target
+// answered, a link is delivered twice, a timeout hides a success. A sink is
+// therefore idempotent: it finds the target's record by the source key (an
+// upsert by asset id, a search for the marker it wrote into an Open311
+// request) before it creates one, and never makes a second effect for one
+// item.
+//
+// # Outcome classes
+//
+// Every item ends in one of four states:
+//
+//   - Success(ref): applied; ref is the target's reference (a CMS device id,
+//     an Open311 service_request_id), recorded for operators.
+//   - Skip(reason): deliberately not applied (unmappable, unchanged); final.
+//   - Retry(err, after): a transient failure. The engine tries the item
+//     again within the run (Config.Tries, with backoff, waiting at least
+//     after), then carries it into the next runs (Config.MaxAttempts in all)
+//     before it is dead.
+//   - Permanent(err): retrying cannot help (a validation error, a refused
+//     payload); the item is dead at once, written to the critical error log
+//     and announced by the Alerter.
+//
+// Result(ref, err) and FromError(err) build the outcome from what a client
+// returned. Every citylink client's errors meet one contract,
+// RetryableError (Retryable() bool) and RetryAfterError (RetryAfter()
+// time.Duration), so FromError needs no knowledge of the client: a
+// retryable error is a Retry after the delay the target asked for, any other
+// error of the contract is Permanent, the end of the context is a Retry, and
+// an error outside the contract is a Retry too (bounded by Tries and
+// MaxAttempts). Conditions that mean something to the workflow are matched
+// with errors.Is first: cms.ErrNotFound may mean "create it instead",
+// open311.ErrMaybeCreated means "search before you file again".
+//
+// # Wiring
+//
+// See the package examples: Example is the whole of a cmd/<workflow>/main.go,
+// ExampleLocal the in-process wiring of `citylink dev` and the tests, and
+// Example_writingAWorkflow a Source and a per-item Sink end to end.
+package work
