@@ -93,15 +93,76 @@ func (c *Client) ExtractChanges(ctx context.Context, req ChangesRequest) (*Chang
 		"transportType":                {"esriTransportTypeEmbedded"},
 		"extractChangesAsynchronously": {"false"},
 	}
+	var raw json.RawMessage
+	if err := c.call(ctx, http.MethodPost, c.serviceURL("extractChanges"), p, true, &raw); err != nil {
+		return nil, fmt.Errorf("extracting changes: %w", err)
+	}
 	var res struct {
 		Changes
 		StatusURL string `json:"statusUrl"`
 	}
-	if err := c.call(ctx, http.MethodPost, c.serviceURL("extractChanges"), p, true, &res); err != nil {
+	var shape changesShape
+	if err := decodeBody(raw, &res); err != nil {
 		return nil, fmt.Errorf("extracting changes: %w", err)
 	}
 	if res.StatusURL != "" {
 		return nil, fmt.Errorf("extracting changes: server answered asynchronously (%s)", res.StatusURL)
 	}
+	if err := decodeBody(raw, &shape); err != nil {
+		return nil, fmt.Errorf("extracting changes: %w", err)
+	}
+	for _, id := range layers {
+		if err := shape.check(id, req.IDsOnly); err != nil {
+			return nil, fmt.Errorf("extracting changes: %w", err)
+		}
+	}
 	return &res.Changes, nil
+}
+
+// changesShape is what an extractChanges answer must carry, read apart
+// from its content: which layers have a generation, and which of features
+// and objectIds each edits entry holds.
+type changesShape struct {
+	LayerServerGens []struct {
+		ID        int             `json:"id"`
+		ServerGen json.RawMessage `json:"serverGen"`
+	} `json:"layerServerGens"`
+	Edits []struct {
+		ID        int             `json:"id"`
+		Features  json.RawMessage `json:"features"`
+		ObjectIDs json.RawMessage `json:"objectIds"`
+	} `json:"edits"`
+}
+
+// check makes sure the answer really speaks of layer id: a generation to
+// ask from next time and an edits entry in the shape asked for. Any other
+// JSON object (a server without change tracking may answer with the layer
+// or service description) would otherwise read as "nothing changed", and a
+// sync would stay silently empty for good.
+func (s *changesShape) check(id int, idsOnly bool) error {
+	gen := false
+	for _, g := range s.LayerServerGens {
+		gen = gen || g.ID == id && present(g.ServerGen)
+	}
+	if !gen {
+		return fmt.Errorf("answer has no layerServerGens entry for layer %d: does the service track changes?", id)
+	}
+	for _, e := range s.Edits {
+		if e.ID != id {
+			continue
+		}
+		if idsOnly && !present(e.ObjectIDs) {
+			return fmt.Errorf("edits entry for layer %d lacks its objectIds", id)
+		}
+		if !idsOnly && !present(e.Features) {
+			return fmt.Errorf("edits entry for layer %d lacks its features", id)
+		}
+		return nil
+	}
+	return fmt.Errorf("answer has no edits entry for layer %d", id)
+}
+
+// present reports whether a raw JSON value is there and not null.
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
 }

@@ -3,6 +3,9 @@ package arcgis_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +64,33 @@ func TestExtractChanges(t *testing.T) {
 	}
 	if lc, _ := again.Layer(0); len(lc.Features.Adds)+len(lc.Features.Updates)+len(lc.Features.DeleteIDs) != 0 {
 		t.Errorf("changes after the newest generation: %+v", lc.Features)
+	}
+}
+
+func TestExtractChangesRejectsAnswerWithoutGenerations(t *testing.T) {
+	t.Parallel()
+	// A server without change tracking may answer extractChanges with
+	// something other than changes (here its layer description, as one
+	// that routes unknown operations to the resource does). Taken as "no
+	// changes", that would be a silently empty sync forever.
+	for _, tc := range []struct{ name, body string }{
+		{"layer description", `{"currentVersion":11.3,"id":0,"name":"Poles","type":"Feature Layer","objectIdField":"OBJECTID"}`},
+		{"empty object", `{}`},
+		{"generations without edits", `{"layerServerGens":[{"id":0,"serverGen":12}]}`},
+		{"another layer only", `{"layerServerGens":[{"id":1,"serverGen":12}],"edits":[{"id":1,"features":{"adds":[],"updates":[],"deleteIds":[]}}]}`},
+		{"edits without this layer", `{"layerServerGens":[{"id":0,"serverGen":12}],"edits":[]}`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(tc.body))
+		}))
+		c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/X/FeatureServer", HTTPClient: srv.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := c.ExtractChanges(context.Background(), arcgis.ChangesRequest{Since: map[int]int64{0: 5}})
+		if err == nil || !strings.Contains(err.Error(), "layer 0") {
+			t.Errorf("%s: changes %+v, err %v; want an error naming layer 0", tc.name, ch, err)
+		}
+		srv.Close()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,20 +157,21 @@ func (c *Client) call(ctx context.Context, method, endpoint string, params url.V
 			}
 		}
 		body, err := c.send(ctx, method, endpoint, form)
-		if err != nil {
-			return err
+		if err == nil {
+			err = decodeBody(body, out)
 		}
-		err = decodeBody(body, out)
-		var apiErr *APIError
-		if !errors.As(err, &apiErr) {
-			return err
-		}
-		switch {
-		case apiErr.TokenError() && c.tokens != nil && !refreshed:
-			c.log.DebugContext(ctx, "arcgis token rejected, refreshing", slog.Int("code", apiErr.Code))
+		if tokenRejected(err) && c.tokens != nil && !refreshed {
+			c.log.DebugContext(ctx, "arcgis token rejected, refreshing", slog.String("error", err.Error()))
 			c.tokens.invalidate(tok)
 			refreshed = true
 			continue
+		}
+		var apiErr *APIError
+		var httpErr *HTTPError
+		if !errors.As(err, &apiErr) || errors.As(err, &httpErr) {
+			return err
+		}
+		switch {
 		case apiErr.Code >= 500 && apiErr.Code <= 504 && safe && failures+1 < c.retry.MaxAttempts:
 			failures++
 			c.log.DebugContext(ctx, "arcgis body error, retrying", slog.Int("code", apiErr.Code), slog.Int("attempt", failures))
@@ -180,6 +182,18 @@ func (c *Client) call(ctx context.Context, method, endpoint string, params url.V
 		}
 		return err
 	}
+}
+
+// tokenRejected reports whether err says the token is invalid, expired
+// (498) or missing (499), whether inside a 200 body, as ArcGIS does, or in
+// the HTTP status line, as some servers and proxies in front of them do.
+func tokenRejected(err error) bool {
+	var httpErr *HTTPError
+	if errors.As(err, &httpErr) && (httpErr.StatusCode == 498 || httpErr.StatusCode == 499) {
+		return true
+	}
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.TokenError()
 }
 
 // send performs the HTTP exchange and returns the body of a 200 answer.
@@ -203,6 +217,10 @@ func (c *Client) send(ctx context.Context, method, endpoint string, form url.Val
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var rec tls.RecordHeaderError
+		if errors.As(err, &rec) || errors.Is(err, http.ErrSchemeMismatch) {
+			return nil, fmt.Errorf("%s does not speak TLS (an https URL for a plain-HTTP port?): %w", req.URL.Host, err)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

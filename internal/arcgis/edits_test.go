@@ -3,6 +3,8 @@ package arcgis_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -134,5 +136,45 @@ func TestBodyErrorsRetriedOnlyWhenSafe(t *testing.T) {
 	}
 	if s.layer.Count() != 3 {
 		t.Errorf("a failed applyEdits changed the layer")
+	}
+}
+
+func TestEditErrorCodesFollowEsriTable(t *testing.T) {
+	t.Parallel()
+	// Esri's feature service error table: 1011 "Object is missing.", 1013
+	// "Object is missing or edit denied due to ownership-based access
+	// control.", 1019 "Internal error during object update.". Only the first
+	// is a harmless miss; a denied edit or an internal error must never be
+	// taken for one.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"updateResults":[` +
+			`{"objectId":5,"success":false,"error":{"code":1019,"description":"Internal error during object update."}},` +
+			`{"objectId":6,"success":false,"error":{"code":1013,"description":"Object is missing or edit denied due to ownership-based access control."}}],` +
+			`"deleteResults":[{"objectId":7,"success":false,"error":{"code":1011,"description":"Object is missing."}}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/X/FeatureServer", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.ApplyEdits(context.Background(), 0, arcgis.Edits{
+		Updates: []arcgis.Feature{{Attributes: map[string]any{"OBJECTID": 5}}, {Attributes: map[string]any{"OBJECTID": 6}}},
+		Deletes: []int64{7},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{false, false} {
+		var e *arcgis.EditError
+		if !errors.As(res.UpdateResults[i].Err(), &e) || e.ObjectMissing() != want {
+			t.Errorf("update %d: %+v read as missing, want %v", i, res.UpdateResults[i].Error, want)
+		}
+	}
+	var e *arcgis.EditError
+	if !errors.As(res.DeleteResults[0].Err(), &e) || !e.ObjectMissing() || e.Code != arcgis.EditErrObjectMissing {
+		t.Errorf("delete of a missing object: %+v, want code 1011 read as missing", res.DeleteResults[0].Error)
+	}
+	if arcgis.EditErrObjectMissing != 1011 || arcgis.EditErrObjectMissingOrDenied != 1013 || arcgis.EditErrInternalUpdate != 1019 {
+		t.Errorf("edit error codes differ from Esri's table")
 	}
 }

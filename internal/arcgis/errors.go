@@ -91,18 +91,42 @@ func (e *EditError) Error() string {
 	return fmt.Sprintf("arcgis edit error %d: %s", e.Code, e.Description)
 }
 
-// Retryable reports whether applying the same edit again may succeed: only
-// an edit rolled back because another edit of its call failed.
-func (e *EditError) Retryable() bool { return e.Code == EditErrRolledBack }
+// Retryable reports whether applying the same edit again may succeed: an
+// edit rolled back because another edit of its call failed, or one the
+// server failed on internally (1017-1019, which are not missing objects).
+func (e *EditError) Retryable() bool {
+	switch e.Code {
+	case EditErrRolledBack, EditErrInternalInsert, EditErrInternalDelete, EditErrInternalUpdate:
+		return true
+	}
+	return false
+}
 
 // RetryAfter is zero: an edit result carries no delay.
 func (e *EditError) RetryAfter() time.Duration { return 0 }
 
-// Edit error codes a caller may act on.
+// ObjectMissing reports whether the edit failed only because the layer has
+// no such object (1011), which a delete that is repeated, or an update of a
+// feature deleted meanwhile, may meet harmlessly. 1013 (missing, or denied by
+// ownership-based access control) is not: it may be a refusal. Nor is 1019,
+// an internal error during the update.
+func (e *EditError) ObjectMissing() bool { return e.Code == EditErrObjectMissing }
+
+// Edit error codes a caller may act on, from Esri's feature service error
+// table ("Feature service error codes", ArcGIS REST API reference).
 const (
-	// EditErrObjectMissing is answered for an update or delete of an object
-	// id the layer does not have.
-	EditErrObjectMissing = 1019
+	// EditErrObjectMissing (1011, "Object is missing.") is answered for an
+	// update or delete of an object id the layer does not have.
+	EditErrObjectMissing = 1011
+	// EditErrObjectMissingOrDenied (1013) is answered where ownership-based
+	// access control hides whether the object is there.
+	EditErrObjectMissingOrDenied = 1013
+	// EditErrInternalInsert, EditErrInternalDelete and EditErrInternalUpdate
+	// (1017-1019, "Internal error during object insert/delete/update.") are
+	// server failures, not missing objects.
+	EditErrInternalInsert = 1017
+	EditErrInternalDelete = 1018
+	EditErrInternalUpdate = 1019
 	// EditErrRolledBack marks an edit that was valid but undone because
 	// another edit in the same call failed with rollbackOnFailure.
 	EditErrRolledBack = 1003

@@ -40,7 +40,8 @@ type KeysetPage struct {
 	// Last is the key of the page's last feature, or the query's After on
 	// an empty page: the next page's After, and a watermark to keep.
 	Last Key
-	// More reports whether features may follow Last.
+	// More reports whether features may follow Last: the server said so,
+	// or the page is full (see morePages).
 	More bool
 }
 
@@ -99,7 +100,7 @@ func (c *Client) keysetPage(ctx context.Context, layer int, info *LayerInfo, q K
 	if fs.ExceededTransferLimit && len(fs.Features) == 0 {
 		return KeysetPage{}, fmt.Errorf("querying layer %d after %+v: %w", layer, q.After, errNoProgress)
 	}
-	page := KeysetPage{FeatureSet: fs, Last: q.After, More: fs.ExceededTransferLimit}
+	page := KeysetPage{FeatureSet: fs, Last: q.After, More: morePages(fs, size)}
 	oidField := cmpOr(fs.ObjectIDFieldName, oid)
 	for _, f := range fs.Features {
 		id, ok := f.ObjectID(oidField)

@@ -151,7 +151,7 @@ func (s *ServiceInfo) ServerGen(layer int) (int64, bool) {
 // Service fetches the feature service resource.
 func (c *Client) Service(ctx context.Context) (*ServiceInfo, error) {
 	var info ServiceInfo
-	if err := c.call(ctx, http.MethodGet, c.serviceURL(), nil, true, &info); err != nil {
+	if err := c.call(ctx, http.MethodPost, c.serviceURL(), nil, true, &info); err != nil {
 		return nil, fmt.Errorf("reading service info: %w", err)
 	}
 	return &info, nil
@@ -160,9 +160,18 @@ func (c *Client) Service(ctx context.Context) (*ServiceInfo, error) {
 // Layer fetches a layer resource. The answer is remembered for paging
 // decisions; Layer always asks the server again.
 func (c *Client) Layer(ctx context.Context, layer int) (*LayerInfo, error) {
-	var info LayerInfo
-	if err := c.call(ctx, http.MethodGet, c.serviceURL(strconv.Itoa(layer)), nil, true, &info); err != nil {
+	info := LayerInfo{ID: -1} // -1 tells an answer without an id
+	if err := c.call(ctx, http.MethodPost, c.serviceURL(strconv.Itoa(layer)), nil, true, &info); err != nil {
 		return nil, fmt.Errorf("reading layer %d info: %w", layer, err)
+	}
+	switch info.ID {
+	case -1:
+		info.ID = layer
+	case layer:
+	default:
+		// A proxy or a misrouted URL: another layer's fields and limits
+		// would steer paging and edits wrongly.
+		return nil, fmt.Errorf("reading layer %d info: the server answered with layer %d", layer, info.ID)
 	}
 	if info.ObjectIDField == "" {
 		return nil, fmt.Errorf("reading layer %d info: no objectIdField", layer)

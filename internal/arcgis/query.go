@@ -229,6 +229,16 @@ func (c *Client) pageByKey(ctx context.Context, layer int, info *LayerInfo, q Qu
 	}
 }
 
+// morePages reports whether a page of a paged query may have more behind
+// it: the server said so, or the page is as full as asked for (size is the
+// smaller of the caller's count and maxRecordCount). Some ArcGIS Server
+// versions do not set exceededTransferLimit on paged queries, so only a
+// short page ends the read; a layer holding an exact multiple of size costs
+// one empty page more.
+func morePages(fs *FeatureSet, size int) bool {
+	return fs.ExceededTransferLimit || len(fs.Features) >= size
+}
+
 // withField returns fields with name added, unless fields is empty (all
 // fields) or already names it.
 func withField(fields []string, name string) []string {
@@ -264,7 +274,7 @@ func (c *Client) pageByOffset(ctx context.Context, layer int, info *LayerInfo, q
 				return err
 			}
 		}
-		if !fs.ExceededTransferLimit {
+		if !morePages(fs, size) {
 			return nil
 		}
 		offset += len(fs.Features) // a server may send fewer than asked

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +29,14 @@ type dbLayer struct {
 	advertised int // maxRecordCount in the layer resource
 	limit      int // what a query actually answers at most
 	pagination bool
-	status     map[int64]string // OBJECTID -> STATUS
+	// noFlag leaves exceededTransferLimit out of paged answers, as some
+	// ArcGIS Server versions do.
+	noFlag bool
+	status map[int64]string // OBJECTID -> STATUS
 }
+
+// afterID reads the "OBJECTID > n" that keyset paging appends to the where clause.
+var afterID = regexp.MustCompile(`OBJECTID > (\d+)$`)
 
 func (l *dbLayer) serve(t *testing.T) *httptest.Server {
 	t.Helper()
@@ -62,8 +69,14 @@ func (l *dbLayer) query(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	} else {
+		var after int64
+		if m := afterID.FindStringSubmatch(r.Form.Get("where")); m != nil {
+			after, _ = strconv.ParseInt(m[1], 10, 64)
+		}
 		for id := range l.status {
-			ids = append(ids, id)
+			if id > after {
+				ids = append(ids, id)
+			}
 		}
 	}
 	slices.Sort(ids)
@@ -92,7 +105,7 @@ func (l *dbLayer) query(w http.ResponseWriter, r *http.Request) {
 		n = c
 	}
 	ids = ids[min(offset, len(ids)):]
-	exceeded := len(ids) > n
+	exceeded := len(ids) > n && !(l.noFlag && r.Form.Get("resultRecordCount") != "")
 	ids = ids[:min(n, len(ids))]
 	features := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
@@ -204,4 +217,29 @@ func TestQueryPagesSurvivesDeletesMidPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEachOnce(t, seen, n)
+}
+
+func TestQueryPagesFullPageWithoutTransferFlag(t *testing.T) {
+	t.Parallel()
+	// Some ArcGIS Server versions leave exceededTransferLimit out of paged
+	// answers. A page as full as asked for (or as maxRecordCount) may then
+	// have more behind it: only a short page ends the read.
+	const n = 25
+	for _, tc := range []struct {
+		name string
+		q    arcgis.Query
+	}{
+		{"keyset at maxRecordCount", arcgis.Query{}},
+		{"keyset at count", arcgis.Query{Count: 5}},
+		{"offset at maxRecordCount", arcgis.Query{OrderBy: []string{"STATUS"}}},
+		{"offset at count, a multiple of the total", arcgis.Query{OrderBy: []string{"STATUS"}, Count: 5}},
+	} {
+		l := newDBLayer(n, 10, 10, true)
+		l.noFlag = true
+		seen := readAll(t, l.serve(t), tc.q)
+		if len(seen) != n {
+			t.Errorf("%s: read %d of %d features", tc.name, len(seen), n)
+		}
+		checkEachOnce(t, seen, n)
+	}
 }

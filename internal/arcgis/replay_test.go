@@ -276,3 +276,17 @@ func TestHTTPErrorCarriesBodyError(t *testing.T) {
 		t.Fatalf("err = %v, want HTTP 403 carrying ArcGIS error 403", err)
 	}
 }
+
+func TestLayerRejectsAnotherLayersAnswer(t *testing.T) {
+	t.Parallel()
+	// A proxy or a misrouted URL may answer /3 with layer 0's resource;
+	// its fields and paging limits are not layer 3's.
+	rp := newReplay(t, map[string]string{replayService + "/3": "layer_agol.json"})
+	c := rp.client(t, arcgis.Options{})
+	if info, err := c.Layer(context.Background(), 3); err == nil || !strings.Contains(err.Error(), "layer 0") {
+		t.Fatalf("layer 3 answered with layer 0's resource: %+v, %v", info, err)
+	}
+	if _, err := c.QueryCount(context.Background(), 3, arcgis.Query{}); err == nil {
+		t.Errorf("the wrong answer was remembered for layer 3")
+	}
+}

@@ -3,8 +3,11 @@ package arcgis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/httpretry"
 )
 
 func TestTokenSharedAcrossConcurrentCalls(t *testing.T) {
@@ -150,5 +154,114 @@ func TestRefererTokenSentWithRefererHeader(t *testing.T) {
 	}
 	if g := generated.Load(); g != 1 {
 		t.Errorf("tokens generated = %d, want 1", g)
+	}
+}
+
+func TestTokenRejectedInStatusLineIsRefreshed(t *testing.T) {
+	t.Parallel()
+	// Some servers and proxies put 498/499 in the HTTP status line rather
+	// than in a 200 body. Either way the token is dead: get a fresh one and
+	// try once more, instead of failing every call until it expires.
+	for _, status := range []int{498, 499} {
+		var generated atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			if r.URL.Path == "/tokens" {
+				n := generated.Add(1)
+				_, _ = fmt.Fprintf(w, `{"token":"t%d","expires":4102444800000}`, n)
+				return
+			}
+			if r.Form.Get("token") == "t1" {
+				w.WriteHeader(status)
+				_, _ = fmt.Fprintf(w, `{"error":{"code":%d,"message":"Invalid token.","details":[]}}`, status)
+				return
+			}
+			_, _ = w.Write([]byte(`{"count":3}`))
+		}))
+		c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/X/FeatureServer", TokenURL: srv.URL + "/tokens",
+			Username: "u", Password: "p", HTTPClient: srv.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for call := range 2 {
+			if n, err := c.QueryCount(context.Background(), 0, arcgis.Query{}); err != nil || n != 3 {
+				t.Errorf("HTTP %d, call %d: count %d, %v", status, call, n, err)
+			}
+		}
+		if g := generated.Load(); g != 2 {
+			t.Errorf("HTTP %d: tokens generated = %d, want 2", status, g)
+		}
+		srv.Close()
+	}
+}
+
+func TestTokenDiscoveryFailsAtOnceOnTLSProtocolError(t *testing.T) {
+	t.Parallel()
+	// An https URL pointing at a plain-HTTP port: no retry can mend that,
+	// so the first failure must be the last, with a message that says what
+	// is wrong rather than "retries exhausted".
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{
+		ServiceURL: strings.Replace(srv.URL, "http://", "https://", 1) + "/arcgis/rest/services/X/FeatureServer",
+		Username:   "u", Password: "p",
+		Retry: httpretry.Policy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.QueryCount(context.Background(), 0, arcgis.Query{})
+	if err == nil || !strings.Contains(err.Error(), "does not speak TLS") {
+		t.Errorf("err = %v, want one saying the server does not speak TLS", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("connections = %d, want 1: a TLS protocol error is not retried", n)
+	}
+}
+
+func TestMetadataIsPostedWithoutTokenInURL(t *testing.T) {
+	t.Parallel()
+	// Reads are POSTed as forms, metadata included: a token in a URL ends
+	// up in proxy and server logs.
+	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	type seen struct{ method, query string }
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, seen{r.Method, r.URL.RawQuery})
+		mu.Unlock()
+		s.server.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/DOT/FeatureServer", Username: testUser, Password: testPassword, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Service(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Layer(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range got {
+		if strings.Contains(r.query, "token=") {
+			t.Errorf("%s with the token in the URL: %s", r.method, r.query)
+		}
+	}
+	if n := len(got); n < 3 || got[n-1].method != http.MethodPost || got[n-2].method != http.MethodPost {
+		t.Errorf("requests = %+v, want service and layer metadata POSTed", got)
 	}
 }

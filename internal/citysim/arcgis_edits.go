@@ -10,7 +10,7 @@ import (
 const (
 	arcgisEditErrGeneric    = 1000 // a value or SQL error on one feature
 	arcgisEditErrRolledBack = 1003 // "Operation rolled back."
-	arcgisEditErrMissing    = 1019 // "Object is missing."
+	arcgisEditErrMissing    = 1011 // "Object is missing." (1019 is an internal error during update)
 )
 
 // ArcGISEditError is the error object of one failed edit.

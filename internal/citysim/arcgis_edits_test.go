@@ -49,7 +49,7 @@ func TestArcGISApplyEdits(t *testing.T) {
 	if len(updates) != 2 || updates[0]["success"] != true || updates[1]["success"] != false {
 		t.Fatalf("updateResults = %v", updates)
 	}
-	if e := updates[1]["error"].(map[string]any); e["code"].(float64) != 1019 || e["description"] != "Object is missing." {
+	if e := updates[1]["error"].(map[string]any); e["code"].(float64) != 1011 || e["description"] != "Object is missing." {
 		t.Errorf("missing object error = %v", e)
 	}
 	if deletes[0]["success"] != true || deletes[1]["success"] != false || deletes[1]["objectId"].(float64) != 98 {

@@ -13,6 +13,8 @@ package httpretry
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -212,8 +214,10 @@ func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
 	}
 	if err != nil {
 		// Any transport error with the caller's context still alive: refused
-		// or reset connections, a per-attempt timeout, a broken TLS handshake.
-		return !errors.Is(err, context.Canceled)
+		// or reset connections, a per-attempt timeout, a handshake cut off
+		// midway. Not a TLS protocol or certificate error: the same server
+		// gives the same answer every time.
+		return !errors.Is(err, context.Canceled) && !TLSPermanent(err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -224,6 +228,19 @@ func shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
 		return true
 	}
 	return false
+}
+
+// TLSPermanent reports whether err is a TLS failure that no retry mends:
+// the server does not speak TLS at all (an https URL for a plain-HTTP port),
+// or its certificate does not verify.
+func TLSPermanent(err error) bool {
+	var rec tls.RecordHeaderError
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &rec) || errors.As(err, &verify) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // retryAfter reads a Retry-After header of delay-seconds or an HTTP date.

@@ -100,16 +100,21 @@ func New(cfg Options) (*Client, error) {
 // resource returns the URL of name (e.g. "services.json"), whose path
 // segments are already escaped, with query q and the jurisdiction added.
 func (c *Client) resource(name string, q url.Values) string {
-	u := *c.base
-	u.RawPath = c.base.EscapedPath() + "/" + name
-	if p, err := url.PathUnescape(u.RawPath); err == nil {
-		u.Path = p
-	}
 	if q == nil {
 		q = url.Values{}
 	}
 	if c.cfg.JurisdictionID != "" {
 		q.Set("jurisdiction_id", c.cfg.JurisdictionID)
+	}
+	return c.resourceURL(name, q)
+}
+
+// resourceURL returns the URL of name with exactly the query q.
+func (c *Client) resourceURL(name string, q url.Values) string {
+	u := *c.base
+	u.RawPath = c.base.EscapedPath() + "/" + name
+	if p, err := url.PathUnescape(u.RawPath); err == nil {
+		u.Path = p
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

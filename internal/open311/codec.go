@@ -165,15 +165,3 @@ func parseXMLErrors(body []byte) ([]ErrorEntry, bool) {
 	}
 	return out, true
 }
-
-// decode reads a 2xx JSON answer into v; used for the discovery document.
-func decode(resp *http.Response, v any) error {
-	body, err := readAnswer(resp)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decoding answer: %w", err)
-	}
-	return nil
-}

@@ -111,7 +111,9 @@ func (c *Client) Create(ctx context.Context, r NewRequest) (Created, error) {
 // postOnce sends the POST once. wait is negative when the error is final,
 // and otherwise the delay before the POST may be sent again (0: backoff).
 func (c *Client) postOnce(ctx context.Context, body string) (Created, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.resource("requests."+string(c.cfg.Format), nil), strings.NewReader(body))
+	// jurisdiction_id travels in the form body, with every other POST
+	// parameter, and not in the query string as well.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.resourceURL("requests."+string(c.cfg.Format), nil), strings.NewReader(body))
 	if err != nil {
 		return Created{}, -1, fmt.Errorf("building request: %w", err)
 	}

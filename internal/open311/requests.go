@@ -35,18 +35,27 @@ func (c *Client) Request(ctx context.Context, id string) (ServiceRequest, error)
 
 // RequestsByID returns the requests with the given ids, asking for at most
 // IDsPerCall per GET. Ids the server does not know are absent from the
-// result; the order is the server's.
+// result; the order is the server's. Requests the server adds that were not
+// asked for (one that ignores service_request_id answers its default list)
+// are left out, and so is a second copy of one.
 func (c *Client) RequestsByID(ctx context.Context, ids []string) ([]ServiceRequest, error) {
 	var out []ServiceRequest
 	for start := 0; start < len(ids); start += c.cfg.IDsPerCall {
 		chunk := ids[start:min(start+c.cfg.IDsPerCall, len(ids))]
+		asked := make(map[string]bool, len(chunk))
+		for _, id := range chunk {
+			asked[id] = true
+		}
 		q := url.Values{"service_request_id": {strings.Join(chunk, ",")}}
 		wire, err := c.requestList(ctx, "requests", q)
 		if err != nil {
 			return out, fmt.Errorf("getting %d requests by id: %w", len(chunk), err)
 		}
 		for _, w := range wire {
-			out = append(out, w.request())
+			if id := string(w.ServiceRequestID); asked[id] {
+				delete(asked, id)
+				out = append(out, w.request())
+			}
 		}
 	}
 	return out, nil
@@ -72,12 +81,19 @@ func (c *Client) Requests(ctx context.Context, q Query) ([]ServiceRequest, error
 // accepts, and when a window's answer is full it halves the window and reads
 // both halves, since the spec fixes neither the order of the answer nor which
 // requests a capped answer keeps. An answer is full when it holds limit
-// requests (1,000 when 0, the cap the spec suggests) or as many as the
-// largest answer seen, because a server may cap lower than the caller knows.
-// A full answer for a single second cannot be split, and is taken as it is.
+// requests (1,000 when 0, the cap the spec suggests) or, once the server has
+// been seen to cap lower than that, as many as its cap. The first answer
+// larger than any before is tested once: if reading its two halves brings
+// requests it did not hold, the server caps at its size; if not, answers of
+// that size are complete. A full answer for a single second cannot be
+// split, and is taken as it is.
+//
+// Dates travel in whole seconds, so the span is widened to whole seconds
+// first and every window is at most MaxWindow once sent.
 func (c *Client) Between(ctx context.Context, q Query, start, end time.Time, limit int) ([]ServiceRequest, error) {
 	b := between{c: c, q: q, limit: cmp.Or(max(limit, 0), 1000), seen: make(map[string]bool)}
-	for winEnd := end; winEnd.After(start) || winEnd.Equal(start); {
+	start, end = start.Truncate(time.Second), ceilSecond(end)
+	for winEnd := end; !winEnd.Before(start); {
 		winStart := winEnd.Add(-MaxWindow)
 		if winStart.Before(start) {
 			winStart = start
@@ -93,25 +109,85 @@ func (c *Client) Between(ctx context.Context, q Query, start, end time.Time, lim
 	return b.out, nil
 }
 
-// between is the state of one Between call.
-type between struct {
-	c       *Client
-	q       Query
-	limit   int
-	largest int // the largest answer seen: the server's cap, once reached
-	seen    map[string]bool
-	out     []ServiceRequest
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
-// read reads the window [from, to], halving it while answers are full.
+// between is the state of one Between call.
+type between struct {
+	c     *Client
+	q     Query
+	limit int
+	// capped is the server's cap once an answer of that size was shown to
+	// be cut short; 0 while none was. complete is the largest answer size
+	// shown not to be cut short.
+	capped, complete int
+	seen             map[string]bool
+	out              []ServiceRequest
+}
+
+// read reads the window [from, to] and, while its answers are full, its halves.
 func (b *between) read(ctx context.Context, from, to time.Time) error {
+	n, _, splittable, err := b.fetch(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	return b.split(ctx, from, to, n, splittable)
+}
+
+// split reads the halves of [from, to], whose answer held n requests, when
+// that answer may have been cut short.
+func (b *between) split(ctx context.Context, from, to time.Time, n int, splittable bool) error {
+	if !splittable || n == 0 {
+		return nil
+	}
+	known := n >= b.limit || (b.capped > 0 && n >= b.capped)
+	if !known && (b.capped > 0 || n <= b.complete) {
+		return nil // smaller than the cap, or a size shown complete
+	}
+	mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
+	if !mid.After(from) || !mid.Before(to) {
+		return nil
+	}
+	n1, fresh1, ok1, err := b.fetch(ctx, from, mid)
+	if err != nil {
+		return err
+	}
+	n2, fresh2, ok2, err := b.fetch(ctx, mid, to)
+	if err != nil {
+		return err
+	}
+	if !known {
+		// The test of a size never seen before: requests the answer did
+		// not hold prove the server cut it short.
+		if fresh1+fresh2 == 0 {
+			b.complete = n
+			return nil
+		}
+		b.capped = n
+	}
+	if err := b.split(ctx, from, mid, n1, ok1); err != nil {
+		return err
+	}
+	return b.split(ctx, mid, to, n2, ok2)
+}
+
+// fetch runs one GET for [from, to] and keeps the requests not seen yet. It
+// returns the answer's size, how many were new, and whether halving the
+// window could tell more: not for a server that ignores the dates (or
+// gives none and repeats itself).
+func (b *between) fetch(ctx context.Context, from, to time.Time) (n, fresh int, splittable bool, err error) {
 	wq := b.q
 	wq.Start, wq.End = from, to
 	page, err := b.c.Requests(ctx, wq)
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	honoured, dated, fresh := true, false, 0
+	honoured, dated := true, false
 	for _, r := range page {
 		if !r.Requested.IsZero() {
 			dated = true
@@ -127,20 +203,7 @@ func (b *between) read(ctx context.Context, from, to time.Time) error {
 		fresh++
 		b.out = append(b.out, r)
 	}
-	b.largest = max(b.largest, len(page))
-	if len(page) == 0 || len(page) < min(b.limit, b.largest) || !honoured || (!dated && fresh == 0) {
-		// Not full, or a server that ignores the dates (or gives none and
-		// repeats itself): halving cannot help.
-		return nil
-	}
-	mid := from.Add(to.Sub(from) / 2).Truncate(time.Second)
-	if !mid.After(from) || !mid.Before(to) {
-		return nil
-	}
-	if err := b.read(ctx, from, mid); err != nil {
-		return err
-	}
-	return b.read(ctx, mid, to)
+	return len(page), fresh, honoured && (dated || fresh > 0), nil
 }
 
 // values encodes q as GET requests parameters.
@@ -158,11 +221,7 @@ func (q Query) values() url.Values {
 	if !q.End.IsZero() {
 		// The format keeps whole seconds; round the end up so requests in
 		// its last second are not lost.
-		end := q.End.UTC()
-		if t := end.Truncate(time.Second); !t.Equal(end) {
-			end = t.Add(time.Second)
-		}
-		v.Set("end_date", end.Format(time.RFC3339))
+		v.Set("end_date", ceilSecond(q.End.UTC()).Format(time.RFC3339))
 	}
 	return v
 }
@@ -198,15 +257,26 @@ func (c *Client) WaitToken(ctx context.Context, token string) (string, error) {
 
 // request converts the wire form.
 func (w wireRequest) request() ServiceRequest {
-	return ServiceRequest{
+	r := ServiceRequest{
 		ID: string(w.ServiceRequestID), Status: strings.ToLower(w.Status), StatusNotes: w.StatusNotes,
 		ServiceName: w.ServiceName, ServiceCode: string(w.ServiceCode), Description: w.Description,
 		AgencyResponsible: w.AgencyResponsible, ServiceNotice: w.ServiceNotice,
-		Requested: time.Time(w.RequestedDatetime), Updated: time.Time(w.UpdatedDatetime),
-		Expected: time.Time(w.ExpectedDatetime), Address: w.Address, AddressID: string(w.AddressID),
+		Requested: w.RequestedDatetime.t, Updated: w.UpdatedDatetime.t,
+		Expected: w.ExpectedDatetime.t, Address: w.Address, AddressID: string(w.AddressID),
 		Zipcode: string(w.Zipcode), Lat: w.Lat.v, Long: w.Long.v, HasLocation: w.Lat.ok && w.Long.ok,
 		MediaURL: w.MediaURL,
 	}
+	for name, t := range map[string]flexTime{
+		"requested_datetime": w.RequestedDatetime, "updated_datetime": w.UpdatedDatetime, "expected_datetime": w.ExpectedDatetime,
+	} {
+		if t.bad != "" {
+			if r.Unreadable == nil {
+				r.Unreadable = map[string]string{}
+			}
+			r.Unreadable[name] = t.bad
+		}
+	}
+	return r
 }
 
 // requestList GETs a resource answering a list of requests.

@@ -107,8 +107,16 @@ func TestReadsSurviveHungRequests(t *testing.T) {
 // do: the spec fixes no order, and this one lists the oldest requests of
 // the window first and stops at limit, however many more the window holds.
 func cappedServer(t *testing.T, n, limit int, start time.Time) *httptest.Server {
+	srv, _ := countedCappedServer(t, n, limit, start)
+	return srv
+}
+
+// countedCappedServer is cappedServer counting the GETs it answers.
+func countedCappedServer(t *testing.T, n, limit int, start time.Time) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
+	calls := new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		from, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("start_date"))
 		to, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("end_date"))
 		if err1 != nil || err2 != nil || to.Sub(from) > open311.MaxWindow {
@@ -130,7 +138,7 @@ func cappedServer(t *testing.T, n, limit int, start time.Time) *httptest.Server 
 		_ = json.NewEncoder(w).Encode(list)
 	}))
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, calls
 }
 
 func TestBetweenReadsEverythingWhateverTheServersOrderAndCap(t *testing.T) {
@@ -190,5 +198,54 @@ func TestBetweenStopsOnAServerThatIgnoresDates(t *testing.T) {
 	}
 	if n := calls.Load(); n > 5 {
 		t.Errorf("Between asked %d times", n)
+	}
+}
+
+func TestBetweenWindowsStayWithin90DaysWithFractionalEnd(t *testing.T) {
+	t.Parallel()
+	// Clocks have fractions of a second; dates travel in whole seconds. A
+	// window of exactly 90 days that starts or ends inside a second must
+	// not become 90 days and a second once rounded outwards: the server
+	// refuses it with 400.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 700
+	srv := cappedServer(t, n, 1000, start)
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, span := range []struct{ from, to time.Time }{
+		{start, start.Add(n*7*time.Hour + 250*time.Millisecond)},
+		{start.Add(-300 * time.Millisecond), start.Add(n*7*time.Hour + 250*time.Millisecond)},
+		{start.Add(-300 * time.Millisecond), start.Add(open311.MaxWindow - 300*time.Millisecond)},
+	} {
+		got, err := c.Between(context.Background(), open311.Query{}, span.from, span.to, 0)
+		if err != nil {
+			t.Fatalf("Between(%v, %v): %v", span.from, span.to, err)
+		}
+		if len(got) == 0 {
+			t.Errorf("Between(%v, %v) read nothing", span.from, span.to)
+		}
+	}
+}
+
+func TestBetweenRequestCount(t *testing.T) {
+	t.Parallel()
+	// Three requests in one window, a server that caps nothing: a small
+	// answer must not be taken for a full one and the window halved down
+	// to single seconds. One GET, and at most one split to test whether
+	// the server caps at the size it answered, is enough.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	srv, calls := countedCappedServer(t, 3, 1000, start)
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, Transport: srv.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Between(context.Background(), open311.Query{}, start, start.Add(60*24*time.Hour), 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Between: %d requests, %v", len(got), err)
+	}
+	if n := calls.Load(); n > 3 {
+		t.Errorf("Between sent %d GETs to read 3 requests, want at most 3", n)
 	}
 }

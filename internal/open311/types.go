@@ -66,6 +66,10 @@ type ServiceRequest struct {
 	Lat, Long   float64
 	HasLocation bool
 	MediaURL    string
+	// Unreadable maps the name of each datetime the server sent in a form
+	// no W3C or ISO 8601 reading fits (e.g. "updated_datetime") to its
+	// text; that time is left zero rather than losing the request.
+	Unreadable map[string]string
 }
 
 // Closed reports whether the request is closed.

@@ -82,21 +82,51 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexTime reads the spec's ISO 8601 datetimes. Servers that leave out the
-// zone are read as UTC rather than rejected; "" and null are the zero time.
-type flexTime time.Time
+// flexTime reads the spec's datetimes: W3C datetimes (the ISO 8601 profile
+// at w3.org/TR/NOTE-datetime, from a year alone down to fractions of a
+// second, with Z or a ±hh:mm offset), basic-format offsets (+0100) some
+// servers send, and datetimes without a zone, read as UTC. "" and null are
+// the zero time. A value none of these fits is kept as text in bad, the
+// time left zero: one odd optional date must not lose the request.
+type flexTime struct {
+	t   time.Time
+	bad string
+}
 
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	var s flexString
 	if err := s.UnmarshalJSON(b); err != nil {
-		return err
+		*t = flexTime{bad: string(b)}
+		return nil
 	}
-	v, err := parseTime(string(s))
+	return t.UnmarshalText([]byte(s))
+}
+
+func (t *flexTime) UnmarshalText(b []byte) error {
+	v, err := parseTime(string(b))
 	if err != nil {
-		return err
+		*t = flexTime{bad: strings.TrimSpace(string(b))}
+		return nil
 	}
-	*t = flexTime(v)
+	*t = flexTime{t: v}
 	return nil
+}
+
+// timeLayouts are the datetime forms parseTime accepts, most common first.
+// A value with fractional seconds matches a layout whose seconds have none.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02T15:04Z0700",
+	"2006-01-02T15:04:05Z07",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02T15:04",
+	"2006-01-02",
+	"2006-01",
+	"2006",
 }
 
 // parseTime reads one datetime as flexTime does.
@@ -105,12 +135,12 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
+	for _, layout := range timeLayouts {
 		if v, err := time.Parse(layout, s); err == nil {
 			return v, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("reading datetime %q: not ISO 8601", s)
+	return time.Time{}, fmt.Errorf("reading datetime %q: not a W3C or ISO 8601 datetime", s)
 }
 
 // wireService is one entry of services.json.
@@ -184,13 +214,4 @@ func (f *flexFloat) UnmarshalText(b []byte) error {
 
 func (f *flexBool) UnmarshalText(b []byte) error {
 	return f.UnmarshalJSON(strconv.AppendQuote(nil, string(b)))
-}
-
-func (t *flexTime) UnmarshalText(b []byte) error {
-	v, err := parseTime(string(b))
-	if err != nil {
-		return err
-	}
-	*t = flexTime(v)
-	return nil
 }

@@ -248,3 +248,157 @@ func TestDiscoverTheSimulator(t *testing.T) {
 		t.Errorf("services from the discovered endpoint: %v %v", svcs, err)
 	}
 }
+
+func TestParseW3CDatetimes(t *testing.T) {
+	t.Parallel()
+	// GeoReport v2 dates are W3C datetimes (a profile of ISO 8601): minute
+	// precision and date-only forms are valid, and servers also send
+	// basic-format offsets (+0100). An optional date that cannot be read
+	// must not lose the request, nor the others in the list.
+	utc := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
+	json, _ := replayClient(t, map[string]replayAnswer{"GET /open311/v2/requests.json": {"requests_datetimes.json", 200}})
+	xml := xmlReplayClient(t, map[string]replayAnswer{"GET /requests.xml": {"requests_datetimes.xml", 200}})
+	for name, c := range map[string]*open311.Client{"json": json, "xml": xml} {
+		reqs, err := c.Requests(context.Background(), open311.Query{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(reqs) != 4 {
+			t.Fatalf("%s: %d requests, want 4", name, len(reqs))
+		}
+		for i, want := range []struct{ requested, updated string }{
+			{"2026-11-02T09:00:00Z", "2026-11-02T08:05:30Z"},
+			{"2026-11-02T00:00:00Z", "2026-11-02T14:00:00.5Z"},
+			{"2026-11-02T09:00:00Z", ""},
+			{"2026-11-02T09:15:00Z", ""},
+		} {
+			r := reqs[i]
+			if !r.Requested.Equal(utc(want.requested)) || (want.updated == "" && !r.Updated.IsZero()) || (want.updated != "" && !r.Updated.Equal(utc(want.updated))) {
+				t.Errorf("%s: request %s: requested %v updated %v, want %s and %q", name, r.ID, r.Requested, r.Updated, want.requested, want.updated)
+			}
+		}
+		bad := reqs[2]
+		if bad.Unreadable["updated_datetime"] != "last Tuesday" || !bad.Expected.Equal(utc("2026-11-01T00:00:00Z")) {
+			t.Errorf("%s: request 3: unreadable %v, expected %v", name, bad.Unreadable, bad.Expected)
+		}
+	}
+}
+
+func TestDiscoveryKeepsXMLOnlyEndpoints(t *testing.T) {
+	t.Parallel()
+	// XML is the format GeoReport v2 makes mandatory and the client speaks
+	// it: an endpoint that serves only XML is usable, and the spec's own
+	// example discovery document (XML, every endpoint text/xml only) must
+	// yield its production endpoint.
+	rp := &replay{routes: map[string]replayAnswer{
+		"GET /discovery.json": {"discovery.json", 200},
+		"GET /discovery.xml":  {"discovery_spec.xml", 200},
+	}}
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	d, err := open311.Discover(context.Background(), srv.Client(), srv.URL+"/discovery.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, ok := d.GeoReportV2("production")
+	if !ok || prod.URL != "http://open311.sfgov.org/v2" || prod.Format() != open311.XML || d.Changeset != "2011-04-05T17:48:34Z" || len(d.Endpoints) != 3 {
+		t.Errorf("spec example: production endpoint %+v %v, discovery %+v", prod, ok, d)
+	}
+	if test, ok := d.GeoReportV2("test"); !ok || test.URL != "http://open311.sfgov.org/dev/v2" {
+		t.Errorf("spec example: test endpoint %+v %v (the v1 endpoint is not GeoReport v2)", test, ok)
+	}
+	d, err = open311.Discover(context.Background(), srv.Client(), srv.URL+"/discovery.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// https is preferred over JSON; among https endpoints JSON over XML.
+	if prod, ok := d.GeoReportV2("production"); !ok || prod.URL != "https://open311.city.example.gov/v2" || prod.Format() != open311.JSON {
+		t.Errorf("json discovery: production endpoint %+v %v", prod, ok)
+	}
+}
+
+func TestPostSendsJurisdictionOnlyInBody(t *testing.T) {
+	t.Parallel()
+	// The spec puts every POST parameter in the form body; the same
+	// parameter in the query string too is ambiguous to a server.
+	var query, body url.Values
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		query, body = r.URL.Query(), r.PostForm
+		mu.Unlock()
+		_, _ = w.Write([]byte(`[{"service_request_id":"7"}]`))
+	}))
+	defer srv.Close()
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, APIKey: "k", JurisdictionID: "city.example.gov", Retry: httpretry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(context.Background(), open311.NewRequest{ServiceCode: "STLT", AddressString: "1 Main St"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if query.Has("jurisdiction_id") || body.Get("jurisdiction_id") != "city.example.gov" {
+		t.Errorf("jurisdiction_id in query %v, in body %v; want it in the body only", query, body)
+	}
+}
+
+func TestRequestsByIDKeepsOnlyTheIDsAsked(t *testing.T) {
+	t.Parallel()
+	// A server that ignores service_request_id answers its default list;
+	// those are not the requests asked for.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`[{"service_request_id":"1","status":"open"},{"service_request_id":"2","status":"open"},{"service_request_id":"3","status":"closed"}]`))
+	}))
+	defer srv.Close()
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, Retry: httpretry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.RequestsByID(context.Background(), []string{"3", "9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "3" {
+		t.Errorf("RequestsByID(3, 9) = %+v, want request 3 only", got)
+	}
+}
+
+// deadlineRecorder is a RoundTripper noting whether each request's context
+// had a deadline, and how far off.
+type deadlineRecorder struct {
+	mu   sync.Mutex
+	left []time.Duration // -1 for none
+	next http.RoundTripper
+}
+
+func (d *deadlineRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	left := time.Duration(-1)
+	if dl, ok := r.Context().Deadline(); ok {
+		left = time.Until(dl)
+	}
+	d.mu.Lock()
+	d.left = append(d.left, left)
+	d.mu.Unlock()
+	return d.next.RoundTrip(r)
+}
+
+func TestDiscoverHasItsOwnTimeout(t *testing.T) {
+	t.Parallel()
+	// Discovery is a call to another server, often another host: a caller
+	// without a deadline must not hang on it for ever.
+	rp := &replay{routes: map[string]replayAnswer{"GET /discovery.json": {"discovery.json", 200}}}
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	rec := &deadlineRecorder{next: srv.Client().Transport}
+	if _, err := open311.Discover(context.Background(), &http.Client{Transport: rec}, srv.URL+"/discovery.json"); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.left) != 1 || rec.left[0] < 0 || rec.left[0] > open311.DiscoverTimeout {
+		t.Errorf("discovery request deadlines: %v, want one within %v", rec.left, open311.DiscoverTimeout)
+	}
+}
