@@ -39,6 +39,10 @@ type devFlags struct {
 	addr    string
 	dsn     string
 	sensors int
+	// compress divides the workflows' production schedules; rescue is the
+	// rescue tick's period.
+	compress float64
+	rescue   time.Duration
 }
 
 func newDevCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
@@ -64,6 +68,8 @@ and runs until ctrl-c.`,
 	c.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the console listens")
 	c.Flags().StringVar(&f.dsn, "database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
 	c.Flags().IntVar(&f.sensors, "sensors", 100, "simulated streetlight sensors reporting power draw every minute")
+	c.Flags().Float64Var(&f.compress, "compress", 480, "divide the workflows' schedules by this (480: arcgis-import every minute, billing-export every 3)")
+	c.Flags().DurationVar(&f.rescue, "rescue-every", 30*time.Second, "how often the rescue tick returns lost batches and restarts broken chains")
 	return c
 }
 
@@ -130,7 +136,24 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 			"latest":    console + "/telemetry/sensors/{id}/latest",
 		},
 	}
+	if f.compress <= 0 {
+		return usageError("--compress must be positive")
+	}
+	runners := map[string]*devRunner{}
+	env := devEnv{sys: sys, db: pool, logger: logger.With("half", "integrations")}
+	for _, wf := range devWorkflows {
+		r, err := startWorkflow(ctx, wf, env)
+		if err != nil {
+			return err
+		}
+		runners[wf.name] = r
+		go r.schedule(ctx, time.Duration(float64(wf.every)/f.compress), f.rescue)
+	}
+
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /workflows/{name}/run", func(w http.ResponseWriter, r *http.Request) {
+		serveRun(w, r, runners[r.PathValue("name")])
+	})
 	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
 	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -120,6 +120,7 @@ Commands that read the database use DATABASE_URL (or --database-url).
 		newDevCmd(out, logger),
 		newSimCmd(out, logger),
 		newMigrateCmd(out, logger),
+		newRunCmd(out, logger),
 	)
 	return root
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +55,21 @@ func (s *Sink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, er
 	}
 	name := utility.FileName(s.Mapping.Sender, started, int(run))
 
+	outs, keys, rows, err := s.rows(ctx, items, run, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		if _, err := s.DB.Exec(ctx, recordRowsSQL, run, keys, rows); err != nil {
+			return nil, fmt.Errorf("recording %d billing rows: %w", len(keys), err)
+		}
+	}
+	return outs, nil
+}
+
+// rows decides each item's row for run and returns the outcomes with the
+// asset ids and JSON rows to record.
+func (s *Sink) rows(ctx context.Context, items []work.Item, run int64, name string) ([]work.Outcome, []string, [][]byte, error) {
 	outs := make([]work.Outcome, len(items))
 	lights := make([]*Light, len(items))
 	var assets []string
@@ -68,7 +87,7 @@ func (s *Sink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, er
 	}
 	prev, err := s.previous(ctx, assets, run)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	var keys []string
 	var rows [][]byte
@@ -92,17 +111,12 @@ func (s *Sink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, er
 		}
 		b, err := json.Marshal(row)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		keys, rows = append(keys, row.AssetID), append(rows, b)
 		outs[i] = work.Success(name)
 	}
-	if len(keys) > 0 {
-		if _, err := s.DB.Exec(ctx, recordRowsSQL, run, keys, rows); err != nil {
-			return nil, fmt.Errorf("recording %d billing rows: %w", len(keys), err)
-		}
-	}
-	return outs, nil
+	return outs, keys, rows, nil
 }
 
 // previous returns the last row of each asset in a run before run.
@@ -129,4 +143,44 @@ func (s *Sink) previous(ctx context.Context, assets []string, run int64) (map[st
 		return nil, fmt.Errorf("reading billed rows: %w", err)
 	}
 	return out, nil
+}
+
+// Preview writes the inventory file that applying items as the next run
+// would make, and writes nothing anywhere: the rows, in asset id order, and
+// the items that would be skipped or fail.
+func (s *Sink) Preview(ctx context.Context, items []work.Item, w io.Writer) error {
+	outs, _, rows, err := s.rows(ctx, items, math.MaxInt64, "the next run's file")
+	if err != nil {
+		return err
+	}
+	changes := make([]utility.Change, 0, len(rows))
+	for _, b := range rows {
+		var c utility.Change
+		if err := json.Unmarshal(b, &c); err != nil {
+			return err
+		}
+		changes = append(changes, c)
+	}
+	slices.SortFunc(changes, func(a, b utility.Change) int { return strings.Compare(a.AssetID, b.AssetID) })
+	skipped := 0
+	for i, o := range outs {
+		switch o.Status() {
+		case work.Skipped:
+			skipped++
+		case work.Dead, work.Failed:
+			fmt.Fprintf(w, "  refuse  %s: %v\n", items[i].Key, o.Err())
+		}
+	}
+	fmt.Fprintf(w, "  file of %d rows (%d devices skipped: nothing to bill):\n", len(changes), skipped)
+	if len(changes) == 0 {
+		return nil
+	}
+	data, err := utility.Encode(changes)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\r\n"), "\r\n") {
+		fmt.Fprintf(w, "    %s\n", line)
+	}
+	return nil
 }
