@@ -15,13 +15,14 @@ import (
 
 // runImport plans one run of the import and works it to the end through the
 // local publisher.
-func runImport(t testing.TB, c *city, db work.DB, pageSize int) work.PlanResult {
+func runImport(t testing.TB, c *city, db work.DB, pageSize int, noTracking ...bool) work.PlanResult {
 	t.Helper()
 	ctx := context.Background()
 	local := work.NewLocal(ctx, nil)
 	eng, err := work.New(work.Config{
 		Workflow: "arcgis-import", DB: db, Publisher: local,
-		Source:  &arcgisimport.Source{Client: c.audit, Mapping: arcgisimport.DefaultMapping(), PageSize: pageSize},
+		Source: &arcgisimport.Source{Client: c.audit, Mapping: arcgisimport.DefaultMapping(), PageSize: pageSize,
+			NoChangeTracking: len(noTracking) > 0 && noTracking[0]},
 		Sink:    &arcgisimport.Sink{Client: c.cms},
 		Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, BatchSize: 25,
 	})
@@ -104,4 +105,32 @@ func TestImportEndToEnd(t *testing.T) {
 		t.Fatalf("after %d reviews the third run planned %d items", reviewed, third.Items)
 	}
 	checkDevices(t, c, runItems(t, db, third.Run), c.devices(t))
+}
+
+// TestImportWithoutChangeTracking imports from a layer read without
+// extractChanges: after the first whole read, later runs page by (edit date,
+// object id) from where the layer stood when it began, and still bring every
+// approval the auditors made since, including many sharing one edit date.
+func TestImportWithoutChangeTracking(t *testing.T) {
+	t.Parallel()
+	c := startCity(t, 3000, citysim.Faults{Seed: 5, ErrorRate: 0.05})
+	db := pgtest.Pool(t)
+	first := runImport(t, c, db, 100, true)
+	var wm struct {
+		Gen    int64     `json:"gen"`
+		Edited time.Time `json:"edited"`
+	}
+	if err := json.Unmarshal(first.Watermark, &wm); err != nil || wm.Gen != 0 || wm.Edited.IsZero() {
+		t.Fatalf("watermark after a whole read without change tracking: %s", first.Watermark)
+	}
+	for i := range 5 {
+		if _, _, err := c.sys.AuditFeed.Sync(citysim.CityEpoch().Add(time.Duration(3+i)*time.Hour), 80); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := runImport(t, c, db, 7, true)
+	if second.Items == 0 {
+		t.Fatal("the auditors' approvals did not arrive")
+	}
+	checkDevices(t, c, runItems(t, db, second.Run), c.devices(t))
 }

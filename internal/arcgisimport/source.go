@@ -13,27 +13,34 @@ import (
 
 // watermark is how far the import has read the audit layer. Edited and OID
 // are the (edit date, object id) keyset position of the last feature read.
-// Gen is the service's server generation as of the start of the last whole
+// Gen is the service's server generation as of the start of the first whole
 // read: once set, later runs ask extractChanges for what changed after it.
-// StartGen carries the generation taken when a keyset read began through
-// the read's pages, to become Gen when the read is done.
+// Full marks the pages of that first whole read, which goes by object id
+// alone (the key a layer always indexes); StartGen and StartEdit, the
+// service's generation and the layer's last edit date when it began, become
+// Gen and Edited when it is done, so later runs read every edit made since
+// it started, those made during it included.
 type watermark struct {
-	Edited   time.Time `json:"edited,omitzero"`
-	OID      int64     `json:"oid,omitempty"`
-	Gen      int64     `json:"gen,omitempty"`
-	StartGen int64     `json:"startGen,omitempty"`
+	Edited    time.Time `json:"edited,omitzero"`
+	OID       int64     `json:"oid,omitempty"`
+	Gen       int64     `json:"gen,omitempty"`
+	Full      bool      `json:"full,omitempty"`
+	StartGen  int64     `json:"startGen,omitempty"`
+	StartEdit time.Time `json:"startEdit,omitzero"`
 }
 
 // Source reads approved audits from the audit layer for the engine, one
-// page per call. The first run, and every run of a layer without change
-// tracking, pages the layer by (edit date, object id) after the watermark,
-// so audits that share one edit date (auditors sync in batches) are neither
-// missed nor repeated. Where the service tracks changes, the server
-// generation taken before the first whole read is kept in the watermark,
-// and later runs ask extractChanges for the features added or updated since
-// it: one call, and it also sees features whose edit date a client set in
-// the past. A feature read twice (edited during the first read, then seen
-// again as a change) is harmless: the sink upserts by asset id.
+// page per call. The first run reads the whole layer in object id order
+// (the key every layer indexes, so each page costs the server one index
+// seek). Later runs, where the service tracks changes, ask extractChanges
+// for the features added or updated since the server generation taken
+// before that first read: one call, and it also sees features whose edit
+// date a client set in the past. Without change tracking they page the
+// layer by (edit date, object id) from the layer's last edit date at the
+// start of the first read, so audits that share one edit date (auditors
+// sync in batches) are neither missed nor repeated. A feature read twice
+// (edited during a read, then seen again as a change) is harmless: the sink
+// upserts by asset id.
 type Source struct {
 	Client  *arcgis.Client
 	Layer   int
@@ -60,12 +67,21 @@ func (s *Source) Changes(ctx context.Context, after work.Watermark) (work.Page, 
 	if wm.Gen > 0 && !s.NoChangeTracking {
 		return s.extract(ctx, wm)
 	}
-	if wm.StartGen == 0 && !s.NoChangeTracking {
-		gen, err := s.serverGen(ctx)
-		if err != nil {
-			return work.Page{}, err
+	if len(after) == 0 {
+		// The first run: read the whole layer, noting where it stood.
+		wm.Full = true
+		if !s.NoChangeTracking {
+			gen, err := s.serverGen(ctx)
+			if err != nil {
+				return work.Page{}, err
+			}
+			wm.StartGen = gen
 		}
-		wm.StartGen = gen
+		info, err := s.Client.Layer(ctx, s.Layer)
+		if err != nil {
+			return work.Page{}, fmt.Errorf("reading the audit layer: %w", err)
+		}
+		wm.StartEdit = info.LastEditDate()
 	}
 	return s.keyset(ctx, wm)
 }
@@ -110,11 +126,14 @@ func (s *Source) keyset(ctx context.Context, wm watermark) (work.Page, error) {
 	if err != nil {
 		return work.Page{}, err
 	}
-	p, err := s.Client.QueryAfter(ctx, s.Layer, arcgis.KeysetQuery{
-		Query:     arcgis.Query{Where: s.Mapping.where(), Geometry: true, OutSR: 4326, Count: s.PageSize},
-		EditField: edit,
-		After:     arcgis.Key{Edited: wm.Edited, ObjectID: wm.OID},
-	})
+	q := arcgis.KeysetQuery{
+		Query: arcgis.Query{Where: s.Mapping.where(), Geometry: true, OutSR: 4326, Count: s.PageSize},
+		After: arcgis.Key{Edited: wm.Edited, ObjectID: wm.OID},
+	}
+	if !wm.Full {
+		q.EditField = edit
+	}
+	p, err := s.Client.QueryAfter(ctx, s.Layer, q)
 	if err != nil {
 		return work.Page{}, fmt.Errorf("reading audits after %v/%d: %w", wm.Edited, wm.OID, err)
 	}
@@ -122,9 +141,12 @@ func (s *Source) keyset(ctx context.Context, wm watermark) (work.Page, error) {
 	if err != nil {
 		return work.Page{}, err
 	}
-	next := watermark{Edited: p.Last.Edited, OID: p.Last.ObjectID, StartGen: wm.StartGen}
-	if !p.More {
-		next.Gen, next.StartGen = wm.StartGen, 0
+	next := watermark{Edited: p.Last.Edited, OID: p.Last.ObjectID}
+	if wm.Full {
+		next.Full, next.StartGen, next.StartEdit = true, wm.StartGen, wm.StartEdit
+		if !p.More {
+			next = watermark{Gen: wm.StartGen, Edited: wm.StartEdit}
+		}
 	}
 	b, err := json.Marshal(next)
 	if err != nil {
