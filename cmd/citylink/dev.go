@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,7 +67,7 @@ and runs until ctrl-c.`,
 	}
 	f.sim.register(c.Flags())
 	c.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "where the console listens")
-	c.Flags().StringVar(&f.dsn, "database-url", os.Getenv("DATABASE_URL"), "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
+	c.Flags().StringVar(&f.dsn, "database-url", "", "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
 	c.Flags().IntVar(&f.sensors, "sensors", 100, "simulated streetlight sensors reporting power draw every minute")
 	c.Flags().Float64Var(&f.compress, "compress", 480, "divide the workflows' schedules by this (480: arcgis-import every minute, billing-export every 3)")
 	c.Flags().DurationVar(&f.rescue, "rescue-every", 30*time.Second, "how often the rescue tick returns lost batches and restarts broken chains")
@@ -74,6 +75,7 @@ and runs until ctrl-c.`,
 }
 
 func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger) error {
+	f.dsn = cmp.Or(f.dsn, os.Getenv("DATABASE_URL"))
 	sf, addr, dsn, sensors := &f.sim, &f.addr, &f.dsn, &f.sensors
 
 	pool, dbURL, stopDB, err := devDatabase(ctx, *dsn, logger)

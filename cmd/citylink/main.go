@@ -52,6 +52,11 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
+// notFound marks a question about something that is not there.
+func notFound(format string, args ...any) error {
+	return &exitError{code: exitNotFound, err: fmt.Errorf(format, args...)}
+}
+
 // errAttention is returned after a successful report that shows failed or
 // dead items, so a script can act on it without parsing the output.
 var errAttention = &exitError{code: exitAttention, err: errors.New("failed or dead items need attention")}
@@ -120,6 +125,9 @@ Commands that read the database use DATABASE_URL (or --database-url).
 		newDevCmd(out, logger),
 		newSimCmd(out, logger),
 		newMigrateCmd(out, logger),
+		newStatusCmd(out),
+		newItemsCmd(out),
+		newReplayCmd(out),
 		newRunCmd(out, logger),
 	)
 	return root

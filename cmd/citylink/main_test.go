@@ -45,7 +45,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"bogus"}, exitUsage},
 		{[]string{"dev", "--no-such-flag"}, exitUsage},
 		{[]string{"migrate", "sideways"}, exitUsage},
-		{[]string{"migrate", "--database-url", ""}, exitUsage},
+		{[]string{"status", "--run"}, exitUsage},
+		{[]string{"items"}, exitUsage},
+		{[]string{"replay", "--dead"}, exitUsage},
 		{[]string{"help"}, exitOK},
 	} {
 		var stderr bytes.Buffer

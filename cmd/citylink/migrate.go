@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +20,14 @@ import (
 type dbFlag struct{ url string }
 
 func (f *dbFlag) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.url, "database-url", os.Getenv("DATABASE_URL"), "Postgres connection string (default $DATABASE_URL)")
+	// The default is not the variable's value, which help would print,
+	// password and all.
+	c.Flags().StringVar(&f.url, "database-url", "", "Postgres connection string (default $DATABASE_URL)")
 }
 
 // connect opens a pool on the flag's database.
 func (f *dbFlag) connect(ctx context.Context, cmd string) (*pgxpool.Pool, error) {
+	f.url = cmp.Or(f.url, os.Getenv("DATABASE_URL"))
 	if f.url == "" {
 		return nil, usageError("%s needs a database: set DATABASE_URL or --database-url", cmd)
 	}

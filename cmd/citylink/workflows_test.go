@@ -13,7 +13,6 @@ import (
 	"github.com/citylink/citylink/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // count returns a number from the database.
 func count(t *testing.T, env devEnv, sql string) int {

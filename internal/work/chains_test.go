@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/work/fault"
 )
 
 // checkExactlyOnce asserts that the run succeeded, that every item succeeded
@@ -67,7 +69,7 @@ func TestEveryLinkDeliveredTwice(t *testing.T) {
 	t.Parallel()
 	items := makeItems("pole", 2_000)
 	h := newHarness(t, &pageSource{items: items, pageSize: 500}, func(c *Config) { c.BatchSize = 10 })
-	h.local.Twice = func(Link) bool { return true }
+	h.twice = func(Link) bool { return true }
 	deliveries := h.countDeliveries()
 
 	res, err := h.engine.Plan(context.Background())
@@ -113,10 +115,10 @@ func TestWorkerDiesMidBatch(t *testing.T) {
 	// Every worker can be killed, and the first batch any of them applies
 	// is where one dies: whichever chain gets there first, there always is
 	// a first batch, so the test does not hang on scheduling luck.
-	h.local.Lose = func(Link) bool { return true }
+	h.lose = func(Link) bool { return true }
 	var killed atomic.Bool
 	h.sink.midBatch = func(ctx context.Context) error {
-		if killed.CompareAndSwap(false, true) && Crash(ctx) {
+		if killed.CompareAndSwap(false, true) && fault.Crash(ctx) {
 			return ctx.Err()
 		}
 		return nil

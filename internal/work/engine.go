@@ -125,6 +125,10 @@ func New(cfg Config) (*Engine, error) {
 // Workflow returns the name of the engine's workflow.
 func (e *Engine) Workflow() string { return e.cfg.Workflow }
 
+// LeaseTTL returns how long a claimed batch belongs to its worker, so that a
+// test kit knows how far to move its clock to expire a lost worker's lease.
+func (e *Engine) LeaseTTL() time.Duration { return e.cfg.LeaseTTL }
+
 // leaseToken returns a lease owner unique to one claim, so that two
 // deliveries of a link in one process never mistake each other's lease.
 func (e *Engine) leaseToken() string {

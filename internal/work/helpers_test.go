@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/work/fault"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -226,6 +227,9 @@ type harness struct {
 	clock  *fakeClock
 	sink   *countingSink
 	logs   *logCounter
+	// twice chooses links to deliver twice, lose deliveries whose worker
+	// the sink may kill with fault.Crash; set them before planning.
+	twice, lose func(Link) bool
 }
 
 // newHarness builds a harness; edit adjusts the config before New.
@@ -241,7 +245,7 @@ func newHarness(t testing.TB, src Source, edit func(*Config)) *harness {
 	cfg := Config{
 		Workflow:   "test-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
 		DB:         h.pool,
-		Publisher:  h.local,
+		Publisher:  fault.Twice[Link](h.local, func(l Link) bool { return h.twice != nil && h.twice(l) }),
 		Source:     src,
 		Sink:       h.sink,
 		Logger:     slog.New(h.logs),
@@ -257,7 +261,7 @@ func newHarness(t testing.TB, src Source, edit func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h.engine = e
-	h.local.Deliver = e.Work
+	h.local.Deliver = fault.Losing(e.Work, func(l Link) bool { return h.lose != nil && h.lose(l) })
 	return h
 }
 

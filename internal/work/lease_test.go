@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/citylink/citylink/internal/work/fault"
 )
 
 // TestLeaseLostRecordsNothing has a worker outlive its lease: while it
@@ -89,9 +91,9 @@ func TestPoisonBatchIsAbandoned(t *testing.T) {
 		c.MaxAttempts = 1
 		c.Alerter = &alerts
 	})
-	h.local.Lose = func(Link) bool { return true }
+	h.lose = func(Link) bool { return true }
 	h.sink.midBatch = func(ctx context.Context) error {
-		Crash(ctx)
+		fault.Crash(ctx)
 		return ctx.Err()
 	}
 	res, err := h.engine.Plan(ctx)

@@ -4,21 +4,16 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 )
 
 // Local delivers links to a handler on goroutines, in process: the fan-out of
-// `citylink dev` and of the tests. Like SNS it delivers at least once, and it
-// can be told to deliver some links twice and to lose a worker mid-batch, so
-// tests exercise what SNS and Lambda do in production.
+// `citylink dev` and of the tests. Like SNS it delivers at least once. Faults
+// that tests inject (links delivered twice, workers lost mid-batch) are
+// decorations of its Publish and Deliver, kept in the test kit
+// (internal/work/worktest), not switches of this type.
 type Local struct {
 	// Deliver handles a link; usually an Engine's Work.
 	Deliver func(ctx context.Context, link Link) error
-	// Twice, when set, chooses links to deliver twice, concurrently.
-	Twice func(Link) bool
-	// Lose, when set, chooses deliveries whose worker a sink can kill
-	// mid-batch with Crash.
-	Lose func(Link) bool
 	// OnError, when set, is told of each failed delivery (`citylink dev`
 	// logs them); otherwise Wait returns them.
 	OnError func(Link, error)
@@ -35,29 +30,13 @@ func NewLocal(ctx context.Context, deliver func(ctx context.Context, link Link) 
 	return &Local{ctx: ctx, Deliver: deliver}
 }
 
-type crashKey struct{}
-
-// crash is the kill switch of one delivery chosen by Lose.
-type crash struct {
-	once   sync.Once
-	cancel context.CancelFunc
-	fired  atomic.Bool
-}
-
-// Publish starts the delivery of link (twice, if Twice chooses it) and
-// returns at once.
+// Publish starts the delivery of link and returns at once.
 func (l *Local) Publish(_ context.Context, link Link) error {
 	if l.Deliver == nil {
 		return errors.New("work: local publisher has nothing to deliver to")
 	}
-	n := 1
-	if l.Twice != nil && l.Twice(link) {
-		n = 2
-	}
-	for range n {
-		l.wg.Add(1)
-		go l.deliver(link)
-	}
+	l.wg.Add(1)
+	go l.deliver(link)
 	return nil
 }
 
@@ -67,15 +46,7 @@ func (l *Local) deliver(link Link) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if l.Lose != nil && l.Lose(link) {
-		c, cancel := context.WithCancel(ctx)
-		defer cancel()
-		ctx = context.WithValue(c, crashKey{}, &crash{cancel: cancel})
-	}
 	if err := l.Deliver(ctx, link); err != nil {
-		if k, ok := ctx.Value(crashKey{}).(*crash); ok && k.fired.Load() && errors.Is(err, context.Canceled) {
-			return // the worker we killed; its error is the point
-		}
 		if l.OnError != nil {
 			l.OnError(link, err)
 			return
@@ -84,24 +55,6 @@ func (l *Local) deliver(link Link) {
 		l.errs = append(l.errs, err)
 		l.mu.Unlock()
 	}
-}
-
-// Crash kills the worker of the delivery ctx belongs to, if Lose chose it:
-// its context is cancelled, so it can neither record its batch nor give back
-// the lease, as when a Lambda dies. A sink under test calls it mid-batch. It
-// reports whether it killed anything.
-func Crash(ctx context.Context) bool {
-	k, ok := ctx.Value(crashKey{}).(*crash)
-	if !ok {
-		return false
-	}
-	killed := false
-	k.once.Do(func() {
-		k.fired.Store(true)
-		k.cancel()
-		killed = true
-	})
-	return killed
 }
 
 // Wait blocks until every delivery, including those published by deliveries,

@@ -55,6 +55,7 @@ func Runs(ctx context.Context, db DB, workflow string, limit int) ([]Run, error)
 // ItemRecord is one planned item with what happened to it.
 type ItemRecord struct {
 	ID        int64           `json:"id"`
+	Workflow  string          `json:"workflow"`
 	Run       int64           `json:"run"`
 	Key       string          `json:"source_key"`
 	State     Status          `json:"state"`
@@ -64,11 +65,13 @@ type ItemRecord struct {
 	Reason    string          `json:"skip_reason,omitempty"`
 	Payload   json.RawMessage `json:"payload"`
 	Finished  *time.Time      `json:"finished,omitempty"`
+	// CarriedInto is the item that carries this one into a later run.
+	CarriedInto *int64 `json:"carried_into,omitempty"`
 }
 
 const historySQL = `
-SELECT id, run_id, source_key, state, attempts, coalesce(target_ref, ''), coalesce(error, ''),
-       coalesce(skip_reason, ''), payload, finished_at
+SELECT id, workflow, run_id, source_key, state, attempts, coalesce(target_ref, ''), coalesce(error, ''),
+       coalesce(skip_reason, ''), payload, finished_at, carried_into
 FROM items
 WHERE workflow = $1 AND source_key = $2
 ORDER BY id`
@@ -80,16 +83,7 @@ func History(ctx context.Context, db DB, workflow, key string) ([]ItemRecord, er
 	if err != nil {
 		return nil, fmt.Errorf("reading history of %s: %w", key, err)
 	}
-	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ItemRecord, error) {
-		var x ItemRecord
-		err := r.Scan(&x.ID, &x.Run, &x.Key, &x.State, &x.Attempts, &x.TargetRef, &x.Error, &x.Reason,
-			&x.Payload, &x.Finished)
-		return x, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading history of %s: %w", key, err)
-	}
-	return recs, nil
+	return collectItems(rows)
 }
 
 const replaySQL = `

@@ -1,0 +1,304 @@
+package gissync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/citylink/citylink/internal/arcgis"
+	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/work"
+)
+
+// cursorMark is gis-push's watermark: the CMS device listing's cursor.
+type cursorMark struct {
+	Cursor string `json:"cursor"`
+}
+
+// PushSource reads the CMS devices written since the stored cursor.
+type PushSource struct{ cfg Config }
+
+// NewPushSource returns gis-push's source.
+func NewPushSource(cfg Config) (*PushSource, error) {
+	cfg, err := cfg.withDefaults()
+	return &PushSource{cfg: cfg}, err
+}
+
+// errPage stops a listing after its first page.
+var errPage = errors.New("one page read")
+
+// Changes implements work.Source: one page of the CMS device listing.
+func (s *PushSource) Changes(ctx context.Context, after work.Watermark) (work.Page, error) {
+	var wm cursorMark
+	if len(after) > 0 {
+		if err := json.Unmarshal(after, &wm); err != nil {
+			return work.Page{}, fmt.Errorf("gissync: watermark %s: %w", after, err)
+		}
+	}
+	var page cms.DevicePage
+	err := s.cfg.CMS.ListDevices(ctx, cms.DeviceQuery{After: wm.Cursor}, func(p cms.DevicePage) error {
+		page = p
+		return errPage
+	})
+	if err != nil && !errors.Is(err, errPage) {
+		return work.Page{}, fmt.Errorf("reading devices: %w", err)
+	}
+	out := work.Page{More: page.More}
+	for _, d := range page.Devices {
+		if d.ExternalID == "" {
+			continue // not a city asset: nothing to match in the DOT layer
+		}
+		it, err := work.NewItem(d.ExternalID, d)
+		if err != nil {
+			return work.Page{}, err
+		}
+		out.Items = append(out.Items, it)
+	}
+	if page.NextCursor != "" {
+		wm.Cursor = page.NextCursor
+	}
+	out.Next, err = json.Marshal(wm)
+	return out, err
+}
+
+// PushSink upserts devices into the DOT layer with applyEdits.
+type PushSink struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewPushSink returns gis-push's sink.
+func NewPushSink(cfg Config) (*PushSink, error) {
+	cfg, err := cfg.withDefaults()
+	return &PushSink{cfg: cfg, log: cfg.Logger.With("workflow", PushWorkflow)}, err
+}
+
+// pushing is one device on its way to the DOT layer.
+type pushing struct {
+	i      int
+	dev    cms.Device
+	rec    record
+	st     *state
+	feat   *arcgis.Feature
+	dotRec record
+	edited time.Time
+}
+
+// Apply implements work.Sink. A device whose record hashes as last synced
+// is skipped unread; the others are matched with their DOT features (by
+// the kept object id, else by asset id), merged field by field, and sent in
+// one applyEdits call with rollbackOnFailure false, each feature's result
+// becoming its item's outcome.
+func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, error) {
+	now := s.cfg.Clock.Now()
+	outs := make([]work.Outcome, len(items))
+	var todo []*pushing
+	assets := make([]string, 0, len(items))
+	for i, it := range items {
+		d, err := work.Decode[cms.Device](it)
+		if err == nil && d.ExternalID == "" {
+			err = fmt.Errorf("gissync: payload of %s is not a CMS device: %s", it.Key, it.Payload)
+		}
+		if err != nil {
+			outs[i] = work.Permanent(err)
+			continue
+		}
+		todo = append(todo, &pushing{i: i, dev: d, rec: fromDevice(d)})
+		assets = append(assets, d.ExternalID)
+	}
+	states, err := loadStates(ctx, s.cfg.DB, assets)
+	if err != nil {
+		return nil, err
+	}
+	var changed []*pushing
+	for _, p := range todo {
+		p.st = states[p.dev.ExternalID]
+		if p.st != nil && p.st.CMSHash == p.rec.hash() {
+			outs[p.i] = work.Skip("unchanged since the last sync")
+			continue
+		}
+		changed = append(changed, p)
+	}
+	if len(changed) == 0 {
+		return outs, nil
+	}
+	if err := s.match(ctx, changed); err != nil {
+		for _, p := range changed {
+			outs[p.i] = work.FromError(err)
+		}
+		return outs, nil
+	}
+
+	var edits arcgis.Edits
+	var adds, updates []*pushing
+	var save []saved
+	for _, p := range changed {
+		if p.feat == nil {
+			f := arcgis.Feature{Attributes: map[string]any{dotAssetID: p.dev.ExternalID}}
+			for _, name := range fields {
+				f.Attributes[dotField[name]] = dotValue(name, p.rec[name])
+			}
+			if p.dev.Location != (cms.Location{}) {
+				f.SetPoint(p.dev.Location.Longitude, p.dev.Location.Latitude)
+			}
+			edits.Adds = append(edits.Adds, f)
+			adds = append(adds, p)
+			continue
+		}
+		var base record
+		if p.st != nil {
+			base = p.st.Base
+		}
+		d := decide(s.cfg.Ownership, OwnerDOT, p.rec, p.dotRec, base, !p.dev.UpdatedAt.Before(p.edited))
+		sv := saved{state: state{AssetID: p.dev.ExternalID, DeviceID: p.dev.ID, CMSHash: p.rec.hash(), Base: d.base}, reports: d.reports}
+		sv.ObjectID, _ = p.feat.ObjectID(dotObjectID)
+		if len(d.write) == 0 {
+			if d.agreed {
+				sv.DOTHash = p.dotRec.hash()
+			}
+			save = append(save, sv)
+			outs[p.i] = work.Skip("DOT layer already holds the CMS values")
+			continue
+		}
+		f := arcgis.Feature{Attributes: map[string]any{dotObjectID: sv.ObjectID}}
+		after := record{}
+		for k, v := range p.dotRec {
+			after[k] = v
+		}
+		for name, v := range d.write {
+			f.Attributes[dotField[name]] = dotValue(name, v)
+			after[name] = v
+		}
+		if d.agreed {
+			sv.DOTHash = after.hash()
+		}
+		edits.Updates = append(edits.Updates, f)
+		updates = append(updates, p)
+		save = append(save, sv)
+	}
+	if len(edits.Adds)+len(edits.Updates) > 0 {
+		res, err := s.cfg.DOT.ApplyEdits(ctx, s.cfg.Layer, edits)
+		if err != nil {
+			// Adds may have landed: the next try finds them by asset id.
+			for _, p := range append(adds, updates...) {
+				outs[p.i] = work.FromError(err)
+			}
+			save = dropAssets(save, append(adds, updates...))
+		} else {
+			for j, p := range adds {
+				r := res.AddResults[j]
+				if err := r.Err(); err != nil {
+					outs[p.i] = editOutcome(err)
+					continue
+				}
+				outs[p.i] = work.Success(strconv.FormatInt(r.ObjectID, 10))
+				save = append(save, saved{state: state{AssetID: p.dev.ExternalID, ObjectID: r.ObjectID, DeviceID: p.dev.ID,
+					CMSHash: p.rec.hash(), DOTHash: p.rec.hash(), Base: p.rec}})
+			}
+			var failed []*pushing
+			for j, p := range updates {
+				r := res.UpdateResults[j]
+				if err := r.Err(); err != nil {
+					outs[p.i] = editOutcome(err)
+					failed = append(failed, p)
+					continue
+				}
+				outs[p.i] = work.Success(strconv.FormatInt(r.ObjectID, 10))
+			}
+			save = dropAssets(save, failed)
+		}
+	}
+	if err := saveStates(ctx, s.cfg.DB, PushWorkflow, now, true, save); err != nil {
+		// The DOT layer has the edits; without the state the next run
+		// reads the features again and finds nothing to write.
+		for _, sv := range save {
+			for _, p := range changed {
+				if p.dev.ExternalID == sv.AssetID && outs[p.i].Status() == work.Succeeded {
+					outs[p.i] = work.Retry(err, 0)
+				}
+			}
+		}
+	}
+	return outs, nil
+}
+
+// dropAssets removes the states of failed edits, so that their next try
+// starts from what was last saved.
+func dropAssets(list []saved, failed []*pushing) []saved {
+	if len(failed) == 0 {
+		return list
+	}
+	gone := map[string]bool{}
+	for _, p := range failed {
+		gone[p.dev.ExternalID] = true
+	}
+	out := list[:0]
+	for _, s := range list {
+		if !gone[s.AssetID] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// match finds the DOT features of the devices: by object id where one is
+// kept, and by asset id for the rest (and for kept ids the layer no longer
+// has).
+func (s *PushSink) match(ctx context.Context, list []*pushing) error {
+	byAsset := make(map[string]*pushing, len(list))
+	var oids []int64
+	for _, p := range list {
+		byAsset[p.dev.ExternalID] = p
+		if p.st != nil && p.st.ObjectID != 0 {
+			oids = append(oids, p.st.ObjectID)
+		}
+	}
+	take := func(fs *arcgis.FeatureSet) {
+		for i := range fs.Features {
+			f := fs.Features[i]
+			asset, _ := f.String(dotAssetID)
+			if p := byAsset[asset]; p != nil && p.feat == nil {
+				p.feat, p.dotRec = &f, fromFeature(f)
+				p.edited, _ = f.Time(dotEditDate)
+			}
+		}
+	}
+	if len(oids) > 0 {
+		fs, err := s.cfg.DOT.Query(ctx, s.cfg.Layer, arcgis.Query{ObjectIDs: oids, OutFields: dotOutFields})
+		if err != nil {
+			return fmt.Errorf("reading DOT features by object id: %w", err)
+		}
+		take(fs)
+	}
+	var lookup []string
+	for _, p := range list {
+		if p.feat == nil {
+			lookup = append(lookup, "'"+strings.ReplaceAll(p.dev.ExternalID, "'", "''")+"'")
+		}
+	}
+	if len(lookup) > 0 {
+		fs, err := s.cfg.DOT.Query(ctx, s.cfg.Layer, arcgis.Query{
+			Where: dotAssetID + " IN (" + strings.Join(lookup, ",") + ")", OutFields: dotOutFields,
+		})
+		if err != nil {
+			return fmt.Errorf("looking DOT features up by asset id: %w", err)
+		}
+		take(fs)
+	}
+	return nil
+}
+
+// editOutcome is the outcome of one feature's failed edit: a missing object
+// is looked up again next time; any other edit error is the feature's data.
+func editOutcome(err error) work.Outcome {
+	var ee *arcgis.EditError
+	if errors.As(err, &ee) && (ee.Code == arcgis.EditErrObjectMissing || ee.Code == arcgis.EditErrRolledBack) {
+		return work.Retry(err, 0)
+	}
+	return work.Permanent(err)
+}
