@@ -20,6 +20,7 @@ import (
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/work"
+	"github.com/citylink/citylink/internal/work/fault"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -92,6 +93,8 @@ type city struct {
 	engine  *work.Engine
 	local   *work.Local
 	sinkCfg alarm311.Config
+	// twice, when set, delivers every chain link twice.
+	twice *atomic.Bool
 }
 
 type cityOptions struct {
@@ -135,8 +138,9 @@ func newCity(t *testing.T, o cityOptions) *city {
 		t.Fatal(err)
 	}
 	local := work.NewLocal(context.Background(), nil)
+	twice := new(atomic.Bool)
 	engine, err := work.New(work.Config{
-		Workflow: alarm311.Workflow, DB: pool, Publisher: local, Source: src, Sink: sink, Clock: clk, Logger: quiet,
+		Workflow: alarm311.Workflow, DB: pool, Publisher: fault.Twice[work.Link](local, func(work.Link) bool { return twice.Load() }), Source: src, Sink: sink, Clock: clk, Logger: quiet,
 		BatchSize: 25, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
 	})
 	if err != nil {
@@ -144,7 +148,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	}
 	local.Deliver = engine.Work
 	return &city{t: t, clock: clk, cms: cmsSim, o311: o311, lossy: lo, pool: pool, cmsC: cmsC,
-		engine: engine, local: local, sinkCfg: cfg}
+		engine: engine, local: local, sinkCfg: cfg, twice: twice}
 }
 
 // run plans a run and works it to the end.
@@ -179,7 +183,7 @@ var markerRE = regexp.MustCompile(`\[citylink alarm-311 episode (\d+)\]`)
 func TestExactlyOneRequestPerEpisode(t *testing.T) {
 	t.Parallel()
 	c := newCity(t, cityOptions{lights: 3000, alarmsPerDay: 60, errorRate: 0.05, lostRate: 0.1})
-	c.local.Twice = func(work.Link) bool { return true }
+	c.twice.Store(true)
 	ctx := context.Background()
 
 	for range 21 {
