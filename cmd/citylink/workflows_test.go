@@ -13,7 +13,6 @@ import (
 	"github.com/citylink/citylink/internal/pgtest"
 )
 
-
 // count returns a number from the database.
 func count(t *testing.T, env devEnv, sql string) int {
 	t.Helper()
