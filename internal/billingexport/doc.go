@@ -31,7 +31,11 @@
 //     that dies between closing the run and delivering delays the file by
 //     minutes, not a day.
 //
-// A run that records no row (nothing billable changed) sends no file.
+// A run that records no row (nothing billable changed) sends no file. The
+// file holds every row its run recorded: an item whose batch the rescuer
+// abandoned after the row went in (its workers kept dying) ends failed, yet
+// its row is in the file, and when it is carried into the next run it finds
+// that row and is skipped as "no billing change": billed once either way.
 // Mappings (accounts per rate schedule, the dimming profile of lights with a
 // controller, the sender's name in file names) are configuration with
 // documented defaults: see DefaultMapping.
