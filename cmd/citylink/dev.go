@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/console"
 	"github.com/citylink/citylink/internal/pglocal"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 	"github.com/citylink/citylink/migrations"
@@ -86,11 +87,25 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	defer pool.Close()
 
 	logger.Info("building the simulated city", "lights", sf.lights, "seed", sf.seed)
+	// The fault flags go to the gates in front of the simulators, where the
+	// console can switch them later, not into the simulators themselves.
+	faults := console.Faults{ErrorRate: sf.faults.ErrorRate, ThrottleRate: sf.faults.ThrottleRate,
+		HangRate: sf.faults.HangRate, LatencyMS: int(sf.faults.Latency / time.Millisecond)}
+	sf.faults = citysim.Faults{}
 	sys, err := sf.start(logger)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
+	gates, err := startGates(sys, faults, sf.seed)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, g := range gates {
+			g.Close()
+		}
+	}()
 	go sf.advance(ctx, sys, logger)
 	keyFile, err := writeSFTPKey(sf.seed)
 	if err != nil {
@@ -121,9 +136,9 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
-	console := "http://" + l.Addr().String()
+	consoleURL := "http://" + l.Addr().String()
 	state := devSystem{
-		Console:  console,
+		Console:  consoleURL,
 		Database: dbURL,
 		Simulators: map[string]string{
 			"arcgis_audit": sys.AuditURL, "arcgis_dot": sys.DOTURL, "cms": sys.CMSURL,
@@ -131,11 +146,11 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 		},
 		AWS: map[string]string{"kinesis": stack.KinesisEndpoint, "dynamodb": stack.DynamoDBEndpoint, "s3": stack.S3Endpoint},
 		Telemetry: map[string]string{
-			"test_page": console + "/telemetry/",
-			"example":   exampleSensor(console, fleet.Sensors),
-			"submit":    "POST " + console + "/telemetry/readings",
-			"readings":  console + "/telemetry/sensors/{id}/readings",
-			"latest":    console + "/telemetry/sensors/{id}/latest",
+			"test_page": consoleURL + "/telemetry/",
+			"example":   exampleSensor(consoleURL, fleet.Sensors),
+			"submit":    "POST " + consoleURL + "/telemetry/readings",
+			"readings":  consoleURL + "/telemetry/sensors/{id}/readings",
+			"latest":    consoleURL + "/telemetry/sensors/{id}/latest",
 		},
 	}
 	if f.compress <= 0 {
@@ -161,10 +176,17 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(state)
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		devIndex.Execute(w, state)
-	})
+	city := make([]console.System, len(gates))
+	for i, g := range gates {
+		city[i] = g
+	}
+	con, err := console.New(console.Config{DB: pool, City: city, Logger: logger.With("part", "console")})
+	if err != nil {
+		return err
+	}
+	mux.Handle("GET /{$}", con)
+	mux.Handle("/static/", con)
+	mux.Handle("/api/", con)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -173,7 +195,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 		srv.Shutdown(shut)
 	}()
 
-	fmt.Fprintf(out, "citylink dev is running.\n\nconsole      %s\ndatabase     %s\n", console, dbURL)
+	fmt.Fprintf(out, "citylink dev is running.\n\nconsole      %s\ndatabase     %s\n", consoleURL, dbURL)
 	fmt.Fprintf(out, "kinesis      %s\ndynamodb     %s\ns3           %s\n\n", stack.KinesisEndpoint, stack.DynamoDBEndpoint, stack.S3Endpoint)
 	describeSystems(out, sys, keyFile)
 	fmt.Fprintln(out, "\nctrl-c stops everything.")
@@ -189,6 +211,32 @@ func exampleSensor(console string, sensors []string) string {
 		return "submit a reading first"
 	}
 	return console + "/telemetry/?sensor=" + sensors[0]
+}
+
+// startGates puts a switchable gate in front of each simulated HTTP system
+// and points sys at the gates, so everything dev wires to the city (the
+// workflows, the printed endpoints) goes through them. The utility's drop
+// (TLS and SFTP) has none.
+func startGates(sys *citysim.Systems, f console.Faults, seed uint64) ([]*gate, error) {
+	targets := []struct {
+		name string
+		url  *string
+	}{
+		{"arcgis-audit", &sys.AuditURL}, {"arcgis-dot", &sys.DOTURL}, {"cms", &sys.CMSURL}, {"open311", &sys.Open311URL},
+	}
+	var gates []*gate
+	for i, t := range targets {
+		g, err := startGate(t.name, *t.url, f, seed+uint64(i)*1000)
+		if err != nil {
+			for _, g := range gates {
+				g.Close()
+			}
+			return nil, fmt.Errorf("gate to %s: %w", t.name, err)
+		}
+		*t.url = g.url
+		gates = append(gates, g)
+	}
+	return gates, nil
 }
 
 // devDatabase connects to dsn, or starts a throwaway cluster when dsn is
@@ -216,20 +264,3 @@ func devDatabase(ctx context.Context, dsn string, logger *slog.Logger) (*pgxpool
 	}
 	return pool, dsn, stop, nil
 }
-
-var devIndex = template.Must(template.New("index").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>citylink dev</title>
-<style>body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem}td,th{padding:.2rem .8rem;text-align:left}code{background:#f3f3f3;padding:0 .3rem}</style>
-</head><body>
-<h1>citylink dev</h1>
-<p>Database: <code>{{.Database}}</code></p>
-<h2>Telemetry</h2>
-<p><a href="/telemetry/">Submit and query readings</a> (the test page).</p>
-<table>{{range $k, $v := .Telemetry}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
-<h2>Simulated city systems</h2>
-<table>{{range $k, $v := .Simulators}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
-<h2>AWS stand-ins</h2>
-<table>{{range $k, $v := .AWS}}<tr><th>{{$k}}</th><td><code>{{$v}}</code></td></tr>{{end}}</table>
-<p><a href="/status.json">status.json</a></p>
-</body></html>
-`))
