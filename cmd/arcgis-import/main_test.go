@@ -16,6 +16,9 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
@@ -98,9 +101,9 @@ func TestBootstrapImportsTheCity(t *testing.T) {
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/arcgis-import",
 		"DATABASE_URL="+dbURL, "LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn),
 		"AWS_ENDPOINT_URL="+goaws.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY=test",
-		"ARCGIS_SERVICE_URL="+sys.AuditURL+"/arcgis/rest/services/"+citysim.ArcGISAuditService+"/FeatureServer",
+		"ARCGIS_SERVICE_URL="+sys.AuditURL+"/arcgis/rest/services/"+arcgissim.AuditService+"/FeatureServer",
 		"ARCGIS_USERNAME="+citysim.SystemsArcGISUser, "ARCGIS_PASSWORD="+citysim.SystemsArcGISPassword,
-		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+citysim.CMSDefaultAPIKey)
+		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+cmssim.DefaultAPIKey)
 
 	scheduled, err := os.ReadFile("testdata/scheduled-event.json")
 	if err != nil {
@@ -124,13 +127,13 @@ func TestBootstrapImportsTheCity(t *testing.T) {
 		queue = append(queue[1:], box.take()...)
 	}
 
-	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: citysim.CMSDefaultAPIKey})
+	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: cmssim.DefaultAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	approved := 0
 	for _, a := range sys.City.Audits {
-		if a.Status != citysim.AuditApproved {
+		if a.Status != simcity.AuditApproved {
 			continue
 		}
 		approved++

@@ -17,6 +17,8 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
 )
@@ -98,8 +100,8 @@ func TestBootstrapExportsTheCity(t *testing.T) {
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/billing-export",
 		"DATABASE_URL="+dbURL, "LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn),
 		"AWS_ENDPOINT_URL="+goaws.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY=test",
-		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+citysim.CMSDefaultAPIKey, "UTILITY_DELIVERY=sftp",
-		"UTILITY_SFTP_ADDR="+sys.SFTPAddr, "UTILITY_SFTP_USER=citylink", "UTILITY_SFTP_KEY="+string(citysim.UtilityKeyPEM(4+1)),
+		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+cmssim.DefaultAPIKey, "UTILITY_DELIVERY=sftp",
+		"UTILITY_SFTP_ADDR="+sys.SFTPAddr, "UTILITY_SFTP_USER=citylink", "UTILITY_SFTP_KEY="+string(utilitysim.KeyPEM(4+1)),
 		"UTILITY_SFTP_HOST_KEY="+string(ssh.MarshalAuthorizedKey(sys.UtilitySFTP.HostKey())), "UTILITY_SFTP_DIR="+sys.UtilitySFTP.Dir())
 
 	scheduled, err := os.ReadFile("testdata/scheduled-event.json")

@@ -16,6 +16,7 @@ import (
 	"github.com/citylink/citylink/internal/arcgisimport"
 	"github.com/citylink/citylink/internal/billingexport"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/utility"
 	"github.com/citylink/citylink/internal/work"
@@ -72,7 +73,7 @@ func devCMS(sys *citysim.Systems) (*cms.Client, error) {
 
 func wireArcGISImport(env devEnv) (devParts, error) {
 	audit, err := arcgis.New(arcgis.Options{
-		ServiceURL: env.sys.AuditURL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		ServiceURL: env.sys.AuditURL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 		Username:   citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword,
 	})
 	if err != nil {

@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 )
 
 // auditClient serves a city's audit layer with token expiry and faults, and
 // returns a function that makes a fresh client for it, as each Lambda
 // invocation does.
-func auditClient(t *testing.T, city *citysim.City) (*citysim.CityArcGIS, func() *arcgis.Client) {
+func auditClient(t *testing.T, city *simcity.City) (*arcgissim.Servers, func() *arcgis.Client) {
 	t.Helper()
-	sim := citysim.NewCityArcGIS(city,
-		citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 5}, Faults: citysim.Faults{Seed: 17, ErrorRate: 0.2, ThrottleRate: 0.1}},
-		citysim.ArcGISOptions{})
+	sim := arcgissim.NewServers(city,
+		arcgissim.Options{Auth: arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 5}, Faults: simcity.Faults{Seed: 17, ErrorRate: 0.2, ThrottleRate: 0.1}},
+		arcgissim.Options{})
 	srv := httptest.NewServer(sim.Audit)
 	t.Cleanup(srv.Close)
 	return sim, func() *arcgis.Client {
-		c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 			Username: testUser, Password: testPassword, Retry: fastRetry})
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +39,7 @@ func auditClient(t *testing.T, city *citysim.City) (*citysim.CityArcGIS, func() 
 // or reviewed.
 func TestQueryAfterByEditDateResumes(t *testing.T) {
 	t.Parallel()
-	city := citysim.NewCity(5, 6000)
+	city := simcity.New(5, 6000)
 	sim, client := auditClient(t, city)
 	ctx := context.Background()
 	q := arcgis.KeysetQuery{Query: arcgis.Query{OutFields: []string{"asset_id"}, Count: 170}, EditField: "EditDate"}
@@ -90,12 +91,12 @@ func TestQueryAfterByEditDateResumes(t *testing.T) {
 // and checks the pages hold exactly the features the clause selects.
 func TestQueryAfterByObjectIDFilters(t *testing.T) {
 	t.Parallel()
-	city := citysim.NewCity(6, 5000)
+	city := simcity.New(6, 5000)
 	_, client := auditClient(t, city)
 	ctx := context.Background()
 	want := 0
 	for _, a := range city.Audits {
-		if a.Status == citysim.AuditApproved {
+		if a.Status == simcity.AuditApproved {
 			want++
 		}
 	}
@@ -107,7 +108,7 @@ func TestQueryAfterByObjectIDFilters(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range p.Features {
-			if s, _ := f.String("audit_status"); s != citysim.AuditApproved {
+			if s, _ := f.String("audit_status"); s != simcity.AuditApproved {
 				t.Fatalf("feature with status %q selected", s)
 			}
 			got++

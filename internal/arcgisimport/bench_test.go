@@ -15,7 +15,9 @@ import (
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/arcgisimport"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -23,7 +25,7 @@ import (
 )
 
 var (
-	benchLights  = flag.Int("import.lights", citysim.DefaultLights, "lights in the benchmark city, every one an approved audit")
+	benchLights  = flag.Int("import.lights", simcity.DefaultLights, "lights in the benchmark city, every one an approved audit")
 	benchLatency = flag.Duration("import.latency", 0, "latency added to every simulator call")
 )
 
@@ -62,26 +64,26 @@ func counted(h http.Handler, n *atomic.Int64) http.Handler {
 //	go test -run '^$' -bench ImportCity -benchtime 1x ./internal/arcgisimport/ -import.latency=20ms
 func BenchmarkImportCity(b *testing.B) {
 	ctx := context.Background()
-	city := citysim.NewCity(1, *benchLights)
+	city := simcity.New(1, *benchLights)
 	city.Audits = city.Audits[:0]
 	for _, l := range city.Lights {
-		city.Audits = append(city.Audits, citysim.Audit{AssetID: l.AssetID, Status: citysim.AuditApproved, Auditor: "Bench Crew",
-			AuditedAt: citysim.CityEpoch().Add(-time.Duration(len(city.Audits)%5000) * time.Minute)})
+		city.Audits = append(city.Audits, simcity.Audit{AssetID: l.AssetID, Status: simcity.AuditApproved, Auditor: "Bench Crew",
+			AuditedAt: simcity.Epoch().Add(-time.Duration(len(city.Audits)%5000) * time.Minute)})
 	}
-	faults := citysim.Faults{Latency: *benchLatency}
+	faults := simcity.Faults{Latency: *benchLatency}
 	for b.Loop() {
 		b.StopTimer()
 		var auditCalls, cmsCalls atomic.Int64
-		sim := citysim.NewCityArcGIS(city, citysim.ArcGISOptions{Faults: faults}, citysim.ArcGISOptions{})
+		sim := arcgissim.NewServers(city, arcgissim.Options{Faults: faults}, arcgissim.Options{})
 		auditSrv := httptest.NewServer(counted(sim.Audit, &auditCalls))
-		cmsSrv := httptest.NewServer(counted(citysim.NewCMS(citysim.CMSOptions{City: city, Seed: 1, Faults: faults}), &cmsCalls))
+		cmsSrv := httptest.NewServer(counted(cmssim.NewServer(cmssim.Options{City: city, Seed: 1, Faults: faults}), &cmsCalls))
 		retry := httpretry.Policy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}
-		audit, err := arcgis.New(arcgis.Options{ServiceURL: auditSrv.URL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		audit, err := arcgis.New(arcgis.Options{ServiceURL: auditSrv.URL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 			HTTPClient: &http.Client{Transport: httpretry.New(&http.Transport{MaxIdleConnsPerHost: 32}, retry)}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: citysim.CMSDefaultAPIKey, Retry: retry, Transport: &http.Transport{MaxIdleConnsPerHost: 32}})
+		c, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: cmssim.DefaultAPIKey, Retry: retry, Transport: &http.Transport{MaxIdleConnsPerHost: 32}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/arcgisimport"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/work"
@@ -47,9 +47,9 @@ func runImport(t testing.TB, c *city, db work.DB, pageSize int, noTracking ...bo
 // since the kept server generation.
 func TestImportEndToEnd(t *testing.T) {
 	t.Parallel()
-	c := startCity(t, 4000, citysim.Faults{})
+	c := startCity(t, 4000, simcity.Faults{})
 	db := pgtest.Pool(t)
-	odd := c.addOddities(t, citysim.CityEpoch().Add(time.Hour))
+	odd := c.addOddities(t, simcity.Epoch().Add(time.Hour))
 
 	res := runImport(t, c, db, 250)
 	approved := c.approved()
@@ -94,7 +94,7 @@ func TestImportEndToEnd(t *testing.T) {
 	// The auditors sync; their approvals arrive with the next run.
 	var reviewed int
 	for i := range 6 {
-		_, r, err := c.sys.AuditFeed.Sync(citysim.CityEpoch().Add(time.Duration(2+i)*time.Hour), 60)
+		_, r, err := c.sys.AuditFeed.Sync(simcity.Epoch().Add(time.Duration(2+i)*time.Hour), 60)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +113,7 @@ func TestImportEndToEnd(t *testing.T) {
 // approval the auditors made since, including many sharing one edit date.
 func TestImportWithoutChangeTracking(t *testing.T) {
 	t.Parallel()
-	c := startCity(t, 3000, citysim.Faults{Seed: 5, ErrorRate: 0.05})
+	c := startCity(t, 3000, simcity.Faults{Seed: 5, ErrorRate: 0.05})
 	db := pgtest.Pool(t)
 	first := runImport(t, c, db, 100, true)
 	var wm struct {
@@ -124,7 +124,7 @@ func TestImportWithoutChangeTracking(t *testing.T) {
 		t.Fatalf("watermark after a whole read without change tracking: %s", first.Watermark)
 	}
 	for i := range 5 {
-		if _, _, err := c.sys.AuditFeed.Sync(citysim.CityEpoch().Add(time.Duration(3+i)*time.Hour), 80); err != nil {
+		if _, _, err := c.sys.AuditFeed.Sync(simcity.Epoch().Add(time.Duration(3+i)*time.Hour), 80); err != nil {
 			t.Fatal(err)
 		}
 	}

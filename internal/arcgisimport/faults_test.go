@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/arcgisimport"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/work"
 	"github.com/citylink/citylink/internal/work/worktest"
@@ -18,7 +18,7 @@ import (
 // outcome, and the CMS holds one device per asset id.
 func TestImportUnderFaults(t *testing.T) {
 	t.Parallel()
-	c := startCity(t, 3000, citysim.Faults{Seed: 9, ErrorRate: 0.05})
+	c := startCity(t, 3000, simcity.Faults{Seed: 9, ErrorRate: 0.05})
 	h := worktest.New(t, worktest.Config{
 		Source: &arcgisimport.Source{Client: c.audit, Mapping: arcgisimport.DefaultMapping(), PageSize: 150},
 		Sink:   &arcgisimport.Sink{Client: c.cms},
@@ -36,7 +36,7 @@ func TestImportUnderFaults(t *testing.T) {
 			return n, nil
 		},
 	})
-	c.addOddities(t, citysim.CityEpoch().Add(time.Hour))
+	c.addOddities(t, simcity.Epoch().Add(time.Hour))
 	run := h.Run(t)
 	run.EveryItemHasOutcome(t)
 	h.NoEffectTwice(t)

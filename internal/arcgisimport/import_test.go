@@ -9,6 +9,9 @@ import (
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -27,7 +30,7 @@ type city struct {
 	cms   *cms.Client
 }
 
-func startCity(t testing.TB, lights int, faults citysim.Faults) *city {
+func startCity(t testing.TB, lights int, faults simcity.Faults) *city {
 	t.Helper()
 	sys, err := citysim.StartSystems(citysim.SystemsOptions{Seed: 7, Lights: lights, Faults: faults})
 	if err != nil {
@@ -35,14 +38,14 @@ func startCity(t testing.TB, lights int, faults citysim.Faults) *city {
 	}
 	t.Cleanup(sys.Close)
 	audit, err := arcgis.New(arcgis.Options{
-		ServiceURL: sys.AuditURL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		ServiceURL: sys.AuditURL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 		Username:   citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword,
 		HTTPClient: &http.Client{Transport: httpretry.New(nil, patient)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: citysim.CMSDefaultAPIKey, Retry: patient})
+	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: cmssim.DefaultAPIKey, Retry: patient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +88,12 @@ func (c *city) addOddities(t testing.TB, at time.Time) map[string]string {
 	t.Helper()
 	lt := c.sys.City.Lights[len(c.sys.City.Lights)-1]
 	base := func(asset, lamp string) map[string]any {
-		return map[string]any{"asset_id": asset, "pole_id": lt.PoleID, "audit_status": citysim.AuditApproved,
+		return map[string]any{"asset_id": asset, "pole_id": lt.PoleID, "audit_status": simcity.AuditApproved,
 			"auditor": "Odd Crew", "audit_date": at.UnixMilli(), "lamp_type": lamp, "nominal_watts": int64(90),
 			"input_watts": int64(95), "rate_schedule": "LS-2"}
 	}
-	pt := &citysim.ArcGISPoint{X: lt.Lon, Y: lt.Lat}
-	res := c.sys.AuditLayer.ApplyEdits(citysim.ArcGISEdits{Editor: "Odd Crew", Adds: []citysim.ArcGISFeature{
+	pt := &arcgissim.Point{X: lt.Lon, Y: lt.Lat}
+	res := c.sys.AuditLayer.ApplyEdits(arcgissim.Edits{Editor: "Odd Crew", Adds: []arcgissim.Feature{
 		{Attributes: base("SL-ODD-0001", "LED")},
 		{Attributes: base("SL-ODD-0002", "Plasma"), Geometry: pt},
 		{Attributes: base("", "LED"), Geometry: pt},
@@ -104,10 +107,10 @@ func (c *city) addOddities(t testing.TB, at time.Time) map[string]string {
 		fmt.Sprintf("objectid:%d", res.AddResults[2].ObjectID): "missing asset id"}
 }
 
-func (c *city) approved() map[string]citysim.Light {
-	out := map[string]citysim.Light{}
+func (c *city) approved() map[string]simcity.Light {
+	out := map[string]simcity.Light{}
 	for _, a := range c.sys.City.Audits {
-		if a.Status == citysim.AuditApproved {
+		if a.Status == simcity.AuditApproved {
 			lt, _ := c.sys.City.LightByAssetID(a.AssetID)
 			out[a.AssetID] = lt
 		}

@@ -10,6 +10,9 @@ import (
 
 	"github.com/citylink/citylink/internal/billingexport"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -29,19 +32,19 @@ type city struct {
 	sftp  *utility.SFTP
 }
 
-func startCity(t testing.TB, lights int, faults citysim.Faults) *city {
+func startCity(t testing.TB, lights int, faults simcity.Faults) *city {
 	t.Helper()
 	sys, err := citysim.StartSystems(citysim.SystemsOptions{Seed: 11, Lights: lights, Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sys.Close)
-	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: citysim.CMSDefaultAPIKey, Retry: patient, PageSize: 200})
+	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: cmssim.DefaultAPIKey, Retry: patient, PageSize: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	https, err := utility.NewHTTPS(utility.HTTPSOptions{
-		BaseURL: sys.UtilityURL + "/inbox", Token: citysim.DefaultUtilityToken, Retry: patient,
+		BaseURL: sys.UtilityURL + "/inbox", Token: utilitysim.DefaultToken, Retry: patient,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sys.UtilityCA}},
 	})
 	if err != nil {
@@ -142,7 +145,7 @@ func (c *city) received(t testing.TB, name string) map[string]utility.Change {
 // sending a run's file again delivers the same name and bytes.
 func TestExportEndToEnd(t *testing.T) {
 	t.Parallel()
-	c := startCity(t, 3000, citysim.Faults{})
+	c := startCity(t, 3000, simcity.Faults{})
 	db := pgtest.Pool(t)
 	ctx := context.Background()
 	local := work.NewLocal(ctx, nil)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/citylink/citylink/internal/billingexport"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/work"
 	"github.com/citylink/citylink/internal/work/worktest"
@@ -18,7 +18,7 @@ import (
 // holds one row per succeeded item, and the utility holds exactly one file.
 func TestExportUnderFaults(t *testing.T) {
 	t.Parallel()
-	c := startCity(t, 2500, citysim.Faults{Seed: 13, ErrorRate: 0.05})
+	c := startCity(t, 2500, simcity.Faults{Seed: 13, ErrorRate: 0.05})
 	m := billingexport.DefaultMapping()
 	pool := pgtest.Pool(t)
 	h := worktest.New(t, worktest.Config{

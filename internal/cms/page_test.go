@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
 	"github.com/citylink/citylink/internal/cms"
 )
 
@@ -17,14 +17,14 @@ import (
 // cursor.
 func TestPageReadsResumeAcrossClients(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := newSim(t, 1200, citysim.CMSOptions{Faults: faulty})
+	_, srv, clock := newSim(t, 1200, cmssim.Options{Faults: faulty})
 	ctx := context.Background()
-	want := allDevices(t, newClient(t, srv, citysim.CMSDefaultAPIKey, 0), time.Time{})
+	want := allDevices(t, newClient(t, srv, cmssim.DefaultAPIKey, 0), time.Time{})
 
 	var got []cms.Device
 	cursor, pages := "", 0
 	for {
-		p, err := newClient(t, srv, citysim.CMSDefaultAPIKey, 83).DevicesPage(ctx, cms.DeviceQuery{After: cursor})
+		p, err := newClient(t, srv, cmssim.DefaultAPIKey, 83).DevicesPage(ctx, cms.DeviceQuery{After: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestPageReadsResumeAcrossClients(t *testing.T) {
 		}
 	}
 
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 83)
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 83)
 	clock.Set(testStart.Add(time.Hour))
 	changed, err := c.Update(ctx, want[7].ID, cms.DevicePatch{Circuit: new("CK-9999-Z")}, 0)
 	if err != nil {
@@ -70,10 +70,10 @@ func TestPageReadsResumeAcrossClients(t *testing.T) {
 // what ListAlarms gives.
 func TestAlarmsPageMatchesListing(t *testing.T) {
 	t.Parallel()
-	sim, srv, clock := newSim(t, 3000, citysim.CMSOptions{Faults: faulty, AlarmsPerDay: 400, ChangesPerDay: -1})
+	sim, srv, clock := newSim(t, 3000, cmssim.Options{Faults: faulty, AlarmsPerDay: 400, ChangesPerDay: -1})
 	clock.Set(testStart.Add(24 * time.Hour))
 	sim.Advance(testStart.Add(24 * time.Hour))
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 40)
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 40)
 	ctx := context.Background()
 	var want []string
 	if err := c.ListAlarms(ctx, cms.AlarmQuery{}, func(p cms.AlarmPage) error {

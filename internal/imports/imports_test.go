@@ -46,7 +46,7 @@ func TestWhoMayImportWhom(t *testing.T) {
 			}
 		}
 	}
-	local := []string{mod + "internal/citysim", mod + "internal/awstest", mod + "internal/pgtest",
+	local := []string{mod + "internal/citysim", mod + "internal/awstest", mod + "internal/localaws", mod + "internal/pgtest",
 		mod + "internal/pglocal", mod + "internal/runtimeapi", "testing", "github.com/Admiral-Piett/goaws", "github.com/johannesboyne/gofakes3"}
 	clients := []string{"arcgis", "cms", "open311", "utility"}
 	for pkg := range all {
