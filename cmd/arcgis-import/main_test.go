@@ -73,7 +73,7 @@ func snsEvent(t *testing.T, message string) []byte {
 }
 
 // TestBootstrapImportsTheCity builds the Lambda binary and runs a whole
-// import through it: the scheduled event from testdata plans, the links
+// import through it: the scheduler's plan input from testdata plans, the links
 // travel through an SNS stand-in, and each comes back to the binary as an
 // SNS event until the run is closed and every approved audit is a device.
 func TestBootstrapImportsTheCity(t *testing.T) {
@@ -105,12 +105,12 @@ func TestBootstrapImportsTheCity(t *testing.T) {
 		"ARCGIS_USERNAME="+citysim.SystemsArcGISUser, "ARCGIS_PASSWORD="+citysim.SystemsArcGISPassword,
 		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+cmssim.DefaultAPIKey)
 
-	scheduled, err := os.ReadFile("testdata/scheduled-event.json")
+	scheduled, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fn.Invoke(ctx, scheduled, time.Minute); err != nil {
-		t.Fatalf("scheduled event: %v\n%s", err, fn.Logs())
+		t.Fatalf("plan input: %v\n%s", err, fn.Logs())
 	}
 	queue := box.take()
 	if len(queue) == 0 {

@@ -72,7 +72,7 @@ func snsEvent(t *testing.T, message string) []byte {
 }
 
 // TestBootstrapExportsTheCity builds the Lambda binary and runs a whole
-// export through it: the scheduled event from testdata plans, the links
+// export through it: the scheduler's plan input from testdata plans, the links
 // travel through an SNS stand-in and come back to the binary as SNS events,
 // and the invocation that closes the run delivers the run's file over SFTP.
 func TestBootstrapExportsTheCity(t *testing.T) {
@@ -104,12 +104,12 @@ func TestBootstrapExportsTheCity(t *testing.T) {
 		"UTILITY_SFTP_ADDR="+sys.SFTPAddr, "UTILITY_SFTP_USER=citylink", "UTILITY_SFTP_KEY="+string(utilitysim.KeyPEM(4+1)),
 		"UTILITY_SFTP_HOST_KEY="+string(ssh.MarshalAuthorizedKey(sys.UtilitySFTP.HostKey())), "UTILITY_SFTP_DIR="+sys.UtilitySFTP.Dir())
 
-	scheduled, err := os.ReadFile("testdata/scheduled-event.json")
+	scheduled, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fn.Invoke(ctx, scheduled, time.Minute); err != nil {
-		t.Fatalf("scheduled event: %v\n%s", err, fn.Logs())
+		t.Fatalf("plan input: %v\n%s", err, fn.Logs())
 	}
 	queue := box.take()
 	if len(queue) == 0 {
