@@ -46,6 +46,10 @@ type devFlags struct {
 	// allowHosts are host names the console answers besides IP literals
 	// and localhost (DNS rebinding protection).
 	allowHosts []string
+	// compress divides the workflows' production schedules; rescue is the
+	// rescue tick's period.
+	compress float64
+	rescue   time.Duration
 }
 
 func newDevCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
@@ -72,6 +76,8 @@ and runs until ctrl-c.`,
 	c.Flags().StringVar(&f.dsn, "database-url", "", "Postgres to use (default $DATABASE_URL, else a throwaway cluster)")
 	c.Flags().IntVar(&f.sensors, "sensors", 100, "simulated streetlight sensors reporting power draw every minute")
 	c.Flags().StringSliceVar(&f.allowHosts, "allow-host", nil, "host names the console answers besides IP addresses and localhost")
+	c.Flags().Float64Var(&f.compress, "compress", 480, "divide the workflows' schedules by this (480: arcgis-import every minute, billing-export every 3)")
+	c.Flags().DurationVar(&f.rescue, "rescue-every", 30*time.Second, "how often the rescue tick returns lost batches and restarts broken chains")
 	return c
 }
 
@@ -158,7 +164,24 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 			"latest":    consoleURL + "/telemetry/sensors/{id}/latest",
 		},
 	}
+	if f.compress <= 0 {
+		return usageError("--compress must be positive")
+	}
+	runners := map[string]*devRunner{}
+	env := devEnv{sys: sys, db: pool, logger: logger.With("half", "integrations")}
+	for _, wf := range devWorkflows {
+		r, err := startWorkflow(ctx, wf, env)
+		if err != nil {
+			return err
+		}
+		runners[wf.name] = r
+		go r.schedule(ctx, time.Duration(float64(wf.every)/f.compress), f.rescue)
+	}
+
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /workflows/{name}/run", func(w http.ResponseWriter, r *http.Request) {
+		serveRun(w, r, runners[r.PathValue("name")])
+	})
 	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
 	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
 		st := state

@@ -128,6 +128,7 @@ Commands that read the database use DATABASE_URL (or --database-url).
 		newStatusCmd(out),
 		newItemsCmd(out),
 		newReplayCmd(out),
+		newRunCmd(out, logger),
 	)
 	return root
 }

@@ -153,13 +153,7 @@ func (c *Client) QueryPages(ctx context.Context, layer int, q Query, fn func(*Fe
 	if err != nil {
 		return err
 	}
-	size := info.MaxRecordCount
-	if q.Count > 0 && (size <= 0 || q.Count < size) {
-		size = q.Count
-	}
-	if size <= 0 {
-		size = 1000
-	}
+	size := pageSize(info, q.Count)
 	return pipeline(ctx, func(ctx context.Context, emit func(*FeatureSet) error) error {
 		if info.SupportsPagination() && orderedByID(q.OrderBy, info.ObjectIDField) {
 			return c.pageByKey(ctx, layer, info, q, size, emit)
@@ -221,40 +215,21 @@ func orderedByID(order []string, oidField string) bool {
 // the read goes on shift offsets, so offset paging would skip or repeat
 // others, but they do not move the ids still to come.
 func (c *Client) pageByKey(ctx context.Context, layer int, info *LayerInfo, q Query, size int, fn func(*FeatureSet) error) error {
-	oid := info.ObjectIDField
-	where := cmpOr(q.Where, "1=1")
-	q.OrderBy = []string{oid}
-	q.OutFields = withField(q.OutFields, oid)
-	for last, first := int64(0), true; ; first = false {
-		pq := q
-		if !first {
-			pq.Where = fmt.Sprintf("(%s) AND %s > %d", where, oid, last)
-		}
-		p := pq.params()
-		p.Set("resultOffset", "0")
-		p.Set("resultRecordCount", strconv.Itoa(size))
-		fs, err := c.query(ctx, layer, p)
+	kq := KeysetQuery{Query: q}
+	for {
+		page, err := c.keysetPage(ctx, layer, info, kq, size)
 		if err != nil {
 			return err
 		}
-		if fs.ExceededTransferLimit && len(fs.Features) == 0 {
-			return fmt.Errorf("querying layer %d after object id %d: %w", layer, last, errNoProgress)
-		}
-		for _, f := range fs.Features {
-			id, ok := f.ObjectID(cmpOr(fs.ObjectIDFieldName, oid))
-			if !ok {
-				return fmt.Errorf("querying layer %d: a feature has no %s", layer, oid)
-			}
-			last = max(last, id)
-		}
-		if len(fs.Features) > 0 {
-			if err := fn(fs); err != nil {
+		if len(page.Features) > 0 {
+			if err := fn(page.FeatureSet); err != nil {
 				return err
 			}
 		}
-		if !morePages(fs, size) {
+		if !page.More {
 			return nil
 		}
+		kq.After = page.Last
 	}
 }
 

@@ -51,15 +51,38 @@ type AlarmPage struct {
 // errStop ends an iterator's listing early without an error.
 var errStop = errors.New("stop")
 
+// DevicesPage reads the one page of devices matching q that follows q.After
+// (the first page when After is empty). Its NextCursor is an exact resume
+// point: a Source stores it and passes it back as After, in this invocation
+// or a later one, and reads on with nothing missed or repeated.
+func (c *Client) DevicesPage(ctx context.Context, q DeviceQuery) (DevicePage, error) {
+	var p DevicePage
+	if err := c.listPage(ctx, "/devices", deviceQuery(q, c.page), q.After, &p); err != nil {
+		return DevicePage{}, err
+	}
+	return p, nil
+}
+
 // ListDevices calls fn with each page of devices matching q, oldest write
 // first, following the cursor to the last page. It stops at fn's first error
 // and returns it.
 func (c *Client) ListDevices(ctx context.Context, q DeviceQuery, fn func(DevicePage) error) error {
-	v := listQuery(q.Since, c.page)
+	return followCursor(q.After, "devices", func(after string) (string, bool, error) {
+		q.After = after
+		p, err := c.DevicesPage(ctx, q)
+		if err != nil {
+			return "", false, err
+		}
+		return p.NextCursor, p.More, fn(p)
+	})
+}
+
+func deviceQuery(q DeviceQuery, limit int) url.Values {
+	v := listQuery(q.Since, limit)
 	if len(q.States) > 0 {
 		v.Set("state", strings.Join(q.States, ","))
 	}
-	return listPages(ctx, c, "/devices", v, q.After, func(p DevicePage) (string, bool, error) { return p.NextCursor, p.More, fn(p) })
+	return v
 }
 
 // ListDevicesSince calls fn with each page of devices written at or after
@@ -86,9 +109,9 @@ func (c *Client) Devices(ctx context.Context, q DeviceQuery) iter.Seq2[Device, e
 	}
 }
 
-// ListAlarms calls fn with each page of alarms matching q, oldest write
-// first, following the cursor to the last page.
-func (c *Client) ListAlarms(ctx context.Context, q AlarmQuery, fn func(AlarmPage) error) error {
+// AlarmsPage reads the one page of alarms matching q that follows q.After,
+// like DevicesPage.
+func (c *Client) AlarmsPage(ctx context.Context, q AlarmQuery) (AlarmPage, error) {
 	v := listQuery(q.Since, c.page)
 	if q.Type != "" {
 		v.Set("type", q.Type)
@@ -96,7 +119,24 @@ func (c *Client) ListAlarms(ctx context.Context, q AlarmQuery, fn func(AlarmPage
 	if q.State != "" {
 		v.Set("state", q.State)
 	}
-	return listPages(ctx, c, "/alarms", v, q.After, func(p AlarmPage) (string, bool, error) { return p.NextCursor, p.More, fn(p) })
+	var p AlarmPage
+	if err := c.listPage(ctx, "/alarms", v, q.After, &p); err != nil {
+		return AlarmPage{}, err
+	}
+	return p, nil
+}
+
+// ListAlarms calls fn with each page of alarms matching q, oldest write
+// first, following the cursor to the last page.
+func (c *Client) ListAlarms(ctx context.Context, q AlarmQuery, fn func(AlarmPage) error) error {
+	return followCursor(q.After, "alarms", func(after string) (string, bool, error) {
+		q.After = after
+		p, err := c.AlarmsPage(ctx, q)
+		if err != nil {
+			return "", false, err
+		}
+		return p.NextCursor, p.More, fn(p)
+	})
 }
 
 // ListAlarmsSince calls fn with each page of alarms raised or cleared at or
@@ -130,18 +170,23 @@ func listQuery(since time.Time, limit int) url.Values {
 	return v
 }
 
-// listPages walks a cursor-paged listing: handle gets each page and returns
-// its next cursor and whether more follow, along with fn's verdict.
-func listPages[P any](ctx context.Context, c *Client, path string, q url.Values, after string, handle func(P) (string, bool, error)) error {
+// listPage reads one page of a cursor-paged listing into page.
+func (c *Client) listPage(ctx context.Context, path string, q url.Values, after string, page any) error {
+	if after != "" {
+		q.Set("after", after)
+	}
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q}, page); err != nil {
+		return fmt.Errorf("listing %s: %w", strings.TrimPrefix(path, "/"), err)
+	}
+	return nil
+}
+
+// followCursor walks a cursor-paged listing from after: page reads the page
+// after a cursor and returns the next cursor, whether more follow, and the
+// caller's verdict on the page.
+func followCursor(after, what string, page func(after string) (string, bool, error)) error {
 	for {
-		if after != "" {
-			q.Set("after", after)
-		}
-		var page P
-		if _, err := c.do(ctx, call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
-			return fmt.Errorf("listing %s: %w", strings.TrimPrefix(path, "/"), err)
-		}
-		next, more, err := handle(page)
+		next, more, err := page(after)
 		if err != nil {
 			return err
 		}
@@ -149,7 +194,7 @@ func listPages[P any](ctx context.Context, c *Client, path string, q url.Values,
 			return nil
 		}
 		if next == "" || next == after {
-			return fmt.Errorf("listing %s: cursor did not advance", strings.TrimPrefix(path, "/"))
+			return fmt.Errorf("listing %s: cursor did not advance", what)
 		}
 		after = next
 	}

@@ -56,19 +56,33 @@ type Change struct {
 	// the kWh estimate uses it.
 	InputWatts   int
 	RateSchedule string
+	// InService is the day the light went into service; zero when the
+	// asset register does not know it.
+	InService time.Time
+	// Removal is the day a removed light left service; zero otherwise.
+	Removal time.Time
+	// Controller reports a smart controller on the light (Y or N in the
+	// file): the utility moves lights with a metering grade node to
+	// metered rates.
+	Controller bool
+	// DimmingProfile names the controller's dimming schedule, which lowers
+	// the light's real consumption below the burn-hours estimate; empty
+	// for a light without one.
+	DimmingProfile string
 }
 
 // Header is the first row of every inventory change file.
 var Header = []string{
 	"change_type", "effective_date", "account_id", "asset_id", "pole_id", "address",
 	"latitude", "longitude", "lamp_type", "nominal_watts", "input_watts", "rate_schedule",
-	"annual_burn_hours", "monthly_kwh",
+	"annual_burn_hours", "monthly_kwh", "in_service_date", "removal_date", "controller", "dimming_profile",
 }
 
 const dateLayout = "2006-01-02"
 
-// check reports what makes c unfit for the file, or nil.
-func (c Change) check() error {
+// Check reports what makes c unfit for the file, or nil: a workflow checks
+// a row when it records it, so a bad row fails alone rather than its file.
+func (c Change) Check() error {
 	switch {
 	case !c.Type.valid():
 		return fmt.Errorf("change type %q is not ADD, CHANGE or REMOVE", c.Type)
@@ -86,6 +100,10 @@ func (c Change) check() error {
 		return errors.New("input watts are missing")
 	case c.RateSchedule == "":
 		return errors.New("rate schedule is missing")
+	case c.Type == Removed && c.Removal.IsZero():
+		return errors.New("removal date is missing")
+	case c.Type != Removed && !c.Removal.IsZero():
+		return errors.New("removal date on a light not removed")
 	}
 	return nil
 }
@@ -97,7 +115,23 @@ func (c Change) record() []string {
 		strconv.FormatFloat(c.Lat, 'f', 6, 64), strconv.FormatFloat(c.Lon, 'f', 6, 64), c.LampType,
 		strconv.Itoa(c.NominalWatts), strconv.Itoa(c.InputWatts), c.RateSchedule,
 		strconv.Itoa(BurnHoursPerYear), strconv.FormatFloat(MonthlyKWh(c.InputWatts), 'f', 2, 64),
+		formatDay(c.InService), formatDay(c.Removal), yesNo(c.Controller), c.DimmingProfile,
 	}
+}
+
+// formatDay renders a date column, empty for the zero time.
+func formatDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Y"
+	}
+	return "N"
 }
 
 // Writer writes an inventory change file row by row.
@@ -118,7 +152,7 @@ func NewWriter(w io.Writer) *Writer {
 
 // Write adds one change. A light appears at most once per file.
 func (w *Writer) Write(c Change) error {
-	if err := c.check(); err != nil {
+	if err := c.Check(); err != nil {
 		return fmt.Errorf("asset %s: %w", c.AssetID, err)
 	}
 	if w.seen[c.AssetID] {

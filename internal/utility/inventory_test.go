@@ -21,7 +21,14 @@ func sampleChanges(n int) []utility.Change {
 			AccountID: "SL-ACCT-0042", AssetID: fmt.Sprintf("SL-%07d", i),
 			PoleID: "P-1", Address: `1200 W MADISON ST, "REAR"`, Lat: 41.88162, Lon: -87.65807,
 			LampType: "LED", NominalWatts: 90, InputWatts: 96 + i%50, RateSchedule: "LS-2 LED",
+			InService: day.AddDate(-3, 0, i), Controller: i%2 == 0,
 		})
+		if out[i].Type == utility.Removed {
+			out[i].Removal = day
+		}
+		if out[i].Controller {
+			out[i].DimmingProfile = "DIM-50-MIDNIGHT"
+		}
 	}
 	return out
 }
@@ -90,6 +97,8 @@ func TestWriterRefusesBadRows(t *testing.T) {
 		"latitude": func(c *utility.Change) { c.Lat = 91 },
 		"watts":    func(c *utility.Change) { c.Type = utility.Added; c.InputWatts = 0 },
 		"rate":     func(c *utility.Change) { c.RateSchedule = "" },
+		"removal":  func(c *utility.Change) { c.Type = utility.Removed; c.Removal = time.Time{} },
+		"early":    func(c *utility.Change) { c.Type = utility.Added; c.Removal = c.Effective },
 	} {
 		c := good
 		edit(&c)
@@ -118,7 +127,9 @@ func TestParseRecordedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[0].Address != "1200 W MADISON ST, CHICAGO IL" || got[2].Type != utility.Removed ||
-		got[2].InputWatts != 295 || got[1].Effective != time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) {
+		got[2].InputWatts != 295 || got[1].Effective != time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) ||
+		!got[0].Controller || got[0].DimmingProfile != "DIM-50-MIDNIGHT" || got[2].Controller ||
+		got[2].Removal != time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) || got[1].InService != time.Date(2019, 5, 4, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("sample: %+v", got)
 	}
 	for file, want := range map[string]struct {

@@ -113,7 +113,23 @@ func parseRecord(rec []string) (Change, string, error) {
 	if want := MonthlyKWh(c.InputWatts); math.Abs(kwh-want) > 0.005 {
 		return c, Header[13], fmt.Errorf("%.2f kWh disagrees with %d input watts (%.2f kWh)", kwh, c.InputWatts, want)
 	}
-	if err := c.check(); err != nil {
+	for i, to := range map[int]*time.Time{14: &c.InService, 15: &c.Removal} {
+		if field(i) == "" {
+			continue
+		}
+		if *to, err = time.Parse(dateLayout, field(i)); err != nil {
+			return c, Header[i], fmt.Errorf("%q is not a YYYY-MM-DD date", rec[i])
+		}
+	}
+	switch field(16) {
+	case "Y":
+		c.Controller = true
+	case "N":
+	default:
+		return c, Header[16], fmt.Errorf("%q is not Y or N", rec[16])
+	}
+	c.DimmingProfile = field(17)
+	if err := c.Check(); err != nil {
 		return c, "", err
 	}
 	return c, "", nil

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-const testCSV = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh\r\n" +
-	"ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON ST,41.881620,-87.658070,LED,90,96,LS-2 LED,4100,32.80\r\n"
+const testCSV = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh,in_service_date,removal_date,controller,dimming_profile\r\n" +
+	"ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON ST,41.881620,-87.658070,LED,90,96,LS-2 LED,4100,32.80,2026-11-20,,Y,DIM-50-MIDNIGHT\r\n"
 
 func putFile(t *testing.T, url, token, body string, hdr map[string]string) (int, map[string]any, http.Header) {
 	t.Helper()

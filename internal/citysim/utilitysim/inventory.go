@@ -31,10 +31,13 @@ import (
 //   - annual_burn_hours: 4100, the dusk-to-dawn year the tariff assumes.
 //   - monthly_kwh: input_watts × 4100 h / 12 months in kWh, written with
 //     exactly two decimals and correctly rounded to the hundredth.
+//   - in_service_date: a YYYY-MM-DD day, or empty when unknown.
+//     removal_date: a YYYY-MM-DD day on a REMOVE, empty otherwise.
+//   - controller: Y or N. dimming_profile: free text, empty for none.
 var inventoryColumns = []string{
 	"change_type", "effective_date", "account_id", "asset_id", "pole_id", "address",
 	"latitude", "longitude", "lamp_type", "nominal_watts", "input_watts", "rate_schedule",
-	"annual_burn_hours", "monthly_kwh",
+	"annual_burn_hours", "monthly_kwh", "in_service_date", "removal_date", "controller", "dimming_profile",
 }
 
 // Column positions, in inventoryColumns' order.
@@ -53,6 +56,10 @@ const (
 	colRate
 	colBurnHours
 	colKWh
+	colInService
+	colRemoval
+	colController
+	colDimming
 )
 
 // burnHoursPerYear is the tariff's assumed operating year of a
@@ -169,6 +176,22 @@ func checkChange(rec []string) (int, string) {
 	// |6h − 205×input| ≤ 3 (either neighbour is allowed on an exact half).
 	if diff := 6*hundredths - 205*input; diff < -3 || diff > 3 {
 		return colKWh, fmt.Sprintf("%s kWh is not %d input watts × %d h / 12 months", rec[colKWh], input, burnHoursPerYear)
+	}
+	day := func(s string) bool {
+		d, err := time.Parse("2006-01-02", s)
+		return err == nil && d.Format("2006-01-02") == s
+	}
+	if rec[colInService] != "" && !day(rec[colInService]) {
+		return colInService, fmt.Sprintf("%q is not a YYYY-MM-DD day", rec[colInService])
+	}
+	if typ == "REMOVE" && !day(rec[colRemoval]) {
+		return colRemoval, fmt.Sprintf("%q is not the YYYY-MM-DD day a removed light left service", rec[colRemoval])
+	}
+	if typ != "REMOVE" && rec[colRemoval] != "" {
+		return colRemoval, "is set on a light that is not removed"
+	}
+	if c := rec[colController]; c != "Y" && c != "N" {
+		return colController, fmt.Sprintf("%q is not Y or N", c)
 	}
 	return 0, ""
 }

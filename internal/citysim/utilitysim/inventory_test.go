@@ -10,7 +10,7 @@ import (
 	"github.com/citylink/citylink/internal/utility"
 )
 
-const inventoryHeader = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh"
+const inventoryHeader = "change_type,effective_date,account_id,asset_id,pole_id,address,latitude,longitude,lamp_type,nominal_watts,input_watts,rate_schedule,annual_burn_hours,monthly_kwh,in_service_date,removal_date,controller,dimming_profile"
 
 // inventoryFile joins a header and rows as the specification says: CRLF
 // after every record.
@@ -18,7 +18,7 @@ func inventoryFile(rows ...string) string {
 	return inventoryHeader + "\r\n" + strings.Join(rows, "\r\n") + "\r\n"
 }
 
-const goodRow = "ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON ST,41.881620,-87.658070,LED,90,96,LS-2 LED,4100,32.80"
+const goodRow = "ADD,2026-11-22,SL-ACCT-0042,SL-0012345,P-884120,1200 W MADISON ST,41.881620,-87.658070,LED,90,96,LS-2 LED,4100,32.80,2019-05-04,,Y,DIM-50-MIDNIGHT"
 
 // TestInventoryAcceptsTheClientsFiles checks the two independent readings of
 // the specification agree on valid files: what the client's writer produces
@@ -35,8 +35,11 @@ func TestInventoryAcceptsTheClientsFiles(t *testing.T) {
 			AssetID: l.AssetID, PoleID: l.PoleID, Address: l.Address, Lat: l.Lat, Lon: l.Lon,
 			LampType: l.LampType, NominalWatts: l.NominalWatts, InputWatts: l.InputWatts, RateSchedule: l.RateSchedule,
 		}
-		if ch.Type == utility.Removed && i%2 == 0 {
-			ch.LampType, ch.InputWatts = "", 0
+		if ch.Type == utility.Removed {
+			ch.Removal = simcity.Epoch()
+			if i%2 == 0 {
+				ch.LampType, ch.InputWatts = "", 0
+			}
 		}
 		changes = append(changes, ch)
 	}
@@ -88,9 +91,12 @@ func TestInventoryRejectsWhatAClientMightWriteWrong(t *testing.T) {
 		{"billed light without input watts", inventoryFile(field(field(goodRow, colInput, "0"), colKWh, "0.00")), "line 2, input_watts"},
 		{"burn hours per month", inventoryFile(field(goodRow, colBurnHours, "342")), "line 2, annual_burn_hours"},
 		{"columns reordered", strings.Replace(inventoryFile(goodRow), "latitude,longitude", "longitude,latitude", 1), "line 1: header is"},
-		{"an extra column", inventoryFile(goodRow + ",x"), "line 2: 15 fields"},
+		{"an extra column", inventoryFile(goodRow + ",x"), "line 2: 19 fields"},
 		{"unescaped quote", inventoryFile(field(goodRow, colAddress, `1200 W "OLD" MADISON`)), "line 2: a quote inside an unquoted field"},
 		{"asset twice", inventoryFile(goodRow, goodRow), "line 3, asset_id: asset SL-0012345 already on line 2"},
+		{"removal date on an ADD", inventoryFile(field(goodRow, colRemoval, "2026-11-22")), "line 2, removal_date"},
+		{"REMOVE without its removal date", inventoryFile(field(goodRow, colChangeType, "REMOVE")), "line 2, removal_date"},
+		{"controller as true", inventoryFile(field(goodRow, colController, "true")), "line 2, controller"},
 		{"empty", "", "line 1: file is empty"},
 	}
 	for _, tc := range cases {
@@ -110,7 +116,7 @@ func TestInventoryRejectsWhatAClientMightWriteWrong(t *testing.T) {
 // (the client's float arithmetic gives 1.02).
 func TestInventoryAcceptsEitherRoundingOfAHalf(t *testing.T) {
 	t.Parallel()
-	row := strings.Replace(goodRow, ",90,96,LS-2 LED,4100,32.80", ",3,3,LS-2 LED,4100,%s", 1)
+	row := strings.Replace(goodRow, ",90,96,LS-2 LED,4100,32.80,", ",3,3,LS-2 LED,4100,%s,", 1)
 	for kwh, ok := range map[string]bool{"1.02": true, "1.03": true, "1.01": false, "1.04": false} {
 		_, err := checkInventory([]byte(inventoryFile(strings.Replace(row, "%s", kwh, 1))))
 		if (err == nil) != ok {

@@ -1,0 +1,157 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/runtimeapi"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// inbox is an HTTP subscription that queues what goaws delivers: goaws
+// delivers inside Publish, while the function that published is still in
+// its invocation.
+type inbox struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var d struct{ Type, Message string }
+	if err := json.NewDecoder(r.Body).Decode(&d); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if d.Type == "Notification" {
+		b.mu.Lock()
+		b.messages = append(b.messages, d.Message)
+		b.mu.Unlock()
+	}
+}
+
+func (b *inbox) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.messages
+	b.messages = nil
+	return m
+}
+
+// snsEvent is testdata/sns-event.json, a real-shaped SNS event, carrying
+// message.
+func snsEvent(t *testing.T, message string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/sns-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["Records"].([]any)[0].(map[string]any)["Sns"].(map[string]any)["Message"] = message
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// TestBootstrapImportsTheCity builds the Lambda binary and runs a whole
+// import through it: the scheduler's plan input from testdata plans, the links
+// travel through an SNS stand-in, and each comes back to the binary as an
+// SNS event until the run is closed and every approved audit is a device.
+func TestBootstrapImportsTheCity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sys, err := citysim.StartSystems(citysim.SystemsOptions{Seed: 3, Lights: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Close)
+	goaws := awstest.StartSNS()
+	t.Cleanup(goaws.Close)
+	client := awstest.SNSClient(goaws.Endpoint)
+	box := &inbox{}
+	endpoint := httptest.NewServer(box)
+	t.Cleanup(endpoint.Close)
+	topic, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("citylink-arcgis-import-links")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(endpoint.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pgtest.URL(t)
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/arcgis-import",
+		"DATABASE_URL="+dbURL, "LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn),
+		"AWS_ENDPOINT_URL="+goaws.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY=test",
+		"ARCGIS_SERVICE_URL="+sys.AuditURL+"/arcgis/rest/services/"+arcgissim.AuditService+"/FeatureServer",
+		"ARCGIS_USERNAME="+citysim.SystemsArcGISUser, "ARCGIS_PASSWORD="+citysim.SystemsArcGISPassword,
+		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+cmssim.DefaultAPIKey)
+
+	scheduled, err := os.ReadFile("testdata/schedule-plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fn.Invoke(ctx, scheduled, time.Minute); err != nil {
+		t.Fatalf("plan input: %v\n%s", err, fn.Logs())
+	}
+	queue := box.take()
+	if len(queue) == 0 {
+		t.Fatalf("the plan published no link\n%s", fn.Logs())
+	}
+	for handled := 0; len(queue) > 0; handled++ {
+		if handled > 200 {
+			t.Fatal("links keep coming")
+		}
+		msg := queue[0]
+		if _, err := fn.Invoke(ctx, snsEvent(t, msg), time.Minute); err != nil {
+			t.Fatalf("link %s: %v\n%s", msg, err, fn.Logs())
+		}
+		queue = append(queue[1:], box.take()...)
+	}
+
+	c, err := cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: cmssim.DefaultAPIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved := 0
+	for _, a := range sys.City.Audits {
+		if a.Status != simcity.AuditApproved {
+			continue
+		}
+		approved++
+		if _, err := c.FindByExternalID(ctx, a.AssetID); err != nil {
+			t.Fatalf("approved audit %s: %v", a.AssetID, err)
+		}
+	}
+	var state string
+	var items int
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, `SELECT state, item_count FROM runs WHERE workflow = 'arcgis-import'`).Scan(&state, &items); err != nil {
+		t.Fatal(err)
+	}
+	if state != "succeeded" || items != approved || approved == 0 {
+		t.Fatalf("run is %s with %d items, want succeeded with %d", state, items, approved)
+	}
+}
