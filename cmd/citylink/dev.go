@@ -147,23 +147,11 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 			"latest":    consoleURL + "/telemetry/sensors/{id}/latest",
 		},
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
-	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(state)
-	})
-	city := make([]console.System, len(gates))
-	for i, g := range gates {
-		city[i] = g
-	}
-	con, err := console.New(console.Config{DB: pool, City: city, Logger: logger.With("part", "console")})
+	con, err := newConsole(pool, nil, gates, logger)
 	if err != nil {
 		return err
 	}
-	mux.Handle("GET /{$}", con)
-	mux.Handle("/static/", con)
-	mux.Handle("/api/", con)
+	mux := devMux(con, tel.Handler(), state)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -188,6 +176,31 @@ func exampleSensor(console string, sensors []string) string {
 		return "submit a reading first"
 	}
 	return console + "/telemetry/?sensor=" + sensors[0]
+}
+
+// newConsole builds the operations console over the database, the
+// workflows runner starts, and the gates' fault switches.
+func newConsole(pool *pgxpool.Pool, runner console.Runner, gates []*gate, logger *slog.Logger) (*console.Console, error) {
+	city := make([]console.System, len(gates))
+	for i, g := range gates {
+		city[i] = g
+	}
+	return console.New(console.Config{DB: pool, Runner: runner, City: city, Logger: logger.With("part", "console")})
+}
+
+// devMux routes dev's one address: the console's pages and endpoints, the
+// telemetry test page and API under /telemetry/, and status.json.
+func devMux(con http.Handler, telemetry http.Handler, state devSystem) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", telemetry))
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(state)
+	})
+	mux.Handle("GET /{$}", con)
+	mux.Handle("/static/", con)
+	mux.Handle("/api/", con)
+	return mux
 }
 
 // startGates puts a switchable gate in front of each simulated HTTP system
