@@ -34,8 +34,8 @@
 // cursor, then one item per live episode, which polls its request: a batch
 // service's token is resolved to a request id (in this run or a later one),
 // a closed request closes its episode, and a filing left unfinished is
-// finished. Item keys start with the asset id ("SL-0001234/lampFailure/…"),
-// so the engine's items show what happened to a light.
+// finished. Item keys start with the asset id ("SL-0001234:lampFailure:…"),
+// so work.AssetHistory and the console show what happened to a light.
 //
 // # Which request is open for pole X
 //

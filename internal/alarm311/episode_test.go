@@ -8,6 +8,7 @@ import (
 
 	"github.com/citylink/citylink/internal/alarm311"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/work"
 )
 
 // TestCloseEndsEpisode follows one light: an alarm files a request, a second
@@ -43,7 +44,7 @@ func TestCloseEndsEpisode(t *testing.T) {
 		return ids, since, why
 	}
 
-	raised := c.clock.Now().Add(-time.Hour).Truncate(time.Second)
+	raised := c.now().Add(-time.Hour).Truncate(time.Second)
 	first, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, raised)
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +72,11 @@ func TestCloseEndsEpisode(t *testing.T) {
 
 	// The alarm clears, and the same fault comes back while the request is
 	// still open: both are recorded against it, nothing is filed.
-	c.clock.Advance(time.Hour)
-	if err := c.cms.ClearAlarm(first, c.clock.Now()); err != nil {
+	c.h.Clock.Advance(time.Hour)
+	if err := c.cms.ClearAlarm(first, c.now()); err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.clock.Now())
+	second, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +100,8 @@ WHERE a.alarm_id = $1 AND b.alarm_id = $2`, first, second).Scan(&cleared, &sameE
 		t.Fatalf("open requests after the close = %v", ids)
 	}
 	// The CMS may have cleared the alarm by itself in three weeks.
-	_ = c.cms.ClearAlarm(second, c.clock.Now())
-	third, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.clock.Now())
+	_ = c.cms.ClearAlarm(second, c.now())
+	third, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +118,11 @@ WHERE a.alarm_id = $1 AND b.alarm_id = $2`, first, second).Scan(&cleared, &sameE
 	if episodes != 2 || closed != 1 {
 		t.Errorf("episodes = %d, closed = %d; want 2 and 1", episodes, closed)
 	}
+	// The engine's history of the light lists the alarms and the polls.
+	hist, err := work.AssetHistory(ctx, c.pool, asset, 100)
+	if err != nil || len(hist) < 4 {
+		t.Errorf("asset history of %s: %d items (%v), want the three alarms and the polls", asset, len(hist), err)
+	}
 }
 
 // TestUnfiledAlarms records alarms 311 does not take, and alarms that clear
@@ -126,15 +132,15 @@ func TestUnfiledAlarms(t *testing.T) {
 	c := newCity(t, cityOptions{lights: 500, alarmsPerDay: -1})
 	ctx := context.Background()
 	asset := firstCommissioned(t, c)
-	comm, err := c.cms.RaiseAlarm(asset, cms.AlarmCommunicationFailure, c.clock.Now())
+	comm, err := c.cms.RaiseAlarm(asset, cms.AlarmCommunicationFailure, c.now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	brief, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.clock.Now())
+	brief, err := c.cms.RaiseAlarm(asset, cms.AlarmLampFailure, c.now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.cms.ClearAlarm(brief, c.clock.Now().Add(time.Minute)); err != nil {
+	if err := c.cms.ClearAlarm(brief, c.now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	c.run()

@@ -66,7 +66,7 @@ func (s *Source) Changes(ctx context.Context, after work.Watermark) (work.Page, 
 	out := work.Page{More: true}
 	for i := range page.Alarms {
 		a := page.Alarms[i]
-		it, err := work.NewItem(a.ExternalID+"/"+a.Type+"/"+a.ID, change{Alarm: &a})
+		it, err := work.NewItem(a.ExternalID+":"+a.Type+":"+a.ID, change{Alarm: &a})
 		if err != nil {
 			return work.Page{}, err
 		}
@@ -100,7 +100,7 @@ func (s *Source) pollPage(ctx context.Context, wm watermark) (work.Page, error) 
 	var id int64
 	var asset, typ string
 	_, err = pgx.ForEachRow(rows, []any{&id, &asset, &typ}, func() error {
-		it, err := work.NewItem(fmt.Sprintf("%s/%s/episode-%d", asset, typ, id), change{Episode: id})
+		it, err := work.NewItem(fmt.Sprintf("%s:%s:episode-%d", asset, typ, id), change{Episode: id})
 		if err != nil {
 			return err
 		}

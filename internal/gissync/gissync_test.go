@@ -48,7 +48,7 @@ type flow struct {
 // city is a simulated city with gis-push and gis-pull wired to its CMS and
 // DOT layer.
 type city struct {
-	t     *testing.T
+	t     testing.TB
 	clock *clock
 	city  *citysim.City
 	cms   *citysim.CMS
@@ -111,7 +111,7 @@ func newCity(t testing.TB, o cityOptions) *city {
 	pushSink, _ := gissync.NewPushSink(cfg)
 	pullSrc, _ := gissync.NewPullSource(cfg)
 	pullSink, _ := gissync.NewPullSink(cfg)
-	return &city{t: t.(*testing.T), clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot,
+	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot,
 		push: wire(gissync.PushWorkflow, pushSrc, pushSink), pull: wire(gissync.PullWorkflow, pullSrc, pullSink)}
 }
 
