@@ -158,6 +158,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", out)
 
+	// Chromium's helpers may still be writing the profile when the browser
+	// is gone, so the profile is not a t.TempDir, whose removal must succeed.
+	profile, err := os.MkdirTemp("", "citylink-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true),
@@ -168,7 +175,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 1600),
 	)
 	defer cancelAlloc()
