@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 LAMBDAS := $(notdir $(wildcard cmd/telemetry-* cmd/arcgis-import cmd/billing-export cmd/alarm-311 cmd/gis-push cmd/gis-pull))
-STANDINS := internal/awstest/node_modules/.package-lock.json
+STANDINS := internal/localaws/node_modules/.package-lock.json
 
 .PHONY: run test build bench lint deps sim clean
 
@@ -17,15 +17,15 @@ test: deps lint
 ## deps: the pinned npm stand-ins (kinesalite, dynalite), installed from their lockfile.
 deps: $(STANDINS)
 
-$(STANDINS): internal/awstest/package.json internal/awstest/package-lock.json
-	npm ci --prefix internal/awstest --no-audit --no-fund
+$(STANDINS): internal/localaws/package.json internal/localaws/package-lock.json
+	npm ci --prefix internal/localaws --no-audit --no-fund
 	@touch $@
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 ## lint: gofmt, go vet and staticcheck must have nothing to report.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './internal/awstest/node_modules/*')); \
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './internal/localaws/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...

@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/awstest"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
@@ -28,9 +30,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func TestBootstrap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	city := citysim.NewCity(11, 300)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: city, Seed: 11, AlarmsPerDay: -1, ChangesPerDay: -1})
-	o311 := citysim.NewOpen311(citysim.Open311Options{Seed: 11, City: city, TokenDelay: -1})
+	city := simcity.New(11, 300)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: city, Seed: 11, AlarmsPerDay: -1, ChangesPerDay: -1})
+	o311 := open311sim.NewServer(open311sim.Options{Seed: 11, City: city, TokenDelay: -1})
 	cmsSrv, o311Srv := httptest.NewServer(cmsSim), httptest.NewServer(o311)
 	defer cmsSrv.Close()
 	defer o311Srv.Close()
@@ -54,7 +56,7 @@ func TestBootstrap(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/alarm-311",
 		"DATABASE_URL="+dbURL, "CMS_URL="+cmsSrv.URL, "CMS_API_KEY="+cmsSim.APIKey(),
-		"OPEN311_URL="+o311Srv.URL, "OPEN311_API_KEY="+citysim.DefaultOpen311APIKey,
+		"OPEN311_URL="+o311Srv.URL, "OPEN311_API_KEY="+open311sim.DefaultAPIKey,
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint)
 
 	tick, err := os.ReadFile("testdata/scheduled-event.json")

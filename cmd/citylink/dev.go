@@ -17,9 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
-	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/console"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/pglocal"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 	"github.com/citylink/citylink/migrations"
@@ -85,7 +86,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	// console can switch them later, not into the simulators themselves.
 	faults := console.Faults{ErrorRate: sf.faults.ErrorRate, ThrottleRate: sf.faults.ThrottleRate,
 		HangRate: sf.faults.HangRate, LatencyMS: int(sf.faults.Latency / time.Millisecond)}
-	sf.faults = citysim.Faults{}
+	sf.faults = simcity.Faults{}
 	sys, err := sf.start(logger)
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	defer os.RemoveAll(filepath.Dir(keyFile))
 
 	logger.Info("starting the AWS stand-ins")
-	stack, err := awstest.Start(ctx, awstest.ModuleDir())
+	stack, err := localaws.Start(ctx, localaws.ModuleDir())
 	if err != nil {
 		return fmt.Errorf("starting the AWS stand-ins: %w", err)
 	}

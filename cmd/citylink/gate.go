@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/console"
 )
 
@@ -107,7 +107,7 @@ func (g *gate) SetFaults(f console.Faults) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.seed++
-	h := citysim.Faults{
+	h := simcity.Faults{
 		Seed: g.seed, ErrorRate: f.ErrorRate, ThrottleRate: f.ThrottleRate, HangRate: f.HangRate,
 		Latency: time.Duration(f.LatencyMS) * time.Millisecond, RetryAfter: time.Second,
 	}.Wrap(g.proxy)

@@ -14,6 +14,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
 )
 
 // simFlags are the simulated city's settings, shared by sim and dev.
@@ -21,13 +25,13 @@ type simFlags struct {
 	seed     uint64
 	lights   int
 	basePort int
-	faults   citysim.Faults
+	faults   simcity.Faults
 	tick     time.Duration
 }
 
 func (f *simFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated city")
-	fs.IntVar(&f.lights, "lights", citysim.DefaultLights, "streetlights in the simulated city")
+	fs.IntVar(&f.lights, "lights", simcity.DefaultLights, "streetlights in the simulated city")
 	fs.IntVar(&f.basePort, "sim-port", 0, "serve the simulators on consecutive ports from this one (0: free ports)")
 	fs.Float64Var(&f.faults.ErrorRate, "fault-errors", 0, "share of simulator requests answered 500/503")
 	fs.Float64Var(&f.faults.ThrottleRate, "fault-throttle", 0, "share of simulator requests answered 429")
@@ -107,7 +111,7 @@ func writeSFTPKey(seed uint64) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, "id_ed25519")
-	if err := os.WriteFile(path, citysim.UtilityKeyPEM(seed+1), 0o600); err != nil {
+	if err := os.WriteFile(path, utilitysim.KeyPEM(seed+1), 0o600); err != nil {
 		return "", fmt.Errorf("writing the sftp key: %w", err)
 	}
 	return path, nil
@@ -119,18 +123,18 @@ func describeSystems(out io.Writer, s *citysim.Systems, keyFile string) {
 		return fmt.Sprintf("curl -s -d username=%s -d password=%s -d f=json %s/arcgis/tokens/generateToken",
 			citysim.SystemsArcGISUser, citysim.SystemsArcGISPassword, base)
 	}
-	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, citysim.ArcGISAuditService)
+	fmt.Fprintf(out, "ArcGIS audit layer   %s/arcgis/rest/services/%s/FeatureServer/0\n", s.AuditURL, arcgissim.AuditService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.AuditURL))
-	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, citysim.ArcGISAuditService)
-	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, citysim.ArcGISDOTService)
+	fmt.Fprintf(out, "  query:  curl -s '%s/arcgis/rest/services/%s/FeatureServer/0/query?where=1%%3D1&returnCountOnly=true&f=json&token=TOKEN'\n", s.AuditURL, arcgissim.AuditService)
+	fmt.Fprintf(out, "DOT GIS layer        %s/arcgis/rest/services/%s/FeatureServer/0\n", s.DOTURL, arcgissim.DOTService)
 	fmt.Fprintf(out, "  token:  %s\n", token(s.DOTURL))
 	fmt.Fprintf(out, "Streetlight CMS      %s\n", s.CMSURL)
 	fmt.Fprintf(out, "  curl -s -H 'X-API-Key: %s' '%s/api/v1/devices?limit=2'\n", s.CMS.APIKey(), s.CMSURL)
 	fmt.Fprintf(out, "Open311 GeoReport v2 %s\n", s.Open311URL)
 	fmt.Fprintf(out, "  curl -s %s/services.json\n", s.Open311URL)
-	fmt.Fprintf(out, "  api_key=%s jurisdiction_id=%s\n", citysim.DefaultOpen311APIKey, citysim.DefaultOpen311Jurisdiction)
+	fmt.Fprintf(out, "  api_key=%s jurisdiction_id=%s\n", open311sim.DefaultAPIKey, open311sim.DefaultJurisdiction)
 	fmt.Fprintf(out, "Utility drop (HTTPS) %s/inbox\n", s.UtilityURL)
-	fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/inbox\n", citysim.DefaultUtilityToken, s.UtilityURL)
+	fmt.Fprintf(out, "  curl -sk -H 'Authorization: Bearer %s' %s/inbox\n", utilitysim.DefaultToken, s.UtilityURL)
 	fmt.Fprintf(out, "Utility drop (SFTP)  %s\n", s.SFTPAddr)
 	host, port := splitHostPort(s.SFTPAddr)
 	fmt.Fprintf(out, "  sftp -i %s -P %s -o StrictHostKeyChecking=no citylink@%s\n", keyFile, port, host)

@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/awstest"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
@@ -29,11 +31,11 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func TestBootstrap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	city := citysim.NewCity(13, 300)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: city, Seed: 13, AlarmsPerDay: -1, ChangesPerDay: -1})
-	layer := citysim.NewDOTLayer(city, citysim.ArcGISLayerConfig{})
-	dotSim := citysim.NewArcGISServer(citysim.ArcGISOptions{Seed: 13,
-		Services: []citysim.ArcGISService{{Name: citysim.ArcGISDOTService, Layers: []*citysim.ArcGISLayer{layer}}}})
+	city := simcity.New(13, 300)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: city, Seed: 13, AlarmsPerDay: -1, ChangesPerDay: -1})
+	layer := arcgissim.NewDOTLayer(city, arcgissim.LayerConfig{})
+	dotSim := arcgissim.NewServer(arcgissim.Options{Seed: 13,
+		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
 	cmsSrv, dotSrv := httptest.NewServer(cmsSim), httptest.NewServer(dotSim)
 	defer cmsSrv.Close()
 	defer dotSrv.Close()
@@ -55,7 +57,7 @@ func TestBootstrap(t *testing.T) {
 			oid = int64(i + 1) // the layer is seeded in city order
 		}
 	}
-	res := layer.ApplyEdits(citysim.ArcGISEdits{Editor: "dot_gis_tech", Updates: []citysim.ArcGISFeature{
+	res := layer.ApplyEdits(arcgissim.Edits{Editor: "dot_gis_tech", Updates: []arcgissim.Feature{
 		{Attributes: map[string]any{"OBJECTID": oid, "ADDRESS": "1 Corrected Ave"}}}}, time.Now())
 	if len(res.UpdateResults) != 1 || !res.UpdateResults[0].Success {
 		t.Fatalf("editing the DOT layer: %+v", res)
@@ -70,7 +72,7 @@ func TestBootstrap(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/gis-pull",
 		"DATABASE_URL="+dbURL, "CMS_URL="+cmsSrv.URL, "CMS_API_KEY="+cmsSim.APIKey(),
-		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+citysim.ArcGISDOTService+"/FeatureServer",
+		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+arcgissim.DOTService+"/FeatureServer",
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint, "BATCH_SIZE=500")
 
 	tick, err := os.ReadFile("testdata/scheduled-event.json")

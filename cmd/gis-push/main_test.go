@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/awstest"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
 )
@@ -28,11 +30,11 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func TestBootstrap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	city := citysim.NewCity(12, 300)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: city, Seed: 12, AlarmsPerDay: -1, ChangesPerDay: -1})
-	layer := citysim.NewDOTLayer(&citysim.City{}, citysim.ArcGISLayerConfig{})
-	dotSim := citysim.NewArcGISServer(citysim.ArcGISOptions{Seed: 12,
-		Services: []citysim.ArcGISService{{Name: citysim.ArcGISDOTService, Layers: []*citysim.ArcGISLayer{layer}}}})
+	city := simcity.New(12, 300)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: city, Seed: 12, AlarmsPerDay: -1, ChangesPerDay: -1})
+	layer := arcgissim.NewDOTLayer(&simcity.City{}, arcgissim.LayerConfig{})
+	dotSim := arcgissim.NewServer(arcgissim.Options{Seed: 12,
+		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
 	cmsSrv, dotSrv := httptest.NewServer(cmsSim), httptest.NewServer(dotSim)
 	defer cmsSrv.Close()
 	defer dotSrv.Close()
@@ -46,7 +48,7 @@ func TestBootstrap(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/gis-push",
 		"DATABASE_URL="+dbURL, "CMS_URL="+cmsSrv.URL, "CMS_API_KEY="+cmsSim.APIKey(),
-		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+citysim.ArcGISDOTService+"/FeatureServer",
+		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+arcgissim.DOTService+"/FeatureServer",
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint)
 
 	tick, err := os.ReadFile("testdata/scheduled-event.json")

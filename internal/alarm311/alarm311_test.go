@@ -15,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/alarm311"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -68,8 +70,8 @@ func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type city struct {
 	t     *testing.T
 	h     *worktest.Harness
-	cms   *citysim.CMS
-	o311  *citysim.Open311
+	cms   *cmssim.Server
+	o311  *open311sim.Server
 	lossy *lossy
 	pool  *pgxpool.Pool
 	cmsC  *cms.Client
@@ -100,11 +102,11 @@ func newCity(t *testing.T, o cityOptions) *city {
 	t.Cleanup(cmsSrv.Close)
 	o311Srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o311H.ServeHTTP(w, r) }))
 	t.Cleanup(o311Srv.Close)
-	cmsC, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: citysim.CMSDefaultAPIKey, PageSize: 200})
+	cmsC, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: cmssim.DefaultAPIKey, PageSize: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	oc, err := open311.New(open311.Options{BaseURL: o311Srv.URL, APIKey: citysim.DefaultOpen311APIKey})
+	oc, err := open311.New(open311.Options{BaseURL: o311Srv.URL, APIKey: open311sim.DefaultAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +137,12 @@ func newCity(t *testing.T, o cityOptions) *city {
 			return out, nil
 		},
 	})
-	city := citysim.NewCity(7, o.lights)
+	city := simcity.New(7, o.lights)
 	c.h = h
-	c.cms = citysim.NewCMS(citysim.CMSOptions{City: city, Seed: 7, Clock: h.Clock.Now, AlarmsPerDay: o.alarmsPerDay, ChangesPerDay: -1,
-		Faults: citysim.Faults{Seed: 3, ErrorRate: o.errorRate}})
-	c.o311 = citysim.NewOpen311(citysim.Open311Options{Seed: 7, Now: h.Clock.Now, City: city, TokenDelay: -1,
-		Faults: citysim.Faults{Seed: 4, ErrorRate: o.errorRate}})
+	c.cms = cmssim.NewServer(cmssim.Options{City: city, Seed: 7, Clock: h.Clock.Now, AlarmsPerDay: o.alarmsPerDay, ChangesPerDay: -1,
+		Faults: simcity.Faults{Seed: 3, ErrorRate: o.errorRate}})
+	c.o311 = open311sim.NewServer(open311sim.Options{Seed: 7, Now: h.Clock.Now, City: city, TokenDelay: -1,
+		Faults: simcity.Faults{Seed: 4, ErrorRate: o.errorRate}})
 	c.lossy = &lossy{next: c.o311, rate: o.lostRate, rng: rand.New(rand.NewPCG(5, 5))}
 	cmsH, o311H = c.cms, c.lossy
 	return c
@@ -194,7 +196,7 @@ func TestExactlyOneRequestPerEpisode(t *testing.T) {
 	// Every request citylink filed names one episode, and every episode
 	// has exactly one request.
 	reqs := c.o311.Requests()
-	byEpisode := map[string][]citysim.Open311Request{}
+	byEpisode := map[string][]open311sim.Request{}
 	for _, r := range reqs {
 		if m := markerRE.FindStringSubmatch(r.Description); m != nil {
 			byEpisode[m[1]] = append(byEpisode[m[1]], r)

@@ -5,16 +5,18 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 )
 
 // benchDOT serves the full-size city's DOT pole layer (270,000 features).
-func benchDOT(b *testing.B, tune citysim.ArcGISLayerConfig) (*arcgis.Client, *citysim.ArcGISLayer) {
+func benchDOT(b *testing.B, tune arcgissim.LayerConfig) (*arcgis.Client, *arcgissim.Layer) {
 	b.Helper()
-	city := citysim.NewCity(1, citysim.DefaultLights)
-	layer := citysim.NewDOTLayer(city, tune)
-	srv := httptest.NewServer(citysim.NewArcGISServer(citysim.ArcGISOptions{Services: []citysim.ArcGISService{{Name: "DOT", Layers: []*citysim.ArcGISLayer{layer}}}}))
+	town := simcity.New(1, simcity.DefaultLights)
+	layer := arcgissim.NewDOTLayer(town, tune)
+	srv := httptest.NewServer(arcgissim.NewServer(arcgissim.Options{Services: []arcgissim.Service{{Name: "DOT", Layers: []*arcgissim.Layer{layer}}}}))
 	b.Cleanup(srv.Close)
 	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/DOT/FeatureServer"})
 	if err != nil {
@@ -48,21 +50,21 @@ func benchPages(b *testing.B, c *arcgis.Client, want int) {
 // 2,000 features a page, on a layer that supports pagination (each page
 // asks for the object ids above the last one read).
 func BenchmarkQueryPagesOffset(b *testing.B) {
-	c, layer := benchDOT(b, citysim.ArcGISLayerConfig{})
+	c, layer := benchDOT(b, arcgissim.LayerConfig{})
 	benchPages(b, c, layer.Count())
 }
 
 // BenchmarkQueryPagesObjectIDs reads the whole 270k layer by object-id
 // chunks, as against a server without pagination.
 func BenchmarkQueryPagesObjectIDs(b *testing.B) {
-	c, layer := benchDOT(b, citysim.ArcGISLayerConfig{NoPagination: true})
+	c, layer := benchDOT(b, arcgissim.LayerConfig{NoPagination: true})
 	benchPages(b, c, layer.Count())
 }
 
 // BenchmarkApplyEditsUpdates sends updates of 100 features per call, the
 // gis-push workflow's shape.
 func BenchmarkApplyEditsUpdates(b *testing.B) {
-	c, _ := benchDOT(b, citysim.ArcGISLayerConfig{})
+	c, _ := benchDOT(b, arcgissim.LayerConfig{})
 	ups := make([]arcgis.Feature, 100)
 	b.ReportAllocs()
 	oid := int64(0)

@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 )
 
 func TestExtractChanges(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 20, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured, Faults: citysim.Faults{Seed: 5, ErrorRate: 0.3}})
+	s := newSim(t, 20, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured, Faults: simcity.Faults{Seed: 5, ErrorRate: 0.3}})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
 	ctx := context.Background()
 	svc, err := c.Service(ctx)
@@ -26,9 +28,9 @@ func TestExtractChanges(t *testing.T) {
 	if !ok || !svc.Can("ChangeTracking") {
 		t.Fatalf("service info lacks change tracking: %+v", svc)
 	}
-	s.layer.ApplyEdits(citysim.ArcGISEdits{
-		Adds:    []citysim.ArcGISFeature{{Attributes: map[string]any{"ASSET_ID": "SL-NEW"}}},
-		Updates: []citysim.ArcGISFeature{{Attributes: map[string]any{"OBJECTID": int64(7), "WATTS": int64(10)}}},
+	s.layer.ApplyEdits(arcgissim.Edits{
+		Adds:    []arcgissim.Feature{{Attributes: map[string]any{"ASSET_ID": "SL-NEW"}}},
+		Updates: []arcgissim.Feature{{Attributes: map[string]any{"OBJECTID": int64(7), "WATTS": int64(10)}}},
 		Deletes: []int64{8},
 	}, time.Now())
 

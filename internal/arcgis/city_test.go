@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 )
 
 // TestCityAuditWatermark reads newly audited lights the way the arcgis-import
@@ -16,25 +18,25 @@ import (
 // against the city's audit server with token expiry and faults on.
 func TestCityAuditWatermark(t *testing.T) {
 	t.Parallel()
-	city := citysim.NewCity(3, 20000)
-	sim := citysim.NewCityArcGIS(city,
-		citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 4}, Faults: citysim.Faults{Seed: 11, ErrorRate: 0.2, ThrottleRate: 0.1}},
-		citysim.ArcGISOptions{})
+	town := simcity.New(3, 20000)
+	sim := arcgissim.NewServers(town,
+		arcgissim.Options{Auth: arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 4}, Faults: simcity.Faults{Seed: 11, ErrorRate: 0.2, ThrottleRate: 0.1}},
+		arcgissim.Options{})
 	srv := httptest.NewServer(sim.Audit)
 	t.Cleanup(srv.Close)
-	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+	c, err := arcgis.New(arcgis.Options{ServiceURL: srv.URL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 		Username: testUser, Password: testPassword, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 
-	mark := city.Audits[len(city.Audits)/3]
-	markOID := int64(len(city.Audits)/3 + 1) // the layer is seeded in audit order
+	mark := town.Audits[len(town.Audits)/3]
+	markOID := int64(len(town.Audits)/3 + 1) // the layer is seeded in audit order
 	ts := mark.AuditedAt.UTC().Format("2006-01-02 15:04:05")
 	where := fmt.Sprintf("EditDate > timestamp '%s' OR (EditDate = timestamp '%s' AND OBJECTID > %d)", ts, ts, markOID)
 	want := 0
-	for i, a := range city.Audits {
+	for i, a := range town.Audits {
 		if a.AuditedAt.After(mark.AuditedAt) || (a.AuditedAt.Equal(mark.AuditedAt) && int64(i+1) > markOID) {
 			want++
 		}

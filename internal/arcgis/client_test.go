@@ -10,43 +10,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
 // sim is a simulated feature service with one point layer of n features.
 type sim struct {
-	layer    *citysim.ArcGISLayer
-	server   *citysim.ArcGISServer
+	layer    *arcgissim.Layer
+	server   *arcgissim.Server
 	http     *httptest.Server
 	requests atomic.Int64 // requests that reached the server, faults included
 }
 
 const testUser, testPassword = "citylink", "pw"
 
-func newSim(t *testing.T, n int, cfg citysim.ArcGISLayerConfig, opts citysim.ArcGISOptions) *sim {
+func newSim(t *testing.T, n int, cfg arcgissim.LayerConfig, opts arcgissim.Options) *sim {
 	t.Helper()
 	cfg.Name, cfg.GeometryType, cfg.EditTracking = "Poles", "esriGeometryPoint", true
-	cfg.Fields = []citysim.ArcGISField{
-		{Name: "ASSET_ID", Type: citysim.ArcGISFieldString, Length: 20, Editable: true},
-		{Name: "WATTS", Type: citysim.ArcGISFieldInteger, Nullable: true, Editable: true},
-		{Name: "INSTALLED", Type: citysim.ArcGISFieldDate, Nullable: true, Editable: true},
+	cfg.Fields = []arcgissim.Field{
+		{Name: "ASSET_ID", Type: arcgissim.FieldString, Length: 20, Editable: true},
+		{Name: "WATTS", Type: arcgissim.FieldInteger, Nullable: true, Editable: true},
+		{Name: "INSTALLED", Type: arcgissim.FieldDate, Nullable: true, Editable: true},
 	}
-	s := &sim{layer: citysim.NewArcGISLayer(cfg)}
+	s := &sim{layer: arcgissim.NewLayer(cfg)}
 	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	fs := make([]citysim.ArcGISFeature, n)
+	fs := make([]arcgissim.Feature, n)
 	for i := range fs {
-		fs[i] = citysim.ArcGISFeature{
+		fs[i] = arcgissim.Feature{
 			Attributes: map[string]any{"ASSET_ID": fmt.Sprintf("SL-%07d", i+1), "WATTS": int64(50 + i%4*25), "INSTALLED": base.Add(time.Duration(i) * time.Hour)},
-			Geometry:   &citysim.ArcGISPoint{X: -87.6 - float64(i)/1e5, Y: 41.8 + float64(i)/1e5},
+			Geometry:   &arcgissim.Point{X: -87.6 - float64(i)/1e5, Y: 41.8 + float64(i)/1e5},
 		}
 	}
 	if err := s.layer.Load(fs...); err != nil {
 		t.Fatal(err)
 	}
-	opts.Services = []citysim.ArcGISService{{Name: "DOT", Layers: []*citysim.ArcGISLayer{s.layer}}}
-	s.server = citysim.NewArcGISServer(opts)
+	opts.Services = []arcgissim.Service{{Name: "DOT", Layers: []*arcgissim.Layer{s.layer}}}
+	s.server = arcgissim.NewServer(opts)
 	s.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		s.server.ServeHTTP(w, r)
@@ -74,7 +76,7 @@ func newClient(t *testing.T, s *sim, o arcgis.Options) *arcgis.Client {
 	return c
 }
 
-var secured = citysim.ArcGISAuth{Users: map[string]string{testUser: testPassword}}
+var secured = arcgissim.Auth{Users: map[string]string{testUser: testPassword}}
 
 func TestNewRejectsBadURLs(t *testing.T) {
 	t.Parallel()
@@ -87,9 +89,9 @@ func TestNewRejectsBadURLs(t *testing.T) {
 
 func TestQueryPagesByOffsetWithFaults(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 2345, citysim.ArcGISLayerConfig{MaxRecordCount: 200}, citysim.ArcGISOptions{
-		Auth:          citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 5},
-		Faults:        citysim.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
+	s := newSim(t, 2345, arcgissim.LayerConfig{MaxRecordCount: 200}, arcgissim.Options{
+		Auth:          arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 5},
+		Faults:        simcity.Faults{Seed: 42, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, HangRate: 0.02},
 		BodyErrorRate: 0.2, Seed: 42,
 	})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
@@ -126,7 +128,7 @@ func TestQueryPagesByOffsetWithFaults(t *testing.T) {
 
 func TestQueryPagesByObjectIDs(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 1030, citysim.ArcGISLayerConfig{MaxRecordCount: 100, NoPagination: true}, citysim.ArcGISOptions{})
+	s := newSim(t, 1030, arcgissim.LayerConfig{MaxRecordCount: 100, NoPagination: true}, arcgissim.Options{})
 	c := newClient(t, s, arcgis.Options{})
 	var ids []int64
 	sizes := map[int]int{}
@@ -156,7 +158,7 @@ func TestQueryPagesByObjectIDs(t *testing.T) {
 
 func TestQueryPagesStopsOnCallbackError(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 50, citysim.ArcGISLayerConfig{MaxRecordCount: 10}, citysim.ArcGISOptions{})
+	s := newSim(t, 50, arcgissim.LayerConfig{MaxRecordCount: 10}, arcgissim.Options{})
 	c := newClient(t, s, arcgis.Options{})
 	stop := errors.New("stop")
 	calls := 0
@@ -173,7 +175,7 @@ func TestQueryPagesStopsOnCallbackError(t *testing.T) {
 
 func TestQueryIDsCountAndDates(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 100, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	s := newSim(t, 100, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
 	ctx := context.Background()
 	q := arcgis.Query{Where: "INSTALLED >= timestamp '2024-05-02 00:00:00' AND INSTALLED < timestamp '2024-05-03 00:00:00'"}
@@ -196,7 +198,7 @@ func TestQueryIDsCountAndDates(t *testing.T) {
 
 func TestAPIErrorsFromOKBodies(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 5, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	s := newSim(t, 5, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
 	_, err := c.Query(context.Background(), 0, arcgis.Query{Where: "NO_SUCH_FIELD = 1"})
 	var apiErr *arcgis.APIError
@@ -217,7 +219,7 @@ func TestAPIErrorsFromOKBodies(t *testing.T) {
 
 func TestHTTPErrorAfterRetriesRunOut(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 5, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Faults: citysim.Faults{Seed: 1, ErrorRate: 1}})
+	s := newSim(t, 5, arcgissim.LayerConfig{}, arcgissim.Options{Faults: simcity.Faults{Seed: 1, ErrorRate: 1}})
 	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	_, err := c.Query(context.Background(), 0, arcgis.Query{})
 	var httpErr *arcgis.HTTPError

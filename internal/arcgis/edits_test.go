@@ -8,14 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
 func TestApplyEdits(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	s := newSim(t, 10, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
 	ctx := context.Background()
 	installed := time.Date(2025, 9, 1, 6, 0, 0, 0, time.UTC)
@@ -57,7 +59,7 @@ func TestApplyEdits(t *testing.T) {
 
 func TestApplyEditsRollbackOnFailure(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{})
+	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{})
 	c := newClient(t, s, arcgis.Options{})
 	res, err := c.ApplyEdits(context.Background(), 0, arcgis.Edits{
 		Updates:           []arcgis.Feature{{Attributes: map[string]any{"OBJECTID": 1, "WATTS": 5}}, {Attributes: map[string]any{"OBJECTID": 1, "WATTS": "five"}}},
@@ -77,7 +79,7 @@ func TestApplyEditsRollbackOnFailure(t *testing.T) {
 
 func TestApplyEditsRetriesOnlyWithoutAdds(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Faults: citysim.Faults{Seed: 3, ErrorRate: 1}})
+	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{Faults: simcity.Faults{Seed: 3, ErrorRate: 1}})
 	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	ctx := context.Background()
 	_, err := c.ApplyEdits(ctx, 0, arcgis.Edits{Adds: []arcgis.Feature{{Attributes: map[string]any{"ASSET_ID": "X"}}}})
@@ -93,9 +95,9 @@ func TestApplyEditsRetriesOnlyWithoutAdds(t *testing.T) {
 
 func TestApplyEditsUnderFaultsConverges(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 200, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{
-		Auth:   citysim.ArcGISAuth{Users: secured.Users, ExpireAfterUses: 3},
-		Faults: citysim.Faults{Seed: 9, ErrorRate: 0.3, ThrottleRate: 0.1},
+	s := newSim(t, 200, arcgissim.LayerConfig{}, arcgissim.Options{
+		Auth:   arcgissim.Auth{Users: secured.Users, ExpireAfterUses: 3},
+		Faults: simcity.Faults{Seed: 9, ErrorRate: 0.3, ThrottleRate: 0.1},
 	})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, Retry: fastRetry})
 	ctx := context.Background()
@@ -122,7 +124,7 @@ func TestApplyEditsUnderFaultsConverges(t *testing.T) {
 
 func TestBodyErrorsRetriedOnlyWhenSafe(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{BodyErrorRate: 1})
+	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{BodyErrorRate: 1})
 	c := newClient(t, s, arcgis.Options{Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 	ctx := context.Background()
 	var apiErr *arcgis.APIError

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 )
 
 // dbLayer is a feature layer served the way a database-backed ArcGIS
@@ -192,7 +193,7 @@ func TestQueryPagesSurvivesDeletesMidPaging(t *testing.T) {
 	// before the next page's offset; every feature that still exists when
 	// its page is read must be read.
 	const n = 100
-	s := newSim(t, n, citysim.ArcGISLayerConfig{MaxRecordCount: 10}, citysim.ArcGISOptions{})
+	s := newSim(t, n, arcgissim.LayerConfig{MaxRecordCount: 10}, arcgissim.Options{})
 	c := newClient(t, s, arcgis.Options{})
 	seen := map[int64]int{}
 	pages := 0
@@ -204,7 +205,7 @@ func TestQueryPagesSurvivesDeletesMidPaging(t *testing.T) {
 		}
 		if pages == 1 {
 			// Delete features already read: none still unread may be lost.
-			res := s.layer.ApplyEdits(citysim.ArcGISEdits{Deletes: []int64{1, 2, 3, 4, 5, 6, 7, 8}}, time.Now())
+			res := s.layer.ApplyEdits(arcgissim.Edits{Deletes: []int64{1, 2, 3, 4, 5, 6, 7, 8}}, time.Now())
 			for _, r := range res.DeleteResults {
 				if !r.Success {
 					return fmt.Errorf("deleting: %+v", r.Error)

@@ -13,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
 func TestTokenSharedAcrossConcurrentCalls(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	s := newSim(t, 10, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -43,7 +44,7 @@ func TestTokenSharedAcrossConcurrentCalls(t *testing.T) {
 
 func TestTokenRenewedBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: citysim.ArcGISAuth{Users: secured.Users, TokenTTL: 30 * time.Minute}})
+	s := newSim(t, 10, arcgissim.LayerConfig{}, arcgissim.Options{Auth: arcgissim.Auth{Users: secured.Users, TokenTTL: 30 * time.Minute}})
 	var offset atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword, TokenExpiration: 2 * time.Hour, Now: now})
@@ -69,7 +70,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 
 func TestPublicServiceNeedsNoToken(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 10, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{})
+	s := newSim(t, 10, arcgissim.LayerConfig{}, arcgissim.Options{})
 	c := newClient(t, s, arcgis.Options{Username: testUser, Password: testPassword})
 	n, err := c.QueryCount(context.Background(), 0, arcgis.Query{})
 	if err != nil || n != 10 {
@@ -232,7 +233,7 @@ func TestMetadataIsPostedWithoutTokenInURL(t *testing.T) {
 	t.Parallel()
 	// Reads are POSTed as forms, metadata included: a token in a URL ends
 	// up in proxy and server logs.
-	s := newSim(t, 3, citysim.ArcGISLayerConfig{}, citysim.ArcGISOptions{Auth: secured})
+	s := newSim(t, 3, arcgissim.LayerConfig{}, arcgissim.Options{Auth: secured})
 	type seen struct{ method, query string }
 	var mu sync.Mutex
 	var got []seen

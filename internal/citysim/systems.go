@@ -17,6 +17,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -35,7 +41,7 @@ type SystemsOptions struct {
 	Lights int
 	// Faults, when active, are put in front of every HTTP system, each with
 	// its own seed drawn from Seed.
-	Faults Faults
+	Faults simcity.Faults
 	// BasePort, when non-zero, serves the systems on consecutive ports from
 	// it (audit, DOT, CMS, Open311, utility HTTPS, utility SFTP); free
 	// ports otherwise.
@@ -50,19 +56,19 @@ type SystemsOptions struct {
 // the Open311 server and the utility's drop box over HTTPS and SFTP, each on
 // its own loopback port.
 type Systems struct {
-	City *City
-	*CityArcGIS
-	CMS          *CMS
-	Open311      *Open311
-	Inbox        *UtilityInbox
-	UtilityHTTPS *UtilityHTTPS
-	UtilitySFTP  *UtilitySFTP
+	City *simcity.City
+	*arcgissim.Servers
+	CMS          *cmssim.Server
+	Open311      *open311sim.Server
+	Inbox        *utilitysim.Inbox
+	UtilityHTTPS *utilitysim.HTTPS
+	UtilitySFTP  *utilitysim.SFTP
 
 	// Base URLs of the HTTP systems, and the SFTP drop's host:port.
 	AuditURL, DOTURL, CMSURL, Open311URL, UtilityURL, SFTPAddr string
 	// UtilityCA trusts the HTTPS drop's self-signed certificate.
 	UtilityCA *x509.CertPool
-	// SFTPClientKey is authorised on the SFTP drop (UtilityKeyFromSeed(Seed+1)).
+	// SFTPClientKey is authorised on the SFTP drop (KeyFromSeed(Seed+1)).
 	SFTPClientKey ssh.Signer
 
 	servers []*http.Server
@@ -76,24 +82,24 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	faults := func(i uint64) Faults {
+	faults := func(i uint64) simcity.Faults {
 		f := opts.Faults
 		f.Seed = opts.Seed*31 + i
 		return f
 	}
-	city := NewCity(opts.Seed, cmp.Or(opts.Lights, DefaultLights))
-	auth := ArcGISAuth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
-	s := &Systems{City: city, logger: logger}
-	s.CityArcGIS = NewCityArcGIS(city,
-		ArcGISOptions{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit")},
-		ArcGISOptions{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot")})
-	s.CMS = NewCMS(CMSOptions{City: city, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
-	s.Open311 = NewOpen311(Open311Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: city, Logger: logger.With("system", "open311")})
-	s.Inbox = NewUtilityInbox(clock)
-	s.UtilityHTTPS = NewUtilityHTTPS(UtilityHTTPSOptions{Faults: faults(5), Inbox: s.Inbox, Logger: logger.With("system", "utility-https")})
-	s.SFTPClientKey = UtilityKeyFromSeed(opts.Seed + 1)
+	town := simcity.New(opts.Seed, cmp.Or(opts.Lights, simcity.DefaultLights))
+	auth := arcgissim.Auth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
+	s := &Systems{City: town, logger: logger}
+	s.Servers = arcgissim.NewServers(town,
+		arcgissim.Options{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit")},
+		arcgissim.Options{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot")})
+	s.CMS = cmssim.NewServer(cmssim.Options{City: town, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
+	s.Open311 = open311sim.NewServer(open311sim.Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: town, Logger: logger.With("system", "open311")})
+	s.Inbox = utilitysim.NewInbox(clock)
+	s.UtilityHTTPS = utilitysim.NewHTTPS(utilitysim.HTTPSOptions{Faults: faults(5), Inbox: s.Inbox, Logger: logger.With("system", "utility-https")})
+	s.SFTPClientKey = utilitysim.KeyFromSeed(opts.Seed + 1)
 	var err error
-	s.UtilitySFTP, err = NewUtilitySFTP(UtilitySFTPOptions{
+	s.UtilitySFTP, err = utilitysim.NewSFTP(utilitysim.SFTPOptions{
 		Seed: opts.Seed, AuthorizedKeys: []ssh.PublicKey{s.SFTPClientKey.PublicKey()},
 		Inbox: s.Inbox, Now: clock, Logger: logger.With("system", "utility-sftp"),
 	})

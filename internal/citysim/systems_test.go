@@ -7,8 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
+
+	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/utility"
@@ -27,7 +32,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 	t.Cleanup(sys.Close)
 
 	audit, err := arcgis.New(arcgis.Options{
-		ServiceURL: sys.AuditURL + "/arcgis/rest/services/" + citysim.ArcGISAuditService + "/FeatureServer",
+		ServiceURL: sys.AuditURL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 		Username:   citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword,
 	})
 	if err != nil {
@@ -40,7 +45,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 	if n != len(sys.City.Audits) {
 		t.Errorf("audit layer holds %d features, the city has %d audits", n, len(sys.City.Audits))
 	}
-	if err := sys.Advance(citysim.CityEpoch().Add(time.Hour)); err != nil {
+	if err := sys.Advance(simcity.Epoch().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if after, err := audit.QueryCount(ctx, 0, arcgis.Query{}); err != nil || after <= n {
@@ -62,7 +67,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 		t.Errorf("CMS lists %d devices for a city of %d lights", seen, len(sys.City.Lights))
 	}
 
-	requests, err := open311.New(open311.Config{BaseURL: sys.Open311URL, APIKey: citysim.DefaultOpen311APIKey, JurisdictionID: citysim.DefaultOpen311Jurisdiction})
+	requests, err := open311.New(open311.Config{BaseURL: sys.Open311URL, APIKey: open311sim.DefaultAPIKey, JurisdictionID: open311sim.DefaultJurisdiction})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +81,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 
 	light := sys.City.Lights[0]
 	file, err := utility.Encode([]utility.Change{{
-		Type: utility.Added, Effective: citysim.CityEpoch(), AccountID: "CITY-0001",
+		Type: utility.Added, Effective: simcity.Epoch(), AccountID: "CITY-0001",
 		AssetID: light.AssetID, PoleID: light.PoleID, Address: light.Address, Lat: light.Lat, Lon: light.Lon,
 		LampType: light.LampType, NominalWatts: light.NominalWatts, InputWatts: light.InputWatts, RateSchedule: light.RateSchedule,
 	}})
@@ -84,7 +89,7 @@ func TestSystemsServeEveryProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	https, err := utility.NewHTTPS(utility.HTTPSConfig{
-		BaseURL: sys.UtilityURL + "/inbox", Token: citysim.DefaultUtilityToken,
+		BaseURL: sys.UtilityURL + "/inbox", Token: utilitysim.DefaultToken,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sys.UtilityCA}},
 	})
 	if err != nil {

@@ -6,14 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+
 	"github.com/citylink/citylink/internal/cms"
 )
 
 func TestListAlarmsSinceFollowsRaisesAndClears(t *testing.T) {
 	t.Parallel()
-	sim, srv, clock := newSim(t, 5000, citysim.CMSOptions{Faults: faulty, AlarmsPerDay: 300, ChangesPerDay: -1})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 50)
+	sim, srv, clock := newSim(t, 5000, cmssim.Options{Faults: faulty, AlarmsPerDay: 300, ChangesPerDay: -1})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 50)
 	ctx := context.Background()
 
 	advance := func(to time.Time) {
@@ -79,15 +80,15 @@ func TestListAlarmsSinceFollowsRaisesAndClears(t *testing.T) {
 
 func TestRaisedAlarmReachesTheClient(t *testing.T) {
 	t.Parallel()
-	sim, srv, clock := newSim(t, 300, citysim.CMSOptions{Faults: faulty})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	sim, srv, clock := newSim(t, 300, cmssim.Options{Faults: faulty})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	d, err := c.Get(ctx, "dev-0000005")
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock.Set(testStart.Add(time.Hour))
-	id, err := sim.RaiseAlarm(d.ExternalID, citysim.CMSAlarmLampUnexpectedOn, testStart.Add(30*time.Minute))
+	id, err := sim.RaiseAlarm(d.ExternalID, cmssim.AlarmLampUnexpectedOn, testStart.Add(30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/cms"
 )
 
 // BenchmarkListDevicesFullCity pages through every device of the default
 // 270,000-light city's CMS, 1,000 to a page, over HTTP.
 func BenchmarkListDevicesFullCity(b *testing.B) {
-	_, srv, _ := newSim(b, citysim.DefaultLights, citysim.CMSOptions{})
-	c := newClient(b, srv, citysim.CMSDefaultAPIKey, 1000)
+	_, srv, _ := newSim(b, simcity.DefaultLights, cmssim.Options{})
+	c := newClient(b, srv, cmssim.DefaultAPIKey, 1000)
 	ctx := context.Background()
 	n := 0
 	b.ResetTimer()
@@ -34,8 +36,8 @@ func BenchmarkListDevicesFullCity(b *testing.B) {
 // BenchmarkBulkUpsert creates devices through the bulk endpoint, 500 to a
 // request, then upserts them again unchanged.
 func BenchmarkBulkUpsert(b *testing.B) {
-	_, srv, _ := newSim(b, 1000, citysim.CMSOptions{})
-	c := newClient(b, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, _ := newSim(b, 1000, cmssim.Options{})
+	c := newClient(b, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	items := make([]cms.DeviceUpsert, cms.MaxBulk)
 	round := 0
@@ -44,7 +46,7 @@ func BenchmarkBulkUpsert(b *testing.B) {
 		round++
 		for i := range items {
 			items[i] = cms.DeviceUpsert{ExternalID: fmt.Sprintf("SL-B%04d-%03d", round, i), DevicePatch: cms.DevicePatch{
-				LampType: new(citysim.LampLED), NominalWatts: new(90), InputWatts: new(95)}}
+				LampType: new(simcity.LampLED), NominalWatts: new(90), InputWatts: new(95)}}
 		}
 		if _, err := c.BulkUpsert(ctx, items); err != nil {
 			b.Fatal(err)

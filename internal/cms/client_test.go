@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
 )
@@ -37,20 +39,20 @@ func (c *testClock) Set(t time.Time) {
 // faulty are the faults every client test runs under: a third of requests
 // fail with 500/503 or 429 and a tenth of successful writes lose their answer.
 // Fixed seeds make the sequence the same each run; retries absorb it.
-var faulty = citysim.Faults{Seed: 99, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, Jitter: 200 * time.Microsecond}
+var faulty = simcity.Faults{Seed: 99, ErrorRate: 0.25, ThrottleRate: 0.1, RetryAfter: 0, Jitter: 200 * time.Microsecond}
 
 // patient retries long enough that faulty's worst streak at these seeds is
 // absorbed, without waiting on real time.
 var patient = httpretry.Policy{MaxAttempts: 25, BaseDelay: time.Microsecond, MaxDelay: 50 * time.Microsecond}
 
 // newSim starts a simulated CMS over a small city.
-func newSim(t testing.TB, lights int, opts citysim.CMSOptions) (*citysim.CMS, *httptest.Server, *testClock) {
+func newSim(t testing.TB, lights int, opts cmssim.Options) (*cmssim.Server, *httptest.Server, *testClock) {
 	t.Helper()
 	clock := &testClock{now: testStart}
-	opts.City = citysim.NewCity(31, lights)
+	opts.City = simcity.New(31, lights)
 	opts.Seed = 31
 	opts.Clock = clock.Now
-	sim := citysim.NewCMS(opts)
+	sim := cmssim.NewServer(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv, clock
@@ -80,8 +82,8 @@ func allDevices(t *testing.T, c *cms.Client, since time.Time) []cms.Device {
 
 func TestListDevicesUnderFaultsMatchesCleanListing(t *testing.T) {
 	t.Parallel()
-	_, clean, _ := newSim(t, 4000, citysim.CMSOptions{})
-	noisySim := citysim.NewCMS(citysim.CMSOptions{City: citysim.NewCity(31, 4000), Seed: 31, Faults: faulty})
+	_, clean, _ := newSim(t, 4000, cmssim.Options{})
+	noisySim := cmssim.NewServer(cmssim.Options{City: simcity.New(31, 4000), Seed: 31, Faults: faulty})
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	noisy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,8 +94,8 @@ func TestListDevicesUnderFaultsMatchesCleanListing(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(noisy.Close)
-	want := allDevices(t, newClient(t, clean, citysim.CMSDefaultAPIKey, 0), time.Time{})
-	got := allDevices(t, newClient(t, noisy, citysim.CMSDefaultAPIKey, 97), time.Time{})
+	want := allDevices(t, newClient(t, clean, cmssim.DefaultAPIKey, 0), time.Time{})
+	got := allDevices(t, newClient(t, noisy, cmssim.DefaultAPIKey, 97), time.Time{})
 	mu.Lock()
 	if statuses[http.StatusTooManyRequests] == 0 || statuses[http.StatusServiceUnavailable]+statuses[http.StatusInternalServerError] == 0 {
 		t.Errorf("the faults never fired: %v", statuses)
@@ -115,8 +117,8 @@ func TestListDevicesUnderFaultsMatchesCleanListing(t *testing.T) {
 
 func TestListDevicesPagesAndResumes(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 1500, citysim.CMSOptions{Faults: faulty})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 100)
+	_, srv, _ := newSim(t, 1500, cmssim.Options{Faults: faulty})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 100)
 	ctx := context.Background()
 	var pages []cms.DevicePage
 	err := c.ListDevices(ctx, cms.DeviceQuery{States: []string{cms.StateCommissioned}}, func(p cms.DevicePage) error {
@@ -157,11 +159,11 @@ func TestCreateIsIdempotentByAssetID(t *testing.T) {
 	// Every write's answer is lost once: the transport retries the create,
 	// the CMS answers 409 for the device the first attempt made, and Create
 	// turns that into the device.
-	_, srv, _ := newSim(t, 500, citysim.CMSOptions{Faults: faulty, LostReplyRate: 1})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, _ := newSim(t, 500, cmssim.Options{Faults: faulty, LostReplyRate: 1})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	in := cms.DeviceUpsert{ExternalID: "SL-9000001", DevicePatch: cms.DevicePatch{
-		LampType: new(citysim.LampLED), NominalWatts: new(70), InputWatts: new(74),
+		LampType: new(simcity.LampLED), NominalWatts: new(70), InputWatts: new(74),
 		Location: &cms.Location{Latitude: 41.9, Longitude: -87.65}, Address: new("1600 N Ashland Ave"),
 	}}
 	d, created, err := c.Create(ctx, in)
@@ -186,8 +188,8 @@ func TestCreateIsIdempotentByAssetID(t *testing.T) {
 
 func TestCreateReportsCreated(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 300, citysim.CMSOptions{Faults: faulty})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, _ := newSim(t, 300, cmssim.Options{Faults: faulty})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	d, created, err := c.Create(context.Background(), cms.DeviceUpsert{ExternalID: "SL-9000002"})
 	if err != nil || !created || d.ID == "" || d.Version != 1 {
 		t.Fatalf("create: %+v, created %v, err %v", d, created, err)
@@ -200,8 +202,8 @@ func TestCreateReportsCreated(t *testing.T) {
 
 func TestValidationErrorsAreTyped(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 300, citysim.CMSOptions{Faults: faulty})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, _ := newSim(t, 300, cmssim.Options{Faults: faulty})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	_, _, err := c.Create(context.Background(), cms.DeviceUpsert{ExternalID: "SL-9000003", DevicePatch: cms.DevicePatch{State: new(cms.StateCommissioned)}})
 	var apiErr *cms.APIError
 	if !errors.As(err, &apiErr) {
@@ -215,7 +217,7 @@ func TestValidationErrorsAreTyped(t *testing.T) {
 
 func TestWrongKeyIsUnauthorized(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 100, citysim.CMSOptions{})
+	_, srv, _ := newSim(t, 100, cmssim.Options{})
 	c := newClient(t, srv, "not-the-key", 0)
 	_, err := c.Get(context.Background(), "dev-0000001")
 	var apiErr *cms.APIError

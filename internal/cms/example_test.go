@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/cms"
 )
 
@@ -14,7 +16,7 @@ import (
 // back what changed.
 func Example() {
 	start := time.Date(2026, time.May, 1, 12, 0, 0, 0, time.UTC)
-	sim := citysim.NewCMS(citysim.CMSOptions{City: citysim.NewCity(1, 1000), Seed: 1, Clock: func() time.Time { return start }})
+	sim := cmssim.NewServer(cmssim.Options{City: simcity.New(1, 1000), Seed: 1, Clock: func() time.Time { return start }})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+
 	"github.com/citylink/citylink/internal/cms"
 )
 
@@ -17,8 +18,8 @@ import (
 // consumer at its final version.
 func TestIncrementalListingMissesNoWrite(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 2000, citysim.CMSOptions{Faults: faulty})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 37)
+	_, srv, _ := newSim(t, 2000, cmssim.Options{Faults: faulty})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 37)
 	ctx := context.Background()
 
 	before := map[string]int{}

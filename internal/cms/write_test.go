@@ -7,14 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/cms"
 )
 
 func TestUpdate(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := newSim(t, 400, citysim.CMSOptions{Faults: faulty, LostReplyRate: 0.3})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, clock := newSim(t, 400, cmssim.Options{Faults: faulty, LostReplyRate: 0.3})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	d, err := c.Get(ctx, "dev-0000010")
 	if err != nil {
@@ -48,14 +50,14 @@ func TestUpdate(t *testing.T) {
 
 func TestBulkUpsertSplitsAndReportsPerItem(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := newSim(t, 600, citysim.CMSOptions{Faults: faulty, LostReplyRate: 0.2})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, clock := newSim(t, 600, cmssim.Options{Faults: faulty, LostReplyRate: 0.2})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	clock.Set(testStart.Add(time.Minute))
 	var items []cms.DeviceUpsert
 	for i := range 1234 {
 		items = append(items, cms.DeviceUpsert{ExternalID: fmt.Sprintf("SL-8%06d", i), DevicePatch: cms.DevicePatch{
-			LampType: new(citysim.LampHPS), NominalWatts: new(150), InputWatts: new(188), RateSchedule: new(citysim.RateLS2),
+			LampType: new(simcity.LampHPS), NominalWatts: new(150), InputWatts: new(188), RateSchedule: new(simcity.RateLS2),
 		}})
 	}
 	items[700].InputWatts = new(100) // below nominal: refused
@@ -106,8 +108,8 @@ func TestBulkUpsertSplitsAndReportsPerItem(t *testing.T) {
 
 func TestHungRequestsEndWithTheContext(t *testing.T) {
 	t.Parallel()
-	_, srv, _ := newSim(t, 100, citysim.CMSOptions{Faults: citysim.Faults{Seed: 1, HangRate: 1}})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, _ := newSim(t, 100, cmssim.Options{Faults: simcity.Faults{Seed: 1, HangRate: 1}})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := c.Get(ctx, "dev-0000001"); !errors.Is(err, context.DeadlineExceeded) {
@@ -131,8 +133,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 
 func TestConditionalUpdateSurvivesLostAnswer(t *testing.T) {
 	t.Parallel()
-	_, srv, clock := newSim(t, 200, citysim.CMSOptions{LostReplyRate: 1})
-	c := newClient(t, srv, citysim.CMSDefaultAPIKey, 0)
+	_, srv, clock := newSim(t, 200, cmssim.Options{LostReplyRate: 1})
+	c := newClient(t, srv, cmssim.DefaultAPIKey, 0)
 	ctx := context.Background()
 	d, err := c.Get(ctx, "dev-0000003")
 	if err != nil {
@@ -141,12 +143,12 @@ func TestConditionalUpdateSurvivesLostAnswer(t *testing.T) {
 	clock.Set(testStart.Add(time.Hour))
 	// The patch lands, its answer is lost, the retry is refused with 412,
 	// and Update recognises its own write.
-	got, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(citysim.RateLS3)}, d.Version)
-	if err != nil || got.Version != d.Version+1 || got.RateSchedule != citysim.RateLS3 {
+	got, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(simcity.RateLS3)}, d.Version)
+	if err != nil || got.Version != d.Version+1 || got.RateSchedule != simcity.RateLS3 {
 		t.Fatalf("conditional update with a lost answer: %+v, %v", got, err)
 	}
 	// Someone else's write at the next version is still a conflict.
-	if _, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(citysim.RateLS1)}, d.Version); !errors.Is(err, cms.ErrPreconditionFailed) {
+	if _, err := c.Update(ctx, d.ID, cms.DevicePatch{RateSchedule: new(simcity.RateLS1)}, d.Version); !errors.Is(err, cms.ErrPreconditionFailed) {
 		t.Fatalf("update against a stale version: %v", err)
 	}
 }

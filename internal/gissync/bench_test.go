@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 )
 
@@ -19,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkPushCity -benchtime 1x ./internal/gissync
 func BenchmarkPushCity(b *testing.B) {
-	lights := citysim.DefaultLights
+	lights := simcity.DefaultLights
 	if v, err := strconv.Atoi(os.Getenv("CITYLINK_BENCH_LIGHTS")); err == nil && v > 0 {
 		lights = v
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/gissync"
 	"github.com/citylink/citylink/internal/work"
@@ -21,12 +23,12 @@ import (
 func TestPushUnderFaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := citysim.NewCity(9, 2000)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: c, Seed: 9, AlarmsPerDay: -1, ChangesPerDay: -1,
-		Faults: citysim.Faults{Seed: 1, ErrorRate: 0.05}})
-	layer := citysim.NewDOTLayer(&citysim.City{}, citysim.ArcGISLayerConfig{})
-	dotSim := citysim.NewArcGISServer(citysim.ArcGISOptions{Seed: 9, Faults: citysim.Faults{Seed: 2, ErrorRate: 0.05},
-		Services: []citysim.ArcGISService{{Name: citysim.ArcGISDOTService, Layers: []*citysim.ArcGISLayer{layer}}}})
+	c := simcity.New(9, 2000)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: c, Seed: 9, AlarmsPerDay: -1, ChangesPerDay: -1,
+		Faults: simcity.Faults{Seed: 1, ErrorRate: 0.05}})
+	layer := arcgissim.NewDOTLayer(&simcity.City{}, arcgissim.LayerConfig{})
+	dotSim := arcgissim.NewServer(arcgissim.Options{Seed: 9, Faults: simcity.Faults{Seed: 2, ErrorRate: 0.05},
+		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
 	cmsSrv, dotSrv := httptest.NewServer(cmsSim), httptest.NewServer(dotSim)
 	t.Cleanup(cmsSrv.Close)
 	t.Cleanup(dotSrv.Close)
@@ -34,7 +36,7 @@ func TestPushUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dot, err := arcgis.New(arcgis.Options{ServiceURL: dotSrv.URL + "/arcgis/rest/services/" + citysim.ArcGISDOTService + "/FeatureServer"})
+	dot, err := arcgis.New(arcgis.Options{ServiceURL: dotSrv.URL + "/arcgis/rest/services/" + arcgissim.DOTService + "/FeatureServer"})
 	if err != nil {
 		t.Fatal(err)
 	}

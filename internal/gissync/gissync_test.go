@@ -12,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/arcgissim"
+	"github.com/citylink/citylink/internal/citysim/cmssim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/gissync"
 	"github.com/citylink/citylink/internal/pgtest"
@@ -50,9 +52,9 @@ type flow struct {
 type city struct {
 	t     testing.TB
 	clock *clock
-	city  *citysim.City
-	cms   *citysim.CMS
-	layer *citysim.ArcGISLayer
+	city  *simcity.City
+	cms   *cmssim.Server
+	layer *arcgissim.Layer
 	pool  *pgxpool.Pool
 	cmsC  *cms.Client
 	dot   *arcgis.Client
@@ -70,16 +72,16 @@ type cityOptions struct {
 func newCity(t testing.TB, o cityOptions) *city {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC)}
-	c := citysim.NewCity(5, o.lights)
-	cmsSim := citysim.NewCMS(citysim.CMSOptions{City: c, Seed: 5, Clock: clk.Now, AlarmsPerDay: -1, ChangesPerDay: -1,
-		Faults: citysim.Faults{Seed: 6, ErrorRate: o.errorRate}})
+	c := simcity.New(5, o.lights)
+	cmsSim := cmssim.NewServer(cmssim.Options{City: c, Seed: 5, Clock: clk.Now, AlarmsPerDay: -1, ChangesPerDay: -1,
+		Faults: simcity.Faults{Seed: 6, ErrorRate: o.errorRate}})
 	layerCity := c
 	if o.emptyDOT {
-		layerCity = &citysim.City{}
+		layerCity = &simcity.City{}
 	}
-	layer := citysim.NewDOTLayer(layerCity, citysim.ArcGISLayerConfig{})
-	dotSim := citysim.NewArcGISServer(citysim.ArcGISOptions{Clock: clk.Now, Seed: 7, Faults: citysim.Faults{Seed: 8, ErrorRate: o.errorRate},
-		Services: []citysim.ArcGISService{{Name: citysim.ArcGISDOTService, Layers: []*citysim.ArcGISLayer{layer}}}})
+	layer := arcgissim.NewDOTLayer(layerCity, arcgissim.LayerConfig{})
+	dotSim := arcgissim.NewServer(arcgissim.Options{Clock: clk.Now, Seed: 7, Faults: simcity.Faults{Seed: 8, ErrorRate: o.errorRate},
+		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
 	cmsSrv, dotSrv := httptest.NewServer(cmsSim), httptest.NewServer(dotSim)
 	t.Cleanup(cmsSrv.Close)
 	t.Cleanup(dotSrv.Close)
@@ -87,7 +89,7 @@ func newCity(t testing.TB, o cityOptions) *city {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dot, err := arcgis.New(arcgis.Options{ServiceURL: dotSrv.URL + "/arcgis/rest/services/" + citysim.ArcGISDOTService + "/FeatureServer"})
+	dot, err := arcgis.New(arcgis.Options{ServiceURL: dotSrv.URL + "/arcgis/rest/services/" + arcgissim.DOTService + "/FeatureServer"})
 	if err != nil {
 		t.Fatal(err)
 	}

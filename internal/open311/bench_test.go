@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+
 	"github.com/citylink/citylink/internal/open311"
 )
 
 // BenchmarkCreate files service requests one after another against the
 // simulator over loopback HTTP, as one alarm-311 chain does.
 func BenchmarkCreate(b *testing.B) {
-	c, _, _, _ := simClient(b, citysim.Open311Options{Seed: 1}, open311.Config{})
+	c, _, _, _ := simClient(b, open311sim.Options{Seed: 1}, open311.Config{})
 	ctx := context.Background()
 	i := 0
 	b.ReportAllocs()
@@ -28,7 +29,7 @@ func BenchmarkCreate(b *testing.B) {
 // BenchmarkRequestsByID polls the status of 1,000 open requests, 50 ids per
 // GET, as the alarm-311 status poll does each run.
 func BenchmarkRequestsByID(b *testing.B) {
-	c, _, _, _ := simClient(b, citysim.Open311Options{Seed: 1}, open311.Config{})
+	c, _, _, _ := simClient(b, open311sim.Options{Seed: 1}, open311.Config{})
 	ctx := context.Background()
 	ids := make([]string, 0, 1000)
 	for i := range 1000 {

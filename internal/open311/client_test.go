@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 	"golang.org/x/time/rate"
@@ -44,13 +46,13 @@ var simEpoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // simClient starts the Open311 simulator behind httptest and returns a
 // client for it with patient, fast retries.
-func simClient(t testing.TB, opts citysim.Open311Options, cfg open311.Config) (*open311.Client, *citysim.Open311, *stepClock, *atomic.Int64) {
+func simClient(t testing.TB, opts open311sim.Options, cfg open311.Config) (*open311.Client, *open311sim.Server, *stepClock, *atomic.Int64) {
 	t.Helper()
 	clock := &stepClock{now: simEpoch, step: time.Second}
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
-	sim := citysim.NewOpen311(opts)
+	sim := open311sim.NewServer(opts)
 	hits := new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -59,7 +61,7 @@ func simClient(t testing.TB, opts citysim.Open311Options, cfg open311.Config) (*
 	t.Cleanup(srv.Close)
 	cfg.BaseURL = srv.URL
 	if cfg.APIKey == "" {
-		cfg.APIKey = citysim.DefaultOpen311APIKey
+		cfg.APIKey = open311sim.DefaultAPIKey
 	}
 	if cfg.Retry.MaxAttempts == 0 {
 		cfg.Retry = httpretry.Policy{MaxAttempts: 12, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
@@ -74,33 +76,33 @@ func simClient(t testing.TB, opts citysim.Open311Options, cfg open311.Config) (*
 
 func lightOut(asset string) open311.NewRequest {
 	return open311.NewRequest{
-		ServiceCode: citysim.Open311ServiceLightOut, Lat: 41.88, Long: -87.63, HasLocation: true,
+		ServiceCode: open311sim.ServiceLightOut, Lat: 41.88, Long: -87.63, HasLocation: true,
 		Description: "lampFailure reported by the CMS",
-		Attributes:  map[string][]string{citysim.Open311AttrAssetID: {asset}, citysim.Open311AttrLampType: {"LED"}},
+		Attributes:  map[string][]string{open311sim.AttrAssetID: {asset}, open311sim.AttrLampType: {"LED"}},
 	}
 }
 
 // faulty is the fault mix the simulator tests run under: a third of calls
 // fail with a 5xx or a 429, all answered at once.
-var faulty = citysim.Faults{Seed: 42, ErrorRate: 0.2, ThrottleRate: 0.15, RetryAfter: 0}
+var faulty = simcity.Faults{Seed: 42, ErrorRate: 0.2, ThrottleRate: 0.15, RetryAfter: 0}
 
 func TestServicesUnderFaults(t *testing.T) {
 	t.Parallel()
-	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 1, Faults: faulty}, open311.Config{})
+	c, _, _, _ := simClient(t, open311sim.Options{Seed: 1, Faults: faulty}, open311.Config{})
 	ctx := context.Background()
 	svcs, err := c.Services(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(svcs, func(s open311.Service) bool { return s.Code == citysim.Open311ServiceKnockdown })
+	i := slices.IndexFunc(svcs, func(s open311.Service) bool { return s.Code == open311sim.ServiceKnockdown })
 	if len(svcs) < 5 || i < 0 || !svcs[i].Metadata || svcs[i].Type != "realtime" {
 		t.Fatalf("services: %+v", svcs)
 	}
-	def, err := c.ServiceDefinition(ctx, citysim.Open311ServiceKnockdown)
+	def, err := c.ServiceDefinition(ctx, open311sim.ServiceKnockdown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := slices.IndexFunc(def.Attributes, func(a open311.Attribute) bool { return a.Code == citysim.Open311AttrHazard })
+	j := slices.IndexFunc(def.Attributes, func(a open311.Attribute) bool { return a.Code == open311sim.AttrHazard })
 	if j < 0 || def.Attributes[j].Datatype != "multivaluelist" || len(def.Attributes[j].Values) == 0 {
 		t.Errorf("definition: %+v", def)
 	}
@@ -113,15 +115,15 @@ func TestCreateAndReadBackUnderThrottling(t *testing.T) {
 	t.Parallel()
 	// Only 429s: a POST turned away with Retry-After is sent again, and no
 	// request is filed twice.
-	throttled := citysim.Faults{Seed: 9, ThrottleRate: 0.4}
-	c, sim, _, _ := simClient(t, citysim.Open311Options{Seed: 2, Faults: throttled}, open311.Config{IDsPerCall: 2})
+	throttled := simcity.Faults{Seed: 9, ThrottleRate: 0.4}
+	c, sim, _, _ := simClient(t, open311sim.Options{Seed: 2, Faults: throttled}, open311.Config{IDsPerCall: 2})
 	ctx := context.Background()
 	var ids []string
 	for _, a := range []string{"SL-1", "SL-2", "SL-3", "SL-4", "SL-5"} {
 		r := lightOut(a)
 		if a == "SL-5" {
-			r.ServiceCode = citysim.Open311ServiceKnockdown
-			r.Attributes[citysim.Open311AttrHazard] = []string{"wires", "traffic"}
+			r.ServiceCode = open311sim.ServiceKnockdown
+			r.Attributes[open311sim.AttrHazard] = []string{"wires", "traffic"}
 		}
 		got, err := c.Create(ctx, r)
 		if err != nil || got.ID == "" || got.ServiceNotice == "" {
@@ -133,7 +135,7 @@ func TestCreateAndReadBackUnderThrottling(t *testing.T) {
 	if len(filed) != 5 {
 		t.Fatalf("simulator holds %d requests, want 5 (a throttled POST was filed twice?)", len(filed))
 	}
-	if hz := filed[4].Attributes[citysim.Open311AttrHazard]; !slices.Equal(hz, []string{"wires", "traffic"}) {
+	if hz := filed[4].Attributes[open311sim.AttrHazard]; !slices.Equal(hz, []string{"wires", "traffic"}) {
 		t.Errorf("multivalue attribute arrived as %v", hz)
 	}
 	got, err := c.RequestsByID(ctx, append(ids, "999"))
@@ -145,23 +147,23 @@ func TestCreateAndReadBackUnderThrottling(t *testing.T) {
 	}
 	one, err := c.Request(ctx, ids[2])
 	if err != nil || one.ID != ids[2] || one.Status != open311.StatusOpen || !one.HasLocation ||
-		one.ServiceCode != citysim.Open311ServiceLightOut || one.Requested.IsZero() || one.Expected.IsZero() {
+		one.ServiceCode != open311sim.ServiceLightOut || one.Requested.IsZero() || one.Expected.IsZero() {
 		t.Errorf("request %s: %+v %v", ids[2], one, err)
 	}
 }
 
 func TestCreateErrorsAreTyped(t *testing.T) {
 	t.Parallel()
-	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 3}, open311.Config{})
+	c, _, _, _ := simClient(t, open311sim.Options{Seed: 3}, open311.Config{})
 	ctx := context.Background()
 	bad := lightOut("SL-1")
-	delete(bad.Attributes, citysim.Open311AttrAssetID)
+	delete(bad.Attributes, open311sim.AttrAssetID)
 	_, err := c.Create(ctx, bad)
 	var ae *open311.APIError
 	if !errors.As(err, &ae) || ae.Status != 400 || len(ae.Errors) != 1 || ae.Errors[0].Code != "400" || !ae.Mentions("ASSET_ID") {
 		t.Errorf("missing attribute: %v", err)
 	}
-	nokey, _, _, _ := simClient(t, citysim.Open311Options{}, open311.Config{APIKey: "wrong"})
+	nokey, _, _, _ := simClient(t, open311sim.Options{}, open311.Config{APIKey: "wrong"})
 	if _, err := nokey.Create(ctx, lightOut("SL-1")); !errors.As(err, &ae) || ae.Status != 403 {
 		t.Errorf("bad key: %v", err)
 	}
@@ -171,7 +173,7 @@ func TestCreateNeverRepeatsAnAmbiguousPost(t *testing.T) {
 	t.Parallel()
 	// Every call answers 500: the POST may have been processed, so it is
 	// sent exactly once and reported as ErrMaybeCreated.
-	c, _, _, hits := simClient(t, citysim.Open311Options{Faults: citysim.Faults{Seed: 1, ErrorRate: 1}}, open311.Config{})
+	c, _, _, hits := simClient(t, open311sim.Options{Faults: simcity.Faults{Seed: 1, ErrorRate: 1}}, open311.Config{})
 	_, err := c.Create(context.Background(), lightOut("SL-1"))
 	if !errors.Is(err, open311.ErrMaybeCreated) {
 		t.Errorf("500 on POST: %v, want ErrMaybeCreated", err)
@@ -205,7 +207,7 @@ func TestCreateRetriesRefusedConnections(t *testing.T) {
 func TestDuplicateAnswers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rej, _, _, _ := simClient(t, citysim.Open311Options{Duplicates: citysim.Open311DuplicatesReject}, open311.Config{})
+	rej, _, _, _ := simClient(t, open311sim.Options{Duplicates: open311sim.DuplicatesReject}, open311.Config{})
 	first, err := rej.Create(ctx, lightOut("SL-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +217,7 @@ func TestDuplicateAnswers(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 400 || !ae.Mentions("duplicate") || !ae.Mentions(first.ID) {
 		t.Errorf("reject mode: %v", err)
 	}
-	ret, _, _, _ := simClient(t, citysim.Open311Options{Duplicates: citysim.Open311DuplicatesReturnExisting}, open311.Config{})
+	ret, _, _, _ := simClient(t, open311sim.Options{Duplicates: open311sim.DuplicatesReturnExisting}, open311.Config{})
 	first, _ = ret.Create(ctx, lightOut("SL-1"))
 	again, err := ret.Create(ctx, lightOut("SL-1"))
 	if err != nil || again.ID != first.ID {
@@ -225,9 +227,9 @@ func TestDuplicateAnswers(t *testing.T) {
 
 func TestBlackboxServiceAnswersNoID(t *testing.T) {
 	t.Parallel()
-	c, sim, _, _ := simClient(t, citysim.Open311Options{BlackboxServices: []string{citysim.Open311ServiceWiring}}, open311.Config{})
+	c, sim, _, _ := simClient(t, open311sim.Options{BlackboxServices: []string{open311sim.ServiceWiring}}, open311.Config{})
 	r := lightOut("SL-0000003")
-	r.ServiceCode = citysim.Open311ServiceWiring
+	r.ServiceCode = open311sim.ServiceWiring
 	got, err := c.Create(context.Background(), r)
 	if err != nil || got.ID != "" || got.Token != "" || got.ServiceNotice == "" {
 		t.Errorf("blackbox create: %+v %v", got, err)
@@ -242,7 +244,7 @@ func TestCreateHeldByRateLimitIsNotAmbiguous(t *testing.T) {
 	// One request an hour: the second Create cannot get a token before its
 	// deadline, so it never leaves and says so.
 	lim := rate.NewLimiter(rate.Every(time.Hour), 1)
-	c, sim, _, hits := simClient(t, citysim.Open311Options{}, open311.Config{
+	c, sim, _, hits := simClient(t, open311sim.Options{}, open311.Config{
 		Retry: httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Limiter: lim},
 	})
 	if _, err := c.Create(context.Background(), lightOut("SL-0000001")); err != nil {

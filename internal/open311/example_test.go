@@ -6,18 +6,19 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+
 	"github.com/citylink/citylink/internal/open311"
 )
 
 // Filing a streetlight outage and following it until the crew closes it.
 func ExampleClient_Create() {
 	clock := &stepClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), step: time.Second}
-	sim := citysim.NewOpen311(citysim.Open311Options{Seed: 1, Now: clock.Now})
+	sim := open311sim.NewServer(open311sim.Options{Seed: 1, Now: clock.Now})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 
-	c, err := open311.New(open311.Config{BaseURL: srv.URL, APIKey: citysim.DefaultOpen311APIKey})
+	c, err := open311.New(open311.Config{BaseURL: srv.URL, APIKey: open311sim.DefaultAPIKey})
 	if err != nil {
 		panic(err)
 	}

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 )
@@ -19,11 +21,11 @@ func TestWaitTokenResolvesBatchRequest(t *testing.T) {
 	t.Parallel()
 	// Each simulator call reads the step clock, so simulated time moves on
 	// with every poll and the token resolves after a deterministic number.
-	c, sim, _, _ := simClient(t, citysim.Open311Options{Seed: 4, TokenDelay: 20 * time.Second, Faults: faulty}, open311.Config{})
+	c, sim, _, _ := simClient(t, open311sim.Options{Seed: 4, TokenDelay: 20 * time.Second, Faults: faulty}, open311.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := lightOut("SL-7")
-	r.ServiceCode = citysim.Open311ServiceAreaOutage
+	r.ServiceCode = open311sim.ServiceAreaOutage
 	var got open311.Created
 	var err error
 	for { // under 500s a POST may be ambiguous; this test wants a token
@@ -39,7 +41,7 @@ func TestWaitTokenResolvesBatchRequest(t *testing.T) {
 		t.Fatalf("wait token: %q %v", id, err)
 	}
 	req, err := c.Request(ctx, id)
-	if err != nil || req.ServiceCode != citysim.Open311ServiceAreaOutage {
+	if err != nil || req.ServiceCode != open311sim.ServiceAreaOutage {
 		t.Errorf("resolved request: %+v %v", req, err)
 	}
 }
@@ -48,7 +50,7 @@ func TestRequestsFollowCrewsAndBetweenPages(t *testing.T) {
 	t.Parallel()
 	// A server that caps answers at 4 requests; 15 requests spread over 200
 	// days, so Between must split windows and narrow full pages.
-	c, sim, clock, _ := simClient(t, citysim.Open311Options{Seed: 5, MaxResults: 4, Faults: faulty}, open311.Config{})
+	c, sim, clock, _ := simClient(t, open311sim.Options{Seed: 5, MaxResults: 4, Faults: faulty}, open311.Config{})
 	ctx := context.Background()
 	start := simEpoch
 	for i := range 15 {
@@ -88,8 +90,8 @@ func TestReadsSurviveHungRequests(t *testing.T) {
 	t.Parallel()
 	// A third of calls hang until the client gives up on them; the
 	// per-attempt timeout abandons those and the retry gets an answer.
-	hung := citysim.Faults{Seed: 8, HangRate: 0.35}
-	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 6, Faults: hung}, open311.Config{
+	hung := simcity.Faults{Seed: 8, HangRate: 0.35}
+	c, _, _, _ := simClient(t, open311sim.Options{Seed: 6, Faults: hung}, open311.Config{
 		Retry: httpretry.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, AttemptTimeout: 300 * time.Millisecond},
 	})
 	ctx := context.Background()

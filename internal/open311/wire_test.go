@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 )
@@ -230,7 +231,7 @@ func TestParseRecordedDiscovery(t *testing.T) {
 
 func TestDiscoverTheSimulator(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(citysim.NewOpen311(citysim.Open311Options{}))
+	srv := httptest.NewServer(open311sim.NewServer(open311sim.Options{}))
 	defer srv.Close()
 	d, err := open311.Discover(context.Background(), nil, srv.URL+"/discovery.json")
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 )
@@ -74,7 +75,7 @@ func TestParseRecordedXMLErrors(t *testing.T) {
 
 func TestXMLAgainstTheSimulator(t *testing.T) {
 	t.Parallel()
-	c, _, _, _ := simClient(t, citysim.Open311Options{Seed: 12, Faults: faulty}, open311.Config{Format: open311.XML})
+	c, _, _, _ := simClient(t, open311sim.Options{Seed: 12, Faults: faulty}, open311.Config{Format: open311.XML})
 	ctx := context.Background()
 	var created open311.Created
 	var err error
@@ -87,10 +88,10 @@ func TestXMLAgainstTheSimulator(t *testing.T) {
 		t.Fatalf("create over XML: %+v %v", created, err)
 	}
 	got, err := c.RequestsByID(ctx, []string{created.ID})
-	if err != nil || len(got) != 1 || got[0].ServiceCode != citysim.Open311ServiceLightOut || !got[0].HasLocation {
+	if err != nil || len(got) != 1 || got[0].ServiceCode != open311sim.ServiceLightOut || !got[0].HasLocation {
 		t.Errorf("read back over XML: %+v %v", got, err)
 	}
-	def, err := c.ServiceDefinition(ctx, citysim.Open311ServiceKnockdown)
+	def, err := c.ServiceDefinition(ctx, open311sim.ServiceKnockdown)
 	if err != nil || len(def.Attributes) < 5 {
 		t.Errorf("definition over XML: %+v %v", def, err)
 	}

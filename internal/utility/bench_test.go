@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
+
 	"github.com/citylink/citylink/internal/utility"
 )
 
@@ -15,10 +17,10 @@ import (
 // inventory: the first file a utility receives.
 func cityChanges(b *testing.B) []utility.Change {
 	b.Helper()
-	city := citysim.NewCity(1, citysim.DefaultLights)
+	town := simcity.New(1, simcity.DefaultLights)
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	out := make([]utility.Change, len(city.Lights))
-	for i, l := range city.Lights {
+	out := make([]utility.Change, len(town.Lights))
+	for i, l := range town.Lights {
 		out[i] = utility.Change{
 			Type: utility.Added, Effective: day, AccountID: "SL-ACCT-" + l.RateSchedule,
 			AssetID: l.AssetID, PoleID: l.PoleID, Address: l.Address, Lat: l.Lat, Lon: l.Lon,
@@ -78,7 +80,7 @@ func BenchmarkParseCityInventory(b *testing.B) {
 // BenchmarkSFTPDeliverCityInventory delivers the 270,000-light file to the
 // simulated SFTP drop over loopback: connect, upload, size check, rename.
 func BenchmarkSFTPDeliverCityInventory(b *testing.B) {
-	_, cfg := startSFTP(b, citysim.UtilitySFTPOptions{Seed: 1})
+	_, cfg := startSFTP(b, utilitysim.SFTPOptions{Seed: 1})
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -89,7 +91,7 @@ func BenchmarkSFTPDeliverCityInventory(b *testing.B) {
 // BenchmarkHTTPSDeliverCityInventory PUTs the 270,000-light file to the
 // simulated HTTPS drop over TLS on loopback, receipt checked.
 func BenchmarkHTTPSDeliverCityInventory(b *testing.B) {
-	_, cfg := startHTTPS(b, citysim.UtilityHTTPSOptions{AllowOverwrite: true})
+	_, cfg := startHTTPS(b, utilitysim.HTTPSOptions{AllowOverwrite: true})
 	d, err := utility.NewHTTPS(cfg)
 	if err != nil {
 		b.Fatal(err)

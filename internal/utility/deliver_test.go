@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
+
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/utility"
 	"github.com/pkg/sftp"
@@ -33,11 +35,11 @@ func inventoryFile(t testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-func startSFTP(t testing.TB, opts citysim.UtilitySFTPOptions) (*citysim.UtilitySFTP, utility.SFTPConfig) {
+func startSFTP(t testing.TB, opts utilitysim.SFTPOptions) (*utilitysim.SFTP, utility.SFTPConfig) {
 	t.Helper()
-	clientKey := citysim.UtilityKeyFromSeed(1001)
+	clientKey := utilitysim.KeyFromSeed(1001)
 	opts.AuthorizedKeys = []ssh.PublicKey{clientKey.PublicKey()}
-	srv, err := citysim.NewUtilitySFTP(opts)
+	srv, err := utilitysim.NewSFTP(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func startSFTP(t testing.TB, opts citysim.UtilitySFTPOptions) (*citysim.UtilityS
 
 func TestSFTPDeliversAtomically(t *testing.T) {
 	t.Parallel()
-	srv, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
+	srv, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 1})
 	cfg.VerifyContent = true
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {
@@ -86,7 +88,7 @@ func TestSFTPRetriesCutConnections(t *testing.T) {
 	t.Parallel()
 	// Half the uploads lose their connection part-way; the retry uploads
 	// afresh, and the utility never imports a half file.
-	srv, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 0.5})
+	srv, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 3, DropRate: 0.5})
 	cfg.Attempts, cfg.RetryDelay = 12, time.Millisecond
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {
@@ -111,7 +113,7 @@ func TestSFTPRetriesCutConnections(t *testing.T) {
 
 	// Every upload cut, one attempt: the delivery fails and nothing is
 	// imported, because the half file only ever had a hidden name.
-	always, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 1})
+	always, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 3, DropRate: 1})
 	cfg.Attempts = 1
 	d, _ = utility.NewSFTP(cfg)
 	if _, err := d.Deliver(context.Background(), "cut.csv", inventoryFile(t, 100)); err == nil {
@@ -124,18 +126,18 @@ func TestSFTPRetriesCutConnections(t *testing.T) {
 
 func TestSFTPRefusesWrongKeysAndHosts(t *testing.T) {
 	t.Parallel()
-	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
+	_, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 1})
 	ctx := context.Background()
 	data := inventoryFile(t, 3)
 
 	wrongKey := cfg
-	wrongKey.Signer = citysim.UtilityKeyFromSeed(666)
+	wrongKey.Signer = utilitysim.KeyFromSeed(666)
 	d, _ := utility.NewSFTP(wrongKey)
 	if _, err := d.Deliver(ctx, "a.csv", data); !errors.Is(err, utility.ErrUnauthorized) {
 		t.Errorf("unauthorized key: %v, want ErrUnauthorized", err)
 	}
 	wrongHost := cfg
-	wrongHost.HostKey = citysim.UtilityKeyFromSeed(777).PublicKey()
+	wrongHost.HostKey = utilitysim.KeyFromSeed(777).PublicKey()
 	d, _ = utility.NewSFTP(wrongHost)
 	if _, err := d.Deliver(ctx, "a.csv", data); !errors.Is(err, utility.ErrUnauthorized) {
 		t.Errorf("a server with another host key: %v, want ErrUnauthorized", err)
@@ -167,7 +169,7 @@ func TestSFTPHonoursContext(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 1})
+	_, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 1})
 	cfg.Addr = ln.Addr().String()
 	d, _ := utility.NewSFTP(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -177,21 +179,21 @@ func TestSFTPHonoursContext(t *testing.T) {
 	}
 }
 
-func startHTTPS(t testing.TB, opts citysim.UtilityHTTPSOptions) (*citysim.UtilityHTTPS, utility.HTTPSConfig) {
+func startHTTPS(t testing.TB, opts utilitysim.HTTPSOptions) (*utilitysim.HTTPS, utility.HTTPSConfig) {
 	t.Helper()
-	drop := citysim.NewUtilityHTTPS(opts)
+	drop := utilitysim.NewHTTPS(opts)
 	srv := httptest.NewTLSServer(drop)
 	t.Cleanup(srv.Close)
 	return drop, utility.HTTPSConfig{
-		BaseURL: srv.URL + "/inbox", Token: citysim.DefaultUtilityToken, Transport: srv.Client().Transport,
+		BaseURL: srv.URL + "/inbox", Token: utilitysim.DefaultToken, Transport: srv.Client().Transport,
 		Retry: httpretry.Policy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond},
 	}
 }
 
 func TestHTTPSDeliversUnderFaults(t *testing.T) {
 	t.Parallel()
-	drop, cfg := startHTTPS(t, citysim.UtilityHTTPSOptions{
-		Faults: citysim.Faults{Seed: 5, ErrorRate: 0.3, ThrottleRate: 0.2},
+	drop, cfg := startHTTPS(t, utilitysim.HTTPSOptions{
+		Faults: simcity.Faults{Seed: 5, ErrorRate: 0.3, ThrottleRate: 0.2},
 	})
 	d, err := utility.NewHTTPS(cfg)
 	if err != nil {
@@ -221,7 +223,7 @@ func TestHTTPSDeliversUnderFaults(t *testing.T) {
 
 func TestHTTPSTypedRefusals(t *testing.T) {
 	t.Parallel()
-	_, cfg := startHTTPS(t, citysim.UtilityHTTPSOptions{})
+	_, cfg := startHTTPS(t, utilitysim.HTTPSOptions{})
 	d, _ := utility.NewHTTPS(cfg)
 	ctx := context.Background()
 	if _, err := d.Deliver(ctx, "x.csv", inventoryFile(t, 2)); err != nil {
@@ -276,7 +278,7 @@ func TestSFTPCutUploadsLeaveNoTemporaryFiles(t *testing.T) {
 	// A cut connection cannot remove its own temporary file; the attempt
 	// that follows, on a new connection, must, or every cut upload leaves
 	// a hidden .part file in the utility's drop for good.
-	_, cfg := startSFTP(t, citysim.UtilitySFTPOptions{Seed: 3, DropRate: 0.5})
+	_, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 3, DropRate: 0.5})
 	cfg.Attempts, cfg.RetryDelay = 12, time.Millisecond
 	d, err := utility.NewSFTP(cfg)
 	if err != nil {

@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
+
 	"github.com/citylink/citylink/internal/utility"
 	"golang.org/x/crypto/ssh"
 )
 
 // Writing the day's inventory changes and delivering them over SFTP.
 func ExampleSFTP_Deliver() {
-	clientKey := citysim.UtilityKeyFromSeed(7)
-	drop, err := citysim.NewUtilitySFTP(citysim.UtilitySFTPOptions{Seed: 1, AuthorizedKeys: []ssh.PublicKey{clientKey.PublicKey()}})
+	clientKey := utilitysim.KeyFromSeed(7)
+	drop, err := utilitysim.NewSFTP(utilitysim.SFTPOptions{Seed: 1, AuthorizedKeys: []ssh.PublicKey{clientKey.PublicKey()}})
 	if err != nil {
 		panic(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/telemetry"
 	"github.com/citylink/citylink/internal/telemetry/archive"
 	telemetryweb "github.com/citylink/citylink/web/telemetry"
@@ -42,7 +42,7 @@ type Dev struct {
 
 // Start creates the stream, table and bucket on the stand-ins in s and
 // starts polling the stream into the store and the archive until Close.
-func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
+func Start(ctx context.Context, s *localaws.Stack, cfg Config) (*Dev, error) {
 	cfg.Stream = cmp.Or(cfg.Stream, "citylink-telemetry")
 	cfg.Shards = cmp.Or(cfg.Shards, 2)
 	cfg.Table = cmp.Or(cfg.Table, "SensorData")
@@ -53,13 +53,13 @@ func Start(ctx context.Context, s *awstest.Stack, cfg Config) (*Dev, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := awstest.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
+	if err := localaws.CreateStream(ctx, s.Kinesis, cfg.Stream, cfg.Shards); err != nil {
 		return nil, err
 	}
 	if err := CreateTable(ctx, s.DynamoDB, cfg.Table); err != nil {
 		return nil, err
 	}
-	if err := awstest.CreateBucket(ctx, s.S3, cfg.Bucket); err != nil {
+	if err := localaws.CreateBucket(ctx, s.S3, cfg.Bucket); err != nil {
 		return nil, err
 	}
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
 )
 
@@ -18,7 +18,7 @@ func Example() {
 	ctx := context.Background()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 
-	stack, err := awstest.Start(ctx, awstest.ModuleDir()) // needs `npm ci --prefix internal/awstest`
+	stack, err := localaws.Start(ctx, localaws.ModuleDir()) // needs `npm ci --prefix internal/localaws`
 	if err != nil {
 		logger.Error("starting aws stand-ins", "error", err)
 		return

@@ -1,0 +1,96 @@
+package imports_test
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// workflows are the packages that each hold one workflow's source, mapping
+// and sink. A new workflow is added here; the test below fails for an
+// internal package that looks like a workflow (it imports the engine and a
+// client) and is not listed, so none escapes the rules.
+var workflows = []string{
+	"internal/alarm311",
+	"internal/arcgisimport",
+	"internal/billingexport",
+	"internal/gissync",
+}
+
+// workflowMayImport is what a workflow package may import from the module:
+// the engine, the clients, the clients' retry policy and backoff, and
+// shared configuration (any internal package named ...config). Nothing
+// else: not another workflow, the simulators, telemetry or a test kit.
+func workflowMayImport(pkg string) bool {
+	switch pkg {
+	case "internal/work",
+		"internal/arcgis", "internal/cms", "internal/open311", "internal/utility",
+		"internal/httpretry", "internal/backoff":
+		return true
+	}
+	return strings.HasPrefix(pkg, "internal/") && strings.HasSuffix(path.Base(pkg), "config")
+}
+
+var clients = []string{"internal/arcgis", "internal/cms", "internal/open311", "internal/utility"}
+
+// imports maps each package of the module to the module packages it
+// imports directly (tests excluded), without the module prefix.
+func imports(t *testing.T) map[string][]string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, mod+"...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v: %s", err, stderr.String())
+	}
+	m := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		var own []string
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, mod) {
+				own = append(own, strings.TrimPrefix(imp, mod))
+			}
+		}
+		m[strings.TrimPrefix(f[0], mod)] = own
+	}
+	return m
+}
+
+func TestWorkflowsImportOnlyEngineClientsAndConfig(t *testing.T) {
+	t.Parallel()
+	direct := imports(t)
+	all := deps(t)
+	for pkg, imps := range direct {
+		if !strings.HasPrefix(pkg, "internal/") || slices.Contains(workflows, pkg) {
+			continue
+		}
+		if slices.Contains(imps, "internal/work") && slices.ContainsFunc(imps, func(i string) bool { return slices.Contains(clients, i) }) {
+			t.Errorf("%s imports the engine and a client, so it is a workflow: add it to workflows in %s", pkg, "internal/imports/workflows_test.go")
+		}
+	}
+	for _, w := range workflows {
+		imps, ok := direct[w]
+		if !ok {
+			continue // a workflow still to come
+		}
+		for _, imp := range imps {
+			if !workflowMayImport(imp) {
+				t.Errorf("workflow %s imports %s; a workflow imports only the engine, the clients and shared configuration", w, imp)
+			}
+		}
+		for _, d := range all[w] {
+			d = strings.TrimPrefix(d, mod)
+			if d != w && slices.Contains(workflows, d) {
+				t.Errorf("workflow %s depends on workflow %s; workflows share code through the engine or a client, never each other", w, d)
+			}
+		}
+	}
+}
