@@ -59,12 +59,12 @@ func TestBootstrap(t *testing.T) {
 		"OPEN311_URL="+o311Srv.URL, "OPEN311_API_KEY="+open311sim.DefaultAPIKey,
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint)
 
-	tick, err := os.ReadFile("testdata/scheduled-event.json")
+	tick, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fn.Invoke(ctx, tick, time.Minute); err != nil {
-		t.Fatalf("scheduled event: %v\n%s", err, fn.Logs())
+		t.Fatalf("plan tick: %v\n%s", err, fn.Logs())
 	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {

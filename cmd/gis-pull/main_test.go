@@ -75,7 +75,7 @@ func TestBootstrap(t *testing.T) {
 		"DOT_URL="+dotSrv.URL+"/arcgis/rest/services/"+arcgissim.DOTService+"/FeatureServer",
 		"LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn), "AWS_ENDPOINT_URL="+goaws.Endpoint, "BATCH_SIZE=500")
 
-	tick, err := os.ReadFile("testdata/scheduled-event.json")
+	tick, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ type Query struct {
 	// Geometry asks for geometries.
 	Geometry bool
 	// OutSR is the well-known id of the spatial reference geometries are
-	// returned in; the layer's own when zero.
+	// returned in; WGS84 (4326), which Feature.Point reads, when zero.
 	OutSR int
 	// OrderBy lists "FIELD [ASC|DESC]" terms.
 	OrderBy []string
@@ -58,6 +58,10 @@ func (q Query) params() url.Values {
 	p.Set("returnGeometry", strconv.FormatBool(q.Geometry))
 	if q.OutSR != 0 {
 		p.Set("outSR", strconv.Itoa(q.OutSR))
+	} else if q.Geometry {
+		// Asked for explicitly: a layer stored in a projected system
+		// answers in its own units otherwise.
+		p.Set("outSR", "4326")
 	}
 	if len(q.OrderBy) > 0 {
 		p.Set("orderByFields", strings.Join(q.OrderBy, ","))

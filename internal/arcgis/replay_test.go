@@ -290,3 +290,21 @@ func TestLayerRejectsAnotherLayersAnswer(t *testing.T) {
 		t.Errorf("the wrong answer was remembered for layer 3")
 	}
 }
+
+func TestQueryAsksForWGS84(t *testing.T) {
+	t.Parallel()
+	// Point reads x and y as WGS84 longitude and latitude: a layer stored
+	// in a projected system would answer in its own units unless asked.
+	rp := newReplay(t, map[string]string{replayService + "/0/query": "query_page.json"})
+	c := rp.client(t, arcgis.Options{})
+	if _, err := c.Query(context.Background(), 0, arcgis.Query{Geometry: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(context.Background(), 0, arcgis.Query{Geometry: true, OutSR: 3857}); err != nil {
+		t.Fatal(err)
+	}
+	sent := rp.requests(replayService + "/0/query")
+	if sent[0].Get("outSR") != "4326" || sent[1].Get("outSR") != "3857" {
+		t.Errorf("outSR sent: %q then %q, want 4326 unless asked otherwise", sent[0].Get("outSR"), sent[1].Get("outSR"))
+	}
+}

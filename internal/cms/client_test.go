@@ -12,29 +12,13 @@ import (
 
 	"github.com/citylink/citylink/internal/citysim/cmssim"
 	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/testclock"
 
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
 var testStart = time.Date(2026, time.April, 6, 9, 0, 0, 0, time.UTC)
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // faulty are the faults every client test runs under: a third of requests
 // fail with 500/503 or 429 and a tenth of successful writes lose their answer.
@@ -46,9 +30,9 @@ var faulty = simcity.Faults{Seed: 99, ErrorRate: 0.25, ThrottleRate: 0.1, RetryA
 var patient = httpretry.Policy{MaxAttempts: 25, BaseDelay: time.Microsecond, MaxDelay: 50 * time.Microsecond}
 
 // newSim starts a simulated CMS over a small city.
-func newSim(t testing.TB, lights int, opts cmssim.Options) (*cmssim.Server, *httptest.Server, *testClock) {
+func newSim(t testing.TB, lights int, opts cmssim.Options) (*cmssim.Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
-	clock := &testClock{now: testStart}
+	clock := testclock.New(testStart)
 	opts.City = simcity.New(31, lights)
 	opts.Seed = 31
 	opts.Clock = clock.Now

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,28 +17,11 @@ import (
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/gissync"
 	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/testclock"
 	"github.com/citylink/citylink/internal/work"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// clock is the settable clock the simulators and the engines share.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // flow is one direction's engine and its in-process fan-out.
 type flow struct {
@@ -51,7 +33,7 @@ type flow struct {
 // DOT layer.
 type city struct {
 	t     testing.TB
-	clock *clock
+	clock *testclock.Clock
 	city  *simcity.City
 	cms   *cmssim.Server
 	layer *arcgissim.Layer
@@ -71,7 +53,7 @@ type cityOptions struct {
 
 func newCity(t testing.TB, o cityOptions) *city {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC))
 	c := simcity.New(5, o.lights)
 	cmsSim := cmssim.NewServer(cmssim.Options{City: c, Seed: 5, Clock: clk.Now, AlarmsPerDay: -1, ChangesPerDay: -1,
 		Faults: simcity.Faults{Seed: 6, ErrorRate: o.errorRate}})

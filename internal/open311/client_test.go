@@ -14,41 +14,20 @@ import (
 
 	"github.com/citylink/citylink/internal/citysim/open311sim"
 	"github.com/citylink/citylink/internal/citysim/simcity"
+	"github.com/citylink/citylink/internal/testclock"
 
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/open311"
 	"golang.org/x/time/rate"
 )
 
-// stepClock is a deterministic clock: every reading is step later than the
-// one before, so simulated time passes with each call and never with the
-// wall clock.
-type stepClock struct {
-	mu   sync.Mutex
-	now  time.Time
-	step time.Duration
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(c.step)
-	return c.now
-}
-
-func (c *stepClock) Jump(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 var simEpoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // simClient starts the Open311 simulator behind httptest and returns a
 // client for it with patient, fast retries.
-func simClient(t testing.TB, opts open311sim.Options, cfg open311.Config) (*open311.Client, *open311sim.Server, *stepClock, *atomic.Int64) {
+func simClient(t testing.TB, opts open311sim.Options, cfg open311.Config) (*open311.Client, *open311sim.Server, *testclock.Clock, *atomic.Int64) {
 	t.Helper()
-	clock := &stepClock{now: simEpoch, step: time.Second}
+	clock := testclock.NewStepping(simEpoch, time.Second)
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/testclock"
 
 	"github.com/citylink/citylink/internal/open311"
 )
 
 // Filing a streetlight outage and following it until the crew closes it.
 func ExampleClient_Create() {
-	clock := &stepClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), step: time.Second}
+	clock := testclock.NewStepping(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), time.Second)
 	sim := open311sim.NewServer(open311sim.Options{Seed: 1, Now: clock.Now})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -32,7 +33,7 @@ func ExampleClient_Create() {
 	}
 	fmt.Println("filed", created.ID)
 
-	clock.Jump(14 * 24 * time.Hour) // two weeks on
+	clock.Advance(14 * 24 * time.Hour) // two weeks on
 	got, err := c.RequestsByID(ctx, []string{created.ID})
 	if err != nil {
 		panic(err)

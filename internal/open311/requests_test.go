@@ -57,7 +57,7 @@ func TestRequestsFollowCrewsAndBetweenPages(t *testing.T) {
 		if _, err := c.Create(ctx, lightOut("SL-"+string(rune('A'+i)))); err != nil && !errors.Is(err, open311.ErrMaybeCreated) {
 			t.Fatal(err)
 		}
-		clock.Jump(13 * 24 * time.Hour)
+		clock.Advance(13 * 24 * time.Hour)
 	}
 	end := clock.Now()
 	all, err := c.Between(ctx, open311.Query{}, start, end, 4)

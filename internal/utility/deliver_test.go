@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,5 +298,33 @@ func TestSFTPCutUploadsLeaveNoTemporaryFiles(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("drop holds %q, want only %q", got, want)
+	}
+}
+
+func TestDeliverRefusesControlCharactersInNames(t *testing.T) {
+	t.Parallel()
+	// Refused before anything is sent, over either transport: the name is
+	// bad input, not a delivery failure to retry.
+	srv, scfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 1})
+	sd, err := utility.NewSFTP(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsrv, hcfg := startHTTPS(t, utilitysim.HTTPSOptions{})
+	hd, err := utility.NewHTTPS(hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := inventoryFile(t, 2)
+	for _, name := range []string{"a\nb.csv", "a\rb.csv", "a\x00b.csv", "a\x7fb.csv", "a\u0085b.csv", "a\xffb.csv"} {
+		if _, err := sd.Deliver(context.Background(), name, data); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+			t.Errorf("SFTP %q: %v", name, err)
+		}
+		if _, err := hd.Deliver(context.Background(), name, data); err == nil || !strings.Contains(err.Error(), "not a plain file name") {
+			t.Errorf("HTTPS %q: %v", name, err)
+		}
+	}
+	if n := len(srv.Inbox().Files()) + len(hsrv.Inbox().Files()); n != 0 {
+		t.Errorf("%d files arrived", n)
 	}
 }

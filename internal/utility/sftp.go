@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -97,9 +99,13 @@ func NewSFTP(cfg SFTPOptions) (*SFTP, error) {
 	return &SFTP{cfg: cfg}, nil
 }
 
-// checkName refuses names that are not a plain visible file name.
+// checkName refuses names that are not a plain visible file name: empty,
+// a path, hidden, longer than 255 bytes, not UTF-8, or holding a control
+// character (a newline in a file name garbles every listing and log that
+// shows it, and the utility's drop refuses it).
 func checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") ||
+		!utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
 		return fmt.Errorf("utility: %q is not a plain file name", name)
 	}
 	return nil

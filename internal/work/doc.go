@@ -82,6 +82,17 @@
 // with errors.Is first: cms.ErrNotFound may mean "create it instead",
 // open311.ErrMaybeCreated means "search before you file again".
 //
+// # Lambda entry
+//
+// One binary serves every phase, routed on an explicit input by Handle: an
+// SNS event carries chain links and works them; the workflow's EventBridge
+// Scheduler schedule passes the input {"action":"plan"} (rescue, then plan a
+// run) and a second schedule, every few minutes, {"action":"rescue"}
+// (expired leases, broken chains, runs with nothing left), so a lost chain
+// waits minutes rather than a day. Either input may name its "workflow",
+// which must be the engine's. Any other input is refused with an error that
+// says what was expected.
+//
 // # Wiring
 //
 // See the package examples: Example is the whole of a cmd/<workflow>/main.go,

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/testclock"
 	"github.com/citylink/citylink/internal/work/fault"
 )
 
@@ -151,26 +152,6 @@ func (s *countingSink) counts(key string) (applies, effects int) {
 	return s.applies[key], s.effects[key]
 }
 
-// fakeClock is a Clock that tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // alertRecorder is an Alerter that keeps what it is told.
 type alertRecorder struct {
 	mu   sync.Mutex
@@ -224,7 +205,7 @@ type harness struct {
 	pool   *pgxpool.Pool
 	engine *Engine
 	local  *Local
-	clock  *fakeClock
+	clock  *testclock.Clock
 	sink   *countingSink
 	logs   *logCounter
 	// twice chooses links to deliver twice, lose deliveries whose worker
@@ -237,7 +218,7 @@ func newHarness(t testing.TB, src Source, edit func(*Config)) *harness {
 	t.Helper()
 	h := &harness{
 		pool:  pgtest.Pool(t),
-		clock: newFakeClock(),
+		clock: testclock.New(time.Now()),
 		sink:  newCountingSink(),
 		logs:  &logCounter{counts: map[string]int{}},
 	}

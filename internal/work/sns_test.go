@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -144,10 +143,7 @@ func TestSNSChainsThroughLambdaHandler(t *testing.T) {
 		return nil
 	}
 
-	scheduled, err := os.ReadFile("testdata/scheduled-event.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	scheduled := scheduleInput(t, "testdata/scheduler-plan.json", h.engine.Workflow())
 	// The handler runs as lambda.Start would run it.
 	handler := lambda.NewHandler(h.engine.Handle)
 	if _, err := handler.Invoke(ctx, scheduled); err != nil {

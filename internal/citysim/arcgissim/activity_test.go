@@ -1,6 +1,7 @@
 package arcgissim
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestAuditFeed(t *testing.T) {
 		t.Fatalf("added %d reviewed %d; count %d (was %d), gen %d (was %d)", added, reviewed, layer.Count(), before, layer.ServerGen(), gen)
 	}
 	layer.mu.RLock()
-	recs, err := layer.selectRecords(query{where: fmt.Sprintf("EditDate = %d", now.UnixMilli())}, now)
+	recs, err := layer.selectRecords(context.Background(), query{where: fmt.Sprintf("EditDate = %d", now.UnixMilli())}, now)
 	layer.mu.RUnlock()
 	if err != nil || len(recs) != 60 {
 		t.Fatalf("records edited at the sync: %d, %v; want 60", len(recs), err)

@@ -170,7 +170,7 @@ func (l *Layer) writeFeatureList(buf *bytes.Buffer, recs []*record, fields []int
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		l.appendFeature(buf, r, fields, true)
+		l.appendFeature(buf, r, fields, true, wgs84)
 	}
 }
 

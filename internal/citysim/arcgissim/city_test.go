@@ -1,6 +1,7 @@
 package arcgissim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -129,7 +130,7 @@ func BenchmarkLookupByAssetID(b *testing.B) {
 		}
 		round++
 		layer.mu.RLock()
-		recs, err := layer.selectRecords(query{where: DOTFieldAssetID + " IN (" + ids.String() + ")"}, time.Now())
+		recs, err := layer.selectRecords(context.Background(), query{where: DOTFieldAssetID + " IN (" + ids.String() + ")"}, time.Now())
 		layer.mu.RUnlock()
 		if err != nil || len(recs) != 100 {
 			b.Fatalf("%d records, %v", len(recs), err)

@@ -19,6 +19,21 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, l *Layer) {
 		writeError(w, 400, "Unable to complete operation.", err.Error())
 		return
 	}
+	format := strings.ToLower(r.Form.Get("f"))
+	switch format {
+	case "", "json", "pjson", "geojson":
+	default:
+		writeError(w, 400, "Unable to complete operation.", "'f' parameter is invalid: "+r.Form.Get("f")+" is not one of json, pjson, geojson.")
+		return
+	}
+	sr, err := parseOutSR(r.Form.Get("outSR"))
+	if err != nil {
+		writeError(w, 400, "Unable to complete operation.", err.Error())
+		return
+	}
+	if format == "geojson" {
+		sr = wgs84 // GeoJSON coordinates are WGS84 longitude and latitude (RFC 7946)
+	}
 	limit := l.cfg.MaxRecordCount
 	if q.count > 0 {
 		limit = min(q.count, limit)
@@ -26,13 +41,18 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, l *Layer) {
 	if !q.countOnly && !q.idsOnly {
 		q.need = q.offset + limit + 1 // one more tells whether more remain
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	recs, err := l.selectRecords(q, s.opts.Clock())
+	recs, err := l.selectRecords(r.Context(), q, s.opts.Clock())
+	if r.Context().Err() != nil {
+		return // the client went away: nobody reads an answer
+	}
 	if err != nil {
 		writeError(w, 400, "Cannot perform query. Invalid query parameters.", "'where' parameter is invalid: "+err.Error())
 		return
 	}
+	// Writing one page reads its records' values: under the lock for that
+	// page only.
+	l.mu.RLock()
+	defer l.mu.RUnlock()
 	oidName := l.cfg.ObjectIDField
 	if q.countOnly {
 		writeJSON(w, map[string]any{"count": len(recs)})
@@ -61,9 +81,13 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, l *Layer) {
 		"globalIdFieldName": "",
 		"fields":            l.fieldsJSON(q.outFields),
 	}
+	if format == "geojson" {
+		l.writeGeoJSON(w, recs[start:end], q, exceeded)
+		return
+	}
 	if l.cfg.GeometryType != "" {
 		head["geometryType"] = l.cfg.GeometryType
-		head["spatialReference"] = spatialRef
+		head["spatialReference"] = sr.json()
 	}
 	if exceeded {
 		head["exceededTransferLimit"] = true
@@ -81,7 +105,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, l *Layer) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		l.appendFeature(&buf, rec, q.outFields, q.returnGeometry)
+		l.appendFeature(&buf, rec, q.outFields, q.returnGeometry, sr)
 	}
 	buf.WriteString("]}")
 	writeBody(w, buf.Bytes())

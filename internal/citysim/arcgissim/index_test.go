@@ -1,6 +1,7 @@
 package arcgissim
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -62,7 +63,7 @@ func selectIDs(t *testing.T, l *Layer, where string) []int64 {
 	t.Helper()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	recs, err := l.selectRecords(query{where: where}, time.Now())
+	recs, err := l.selectRecords(context.Background(), query{where: where}, time.Now())
 	if err != nil {
 		t.Fatalf("%q: %v", where, err)
 	}

@@ -40,8 +40,9 @@ func writeError(w http.ResponseWriter, code int, message string, details ...stri
 }
 
 // appendFeature writes one record as an ArcGIS feature JSON object, with the
-// chosen fields in layer order. The caller holds the read lock.
-func (l *Layer) appendFeature(buf *bytes.Buffer, r *record, fields []int, geometry bool) {
+// chosen fields in layer order and its point in sr. The caller holds the
+// read lock.
+func (l *Layer) appendFeature(buf *bytes.Buffer, r *record, fields []int, geometry bool, sr outSR) {
 	buf.WriteString(`{"attributes":{`)
 	for n, i := range fields {
 		if n > 0 {
@@ -58,10 +59,11 @@ func (l *Layer) appendFeature(buf *bytes.Buffer, r *record, fields []int, geomet
 			buf.WriteString("null")
 		} else {
 			var b [64]byte
+			x, y := sr.project(r.geom.X, r.geom.Y)
 			buf.WriteString(`{"x":`)
-			buf.Write(strconv.AppendFloat(b[:0], r.geom.X, 'f', -1, 64))
+			buf.Write(strconv.AppendFloat(b[:0], x, 'f', -1, 64))
 			buf.WriteString(`,"y":`)
-			buf.Write(strconv.AppendFloat(b[:0], r.geom.Y, 'f', -1, 64))
+			buf.Write(strconv.AppendFloat(b[:0], y, 'f', -1, 64))
 			buf.WriteByte('}')
 		}
 	}

@@ -102,6 +102,10 @@ type Layer struct {
 	lastEdit time.Time
 	cache    queryCache
 	indexes  map[int]index // field position -> index
+
+	// betweenChunks, when set (by tests), runs between two pages of a
+	// scan, where the layer's lock is free.
+	betweenChunks func()
 }
 
 // NewLayer builds an empty layer from its definition.

@@ -2,6 +2,7 @@ package arcgissim
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -120,9 +121,18 @@ func parseIDs(s string) ([]int64, error) {
 	return ids, nil
 }
 
-// selectRecords returns the records a query selects, in order. The caller
-// holds the read lock; results are cached until the next edit.
-func (l *Layer) selectRecords(q query, now time.Time) ([]*record, error) {
+// selectRecords returns the records a query selects, in order, evaluating
+// the where clause under ctx: a caller that goes away stops the scan. It
+// takes the layer's read lock itself, a page of rows (maxRecordCount) at a
+// time and never across the whole scan, so writers and the readers queued
+// behind them wait for one page at most. An edit made between two pages is
+// seen by the pages after it, as on a database without snapshot reads;
+// such a selection is not cached. Results are cached until the next edit.
+func (l *Layer) selectRecords(ctx context.Context, q query, now time.Time) ([]*record, error) {
+	pred, err := compileWhere(q.where, l.resolve, now)
+	if err != nil {
+		return nil, err
+	}
 	key := ""
 	if !strings.Contains(strings.ToUpper(q.where), "CURRENT_") {
 		key = fmt.Sprintf("%s\x00%v\x00%v", q.where, q.objectIDs, q.orderBy)
@@ -130,39 +140,66 @@ func (l *Layer) selectRecords(q query, now time.Time) ([]*record, error) {
 			return recs, nil
 		}
 	}
-	pred, err := compileWhere(q.where, l.resolve, now)
-	if err != nil {
-		return nil, err
-	}
-	var out []*record
+	l.mu.RLock()
+	gen := l.gen
+	var scan []*record
 	if q.objectIDs != nil {
 		for _, id := range q.objectIDs {
-			if r := l.byOID[id]; r != nil && pred(r.vals) == triTrue {
-				out = append(out, r)
+			if r := l.byOID[id]; r != nil {
+				scan = append(scan, r)
 			}
 		}
-		slices.SortFunc(out, func(a, b *record) int { return cmp.Compare(a.oid, b.oid) })
-		out = slices.CompactFunc(out, func(a, b *record) bool { return a == b })
+		slices.SortFunc(scan, func(a, b *record) int { return cmp.Compare(a.oid, b.oid) })
+		scan = slices.CompactFunc(scan, func(a, b *record) bool { return a == b })
+	} else if h, ok := l.indexHint(q.where); ok {
+		scan = l.candidates(h)
 	} else {
-		scan := l.recs
-		if h, ok := l.indexHint(q.where); ok {
-			scan = l.candidates(h)
-		} else if above, ok := l.oidLowerBound(q.where); ok {
+		scan = l.recs // grows only by appending, so this prefix stays valid
+		if above, ok := l.oidLowerBound(q.where); ok {
 			// l.recs is in object id order: skip what the bound excludes.
 			i, _ := slices.BinarySearchFunc(scan, above, func(r *record, id int64) int { return cmp.Compare(r.oid, id) })
 			scan = scan[i:]
 		}
-		for _, r := range scan {
-			if !r.deleted && pred(r.vals) == triTrue {
-				out = append(out, r)
-				if q.need > 0 && len(out) == q.need && l.oidOrder(q.orderBy) {
-					return out, nil // cut short: not cached
-				}
+	}
+	l.mu.RUnlock()
+
+	// rows pairs each selected record with the values it was selected on:
+	// an update replaces a record's values rather than changing them, so
+	// they can be sorted after the lock is let go.
+	type row struct {
+		r    *record
+		vals []any
+	}
+	var out []row
+	page := max(l.cfg.MaxRecordCount, 1)
+	cut := false
+	for start := 0; start < len(scan) && !cut; start += page {
+		if start > 0 {
+			if l.betweenChunks != nil {
+				l.betweenChunks()
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("query abandoned: %w", err)
 			}
 		}
+		l.mu.RLock()
+		for _, r := range scan[start:min(start+page, len(scan))] {
+			if r.deleted || pred(r.vals) != triTrue {
+				continue
+			}
+			out = append(out, row{r, r.vals})
+			if q.need > 0 && len(out) == q.need && l.oidOrder(q.orderBy) {
+				cut = true // the caller reads no further: not cached
+				break
+			}
+		}
+		if l.gen != gen {
+			key = "" // edited during the scan
+		}
+		l.mu.RUnlock()
 	}
 	if len(q.orderBy) > 0 {
-		slices.SortStableFunc(out, func(a, b *record) int {
+		slices.SortStableFunc(out, func(a, b row) int {
 			for _, o := range q.orderBy {
 				c := orderValues(a.vals[o.idx], b.vals[o.idx])
 				if o.desc {
@@ -172,13 +209,17 @@ func (l *Layer) selectRecords(q query, now time.Time) ([]*record, error) {
 					return c
 				}
 			}
-			return cmp.Compare(a.oid, b.oid)
+			return cmp.Compare(a.r.oid, b.r.oid)
 		})
 	}
-	if key != "" {
-		l.cache.put(key, out)
+	recs := make([]*record, len(out))
+	for i, o := range out {
+		recs[i] = o.r
 	}
-	return out, nil
+	if key != "" && !cut {
+		l.cache.put(key, recs)
+	}
+	return recs, nil
 }
 
 // oidOrder reports whether records in object id order are in the order

@@ -1,6 +1,8 @@
 package arcgissim
 
 import (
+	"bytes"
+	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
@@ -120,6 +122,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "Unable to complete operation.", "Invalid request body.")
 		return
 	}
+	if strings.EqualFold(r.Form.Get("f"), "pjson") {
+		pw := &prettyWriter{ResponseWriter: w, status: http.StatusOK}
+		defer pw.flush()
+		w = pw
+	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	lower := strings.ToLower(path)
 	switch lower {
@@ -217,4 +224,28 @@ func parseForm(r *http.Request) error {
 		return r.ParseMultipartForm(32 << 20)
 	}
 	return r.ParseForm()
+}
+
+// prettyWriter answers f=pjson: the JSON answer, indented for people.
+type prettyWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (p *prettyWriter) WriteHeader(status int) { p.status = status }
+
+func (p *prettyWriter) Write(b []byte) (int, error) { return p.buf.Write(b) }
+
+// flush indents what was written and sends it; an answer that is not JSON
+// goes as it is.
+func (p *prettyWriter) flush() {
+	body := p.buf.Bytes()
+	var out bytes.Buffer
+	if json.Indent(&out, body, "", "  ") == nil {
+		body = out.Bytes()
+	}
+	p.ResponseWriter.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	p.ResponseWriter.WriteHeader(p.status)
+	_, _ = p.ResponseWriter.Write(body)
 }

@@ -48,28 +48,75 @@ type whereParser struct {
 	i       int
 	resolve fieldResolver
 	now     time.Time
+	// depth is how deeply the parser is nested now (NOT, parentheses,
+	// function calls); deepest is the most it was.
+	depth, deepest int
 }
+
+// The bounds of a where clause. Real layers refuse clauses past their
+// database's limits; these keep one hostile request (megabytes of NOT NOT
+// NOT ...) from costing more to parse and to evaluate per row than a
+// legitimate clause does: a compiled clause has at most one node per token,
+// so evaluating it against one row takes at most maxWhereTokens steps.
+const (
+	maxWhereLength = 32 << 10
+	maxWhereTokens = 2048
+	maxWhereDepth  = 64
+)
 
 // compileWhere compiles a where clause into a predicate. An empty
 // clause selects every row.
 func compileWhere(where string, resolve fieldResolver, now time.Time) (predicate, error) {
+	pred, _, err := compileWhereCost(where, resolve, now)
+	return pred, err
+}
+
+// whereCost is what compiling a clause found of its size: its tokens
+// (which bound the nodes, so the steps, of one row's evaluation) and how
+// deeply it nests.
+type whereCost struct {
+	tokens, depth int
+}
+
+// compileWhereCost compiles a where clause within the bounds above and
+// reports its cost.
+func compileWhereCost(where string, resolve fieldResolver, now time.Time) (predicate, whereCost, error) {
 	if strings.TrimSpace(where) == "" {
-		return func([]any) tri { return triTrue }, nil
+		return func([]any) tri { return triTrue }, whereCost{}, nil
+	}
+	if len(where) > maxWhereLength {
+		return nil, whereCost{}, fmt.Errorf("clause of %d bytes is over the limit of %d", len(where), maxWhereLength)
 	}
 	toks, err := lexWhere(where)
 	if err != nil {
-		return nil, err
+		return nil, whereCost{}, err
+	}
+	if len(toks)-1 > maxWhereTokens {
+		return nil, whereCost{}, fmt.Errorf("clause of %d tokens is over the limit of %d", len(toks)-1, maxWhereTokens)
 	}
 	p := &whereParser{toks: toks, resolve: resolve, now: now}
 	pred, err := p.parseOr()
 	if err != nil {
-		return nil, err
+		return nil, whereCost{}, err
 	}
 	if t := p.peek(); t.kind != tokEOF {
-		return nil, fmt.Errorf("unexpected %q at %d", t.text, t.pos)
+		return nil, whereCost{}, fmt.Errorf("unexpected %q at %d", t.text, t.pos)
 	}
-	return pred, nil
+	return pred, whereCost{tokens: len(toks) - 1, depth: p.deepest}, nil
 }
+
+// enter notes one more level of nesting, refusing a clause nested past
+// maxWhereDepth; leave undoes it.
+func (p *whereParser) enter() error {
+	p.depth++
+	p.deepest = max(p.deepest, p.depth)
+	if p.depth > maxWhereDepth {
+		return fmt.Errorf("clause nests deeper than the limit of %d at %d", maxWhereDepth, p.peek().pos)
+	}
+	return nil
+}
+
+func (p *whereParser) leave() { p.depth-- }
 
 func (p *whereParser) peek() lexToken { return p.toks[p.i] }
 
@@ -168,6 +215,10 @@ func (p *whereParser) parseAnd() (predicate, error) {
 }
 
 func (p *whereParser) parseNot() (predicate, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.keyword("NOT") {
 		inner, err := p.parseNot()
 		if err != nil {

@@ -16,7 +16,7 @@ const (
 	tokNumber
 	tokString
 	tokOp    // = <> != < <= > >=
-	tokPunct // ( ) ,
+	tokPunct // ( ) , + -
 )
 
 // lexToken is one lexeme with its position, for error messages.
@@ -86,6 +86,11 @@ func lexWhere(src string) ([]lexToken, error) {
 			}
 			toks = append(toks, lexToken{kind: tokIdent, text: string(rs[i:j]), pos: i})
 			i = j
+		case r == '+' || r == '-':
+			// Binary plus or minus (a '-' that starts a number was read
+			// above): date arithmetic with INTERVAL.
+			toks = append(toks, lexToken{kind: tokPunct, text: string(r), pos: i})
+			i++
 		case r == '(' || r == ')' || r == ',':
 			toks = append(toks, lexToken{kind: tokPunct, text: string(r), pos: i})
 			i++

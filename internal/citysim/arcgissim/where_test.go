@@ -143,6 +143,9 @@ func FuzzWhere(f *testing.F) {
 		"NOT (ratio BETWEEN -1 AND .5) AND status LIKE 'a_p%'",
 		"UPPER(status) <> LOWER('X') AND objectid >= 3",
 		"((((", "'", `"`, "status IN (", "watts = -", "date 'x'",
+		"NOT NOT NOT NOT (watts = 1)",
+		"CAST(watts AS VARCHAR(4)) = '100' OR CHAR_LENGTH(note) > 2",
+		"CURRENT_TIMESTAMP - INTERVAL '7' DAY < audit_date AND EXTRACT(YEAR FROM audit_date) = 2025",
 	} {
 		f.Add(seed)
 	}
@@ -152,9 +155,72 @@ func FuzzWhere(f *testing.F) {
 	row := []any{int64(42), "approved", int64(100), int64(1748780000000), 0.5, nil}
 	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, where string) {
-		if pred, err := compileWhere(where, whereResolve, now); err == nil {
-			pred(row)
+		pred, cost, err := compileWhereCost(where, whereResolve, now)
+		if err != nil {
+			return
 		}
+		// The evaluator's step budget: a compiled clause has at most one
+		// node per token, so one row costs at most maxWhereTokens steps,
+		// and a scan of a page of rows at most that many times more. A
+		// clause past the bounds must have been refused.
+		if len(where) > maxWhereLength || cost.tokens > maxWhereTokens || cost.depth > maxWhereDepth {
+			t.Fatalf("compiled a clause past the bounds: %d bytes, %+v", len(where), cost)
+		}
+		pred(row)
 		l.indexHint(where)
+		l.oidLowerBound(where)
 	})
+}
+
+func TestWhereStandardizedSQLFunctions(t *testing.T) {
+	t.Parallel()
+	// The standardized SQL ArcGIS documents for hosted and server layers,
+	// as a date-window query uses it: CURRENT_TIMESTAMP/CURRENT_DATE (with
+	// or without parentheses), INTERVAL arithmetic, EXTRACT, CAST,
+	// CHAR_LENGTH, UPPER and LOWER.
+	ms := func(s string) int64 { v, _ := parseDateLiteral(s); return v }
+	row := []any{int64(42), "approved", int64(100), ms("2025-06-28 12:30:00"), 0.5, nil}
+	now := time.Date(2025, 7, 1, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		where string
+		want  bool
+	}{
+		{"audit_date >= CURRENT_TIMESTAMP - INTERVAL '7' DAY", true},
+		{"audit_date >= CURRENT_TIMESTAMP() - INTERVAL '2' DAY", false},
+		{"audit_date > CURRENT_DATE - INTERVAL '3' DAY AND audit_date < CURRENT_DATE()", true},
+		{"audit_date BETWEEN CURRENT_TIMESTAMP - INTERVAL '72' HOUR AND CURRENT_TIMESTAMP", true},
+		{"audit_date >= CURRENT_TIMESTAMP - INTERVAL '2 17:30:00' DAY TO SECOND", true},
+		{"audit_date >= CURRENT_TIMESTAMP - INTERVAL '2 17:29:00' DAY TO SECOND", false},
+		{"audit_date + INTERVAL '90' MINUTE > TIMESTAMP '2025-06-28 13:59:00'", true},
+		{"EXTRACT(YEAR FROM audit_date) = 2025 AND EXTRACT(MONTH FROM audit_date) = 6", true},
+		{"EXTRACT(DAY FROM audit_date) = 28 AND EXTRACT(HOUR FROM audit_date) = 12 AND EXTRACT(MINUTE FROM audit_date) = 30", true},
+		{"CAST(watts AS VARCHAR(10)) = '100'", true},
+		{"CAST(ratio AS INT) = 0", true},
+		{"CAST('2.5' AS FLOAT) > ratio", true},
+		{"CAST(audit_date AS DATE) = DATE '2025-06-28'", true},
+		{"CHAR_LENGTH(status) = 8", true},
+		{"CHAR_LENGTH(note) IS NULL", true},
+		{"UPPER(status) = 'APPROVED' AND LOWER('AbC') = 'abc'", true},
+	} {
+		pred, err := compileWhere(tc.where, whereResolve, now)
+		if err != nil {
+			t.Errorf("%q: %v", tc.where, err)
+			continue
+		}
+		if got := pred(row) == triTrue; got != tc.want {
+			t.Errorf("%q = %v, want %v", tc.where, got, tc.want)
+		}
+	}
+	for _, where := range []string{
+		"EXTRACT(WEEK FROM audit_date) = 1",
+		"EXTRACT(YEAR FROM status) = 1",
+		"CAST(status AS BLOB) = 1",
+		"status - INTERVAL '1' DAY > 0",
+		"audit_date > CURRENT_TIMESTAMP - INTERVAL 'x' DAY",
+		"CHAR_LENGTH(watts) = 3",
+	} {
+		if _, err := compileWhere(where, whereResolve, now); err == nil {
+			t.Errorf("%q compiled, want an error", where)
+		}
+	}
 }

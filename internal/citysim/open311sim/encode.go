@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,17 +63,46 @@ func write(w http.ResponseWriter, f format, v, x any) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+// writeJSON encodes v before anything is sent, so that a value no encoder
+// can write (a NaN, say) becomes a 500 error document rather than a 200
+// with an empty body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeEncodingFailure(w, formatJSON, err)
+		return
+	}
+	send(w, "application/json; charset=utf-8", status, append(body, '\n'))
 }
 
+// writeXML is writeJSON's XML twin.
 func writeXML(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	body, err := xml.Marshal(v)
+	if err != nil {
+		writeEncodingFailure(w, formatXML, err)
+		return
+	}
+	send(w, "text/xml; charset=utf-8", status, append([]byte(xml.Header), body...))
+}
+
+func send(w http.ResponseWriter, contentType string, status int, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
+}
+
+// writeEncodingFailure answers 500 with the spec's error document when an
+// answer could not be encoded; the error document itself always encodes.
+func writeEncodingFailure(w http.ResponseWriter, f format, err error) {
+	errs := []apiError{{Code: http.StatusInternalServerError, Description: "the answer could not be encoded: " + err.Error()}}
+	if f == formatXML {
+		body, _ := xml.Marshal(errors{Errors: errs})
+		send(w, "text/xml; charset=utf-8", http.StatusInternalServerError, append([]byte(xml.Header), body...))
+		return
+	}
+	body, _ := json.Marshal(errs)
+	send(w, "application/json; charset=utf-8", http.StatusInternalServerError, append(body, '\n'))
 }
 
 // formatTime formats t as the spec's ISO 8601 subset, or "" for the zero time.
@@ -146,27 +176,27 @@ func definitionViewOf(s *service) definitionView {
 }
 
 // requestView is one service request as GET requests.json shows it.
-// Fields the spec allows to be empty are written as empty strings, lat and
-// long as numbers.
+// Optional fields that are empty are left out, as the spec's examples do
+// (a URI-typed media_url is never ""); lat and long are numbers, or null.
 type requestView struct {
 	XMLName           xml.Name `json:"-" xml:"request"`
 	ServiceRequestID  string   `json:"service_request_id" xml:"service_request_id"`
 	Status            string   `json:"status" xml:"status"`
-	StatusNotes       string   `json:"status_notes" xml:"status_notes"`
+	StatusNotes       string   `json:"status_notes,omitempty" xml:"status_notes,omitempty"`
 	ServiceName       string   `json:"service_name" xml:"service_name"`
 	ServiceCode       string   `json:"service_code" xml:"service_code"`
-	Description       string   `json:"description" xml:"description"`
-	AgencyResponsible string   `json:"agency_responsible" xml:"agency_responsible"`
-	ServiceNotice     string   `json:"service_notice" xml:"service_notice"`
+	Description       string   `json:"description,omitempty" xml:"description,omitempty"`
+	AgencyResponsible string   `json:"agency_responsible,omitempty" xml:"agency_responsible,omitempty"`
+	ServiceNotice     string   `json:"service_notice,omitempty" xml:"service_notice,omitempty"`
 	RequestedDatetime string   `json:"requested_datetime" xml:"requested_datetime"`
 	UpdatedDatetime   string   `json:"updated_datetime" xml:"updated_datetime"`
-	ExpectedDatetime  string   `json:"expected_datetime" xml:"expected_datetime"`
-	Address           string   `json:"address" xml:"address"`
-	AddressID         string   `json:"address_id" xml:"address_id"`
-	Zipcode           string   `json:"zipcode" xml:"zipcode"`
+	ExpectedDatetime  string   `json:"expected_datetime,omitempty" xml:"expected_datetime,omitempty"`
+	Address           string   `json:"address,omitempty" xml:"address,omitempty"`
+	AddressID         string   `json:"address_id,omitempty" xml:"address_id,omitempty"`
+	Zipcode           string   `json:"zipcode,omitempty" xml:"zipcode,omitempty"`
 	Lat               *float64 `json:"lat" xml:"lat"`
 	Long              *float64 `json:"long" xml:"long"`
-	MediaURL          string   `json:"media_url" xml:"media_url"`
+	MediaURL          string   `json:"media_url,omitempty" xml:"media_url,omitempty"`
 }
 
 // postView is one entry of the answer to POST requests.json, and of

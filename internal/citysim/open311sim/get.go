@@ -59,7 +59,9 @@ func (s *Server) selectRequests(q url.Values) ([]requestView, string) {
 		case req.ID == "":
 		case codes != nil && !codes[req.ServiceCode]:
 		case statuses != nil && !statuses[req.Status]:
-		case req.Requested.Before(start) || req.Requested.After(end):
+		// Compared at the second it is published to: a request filed at
+		// 09:00:00.250 reads as 09:00:00Z and is in a window ending there.
+		case req.Requested.Truncate(time.Second).Before(start) || req.Requested.Truncate(time.Second).After(end):
 		default:
 			views = append(views, viewOf(req))
 		}

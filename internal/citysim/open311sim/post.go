@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"mime"
 	"net/http"
@@ -11,10 +12,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxForm bounds a POST body; service requests are small.
 const maxForm = 1 << 20
+
+// Bounds of free-text fields: the spec limits description to 4,000
+// characters; it names no limit for address_string, and a street address
+// fits in the 255 a database column commonly holds.
+const (
+	maxDescription = 4000
+	maxAddress     = 255
+)
 
 // post serves POST requests.{fmt}: it validates the form the way the
 // spec describes and files a realtime request (answering its id) or a batch
@@ -49,6 +59,15 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	if j := form.Get("jurisdiction_id"); j != "" && j != s.opts.Jurisdiction {
 		writeError(w, f, http.StatusNotFound, "jurisdiction_id "+j+" not found")
 		return
+	}
+	for _, b := range []struct {
+		field string
+		max   int
+	}{{"address_string", maxAddress}, {"description", maxDescription}} {
+		if n := utf8.RuneCountInString(form.Get(b.field)); n > b.max {
+			writeError(w, f, http.StatusBadRequest, fmt.Sprintf("%s of %d characters is longer than %d", b.field, n, b.max))
+			return
+		}
 	}
 	code := form.Get("service_code")
 	if code == "" {
@@ -167,7 +186,10 @@ func location(lat, long string, req *Request) string {
 	}
 	la, err1 := strconv.ParseFloat(lat, 64)
 	lo, err2 := strconv.ParseFloat(long, 64)
-	if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+	// NaN passes every range check (all its comparisons are false) and no
+	// encoder can write it back: refuse non-finite values by name.
+	if err1 != nil || err2 != nil || math.IsNaN(la) || math.IsNaN(lo) || math.IsInf(la, 0) || math.IsInf(lo, 0) ||
+		la < -90 || la > 90 || lo < -180 || lo > 180 {
 		return "lat and long must be WGS84 decimal degrees"
 	}
 	req.Lat, req.Long, req.HasLocation = la, lo, true

@@ -82,7 +82,7 @@ const (
 // requests (wiki.open311.org/GeoReport_v2). It is an http.Handler serving,
 // in JSON (.json) or XML (.xml):
 //
-//	GET  /discovery.json             service discovery
+//	GET  /discovery.json|xml         service discovery
 //	GET  /services.json              the streetlight services (SLOUT, SLDAY, SLCYC, SLKNK, SLWIR, SLPWR)
 //	GET  /services/{code}.json       a service definition: ASSET_ID (required), POLE_ID, LAMP_TYPE, OBSERVED_AT, HAZARD
 //	POST /requests.json              file a request: form-encoded, api_key required (403), errors as [{code, description}]
@@ -154,6 +154,7 @@ func NewServer(opts Options) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /discovery.json", s.discovery)
+	mux.HandleFunc("GET /discovery.xml", s.discovery)
 	mux.HandleFunc("GET /{resource}", s.root)
 	mux.HandleFunc("POST /{resource}", s.post)
 	mux.HandleFunc("GET /services/{file}", s.definition)

@@ -16,7 +16,7 @@ import (
 	"github.com/citylink/citylink/internal/testclock"
 )
 
-func testServer(t *testing.T, opts Options) (*Server, *httptest.Server, *testclock.Clock) {
+func testServer(t testing.TB, opts Options) (*Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
 	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	opts.Now = clock.Now

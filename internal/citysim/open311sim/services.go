@@ -1,29 +1,54 @@
 package open311sim
 
 import (
+	"encoding/xml"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// discovery serves the service discovery document.
+// discovery serves the service discovery document, as discovery.json or
+// discovery.xml: the spec requires both.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	changeset := formatTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	writeJSON(w, http.StatusOK, map[string]any{
-		"changeset":   changeset,
-		"contact":     "Simulated city 311, citylink. Not a real service.",
-		"key_service": "API keys are configured in the simulator's options.",
-		"endpoints": []map[string]any{{
-			"specification": "http://wiki.open311.org/GeoReport_v2",
-			"url":           scheme + "://" + r.Host,
-			"changeset":     changeset,
-			"type":          "test",
-			"formats":       []string{"application/json", "text/xml"},
+	d := discoveryView{
+		Changeset:  changeset,
+		Contact:    "Simulated city 311, citylink. Not a real service.",
+		KeyService: "API keys are configured in the simulator's options.",
+		Endpoints: []endpointView{{
+			Specification: "http://wiki.open311.org/GeoReport_v2",
+			URL:           scheme + "://" + r.Host,
+			Changeset:     changeset,
+			Type:          "test",
+			Formats:       []string{"application/json", "text/xml"},
 		}},
-	})
+	}
+	f := formatJSON
+	if strings.HasSuffix(r.URL.Path, ".xml") {
+		f = formatXML
+	}
+	write(w, f, d, d)
+}
+
+// discoveryView is the service discovery document.
+type discoveryView struct {
+	XMLName    xml.Name       `json:"-" xml:"discovery"`
+	Changeset  string         `json:"changeset" xml:"changeset"`
+	Contact    string         `json:"contact" xml:"contact"`
+	KeyService string         `json:"key_service" xml:"key_service"`
+	Endpoints  []endpointView `json:"endpoints" xml:"endpoints>endpoint"`
+}
+
+type endpointView struct {
+	Specification string   `json:"specification" xml:"specification"`
+	URL           string   `json:"url" xml:"url"`
+	Changeset     string   `json:"changeset" xml:"changeset"`
+	Type          string   `json:"type" xml:"type"`
+	Formats       []string `json:"formats" xml:"formats>format"`
 }
 
 // root routes GET services.{fmt} and requests.{fmt}.

@@ -178,3 +178,37 @@ func TestKeyPEMMatchesSigner(t *testing.T) {
 		t.Error("two seeds gave one key")
 	}
 }
+
+func TestDropRefusesControlCharactersInNames(t *testing.T) {
+	t.Parallel()
+	// a%0Ab.csv is "a\nb.csv": a name no importer, log line or listing
+	// can show faithfully. Refused over HTTPS and SFTP alike.
+	drop := NewHTTPS(HTTPSOptions{})
+	srv := httptest.NewServer(drop)
+	defer srv.Close()
+	for _, name := range []string{"a%0Ab.csv", "a%0Db.csv", "a%00b.csv", "a%7Fb.csv", "a%1Bb.csv", "a%C2%85b.csv", "a%FFb.csv"} {
+		if st, _, _ := putFile(t, srv.URL+"/inbox/"+name, DefaultToken, testCSV, nil); st != 400 {
+			t.Errorf("PUT %s: %d, want 400", name, st)
+		}
+	}
+	for _, f := range drop.Inbox().Files() {
+		t.Errorf("file taken in over HTTPS: %q", f.Name)
+	}
+	sim, c := sftpClient(t)
+	if f, err := c.Create("/inbox/a\nb.csv"); err == nil {
+		f.Close()
+		t.Error("SFTP created a file named a\\nb.csv")
+	}
+	f, err := c.OpenFile("/inbox/.tmp.part", os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write([]byte(testCSV))
+	f.Close()
+	if err := c.PosixRename("/inbox/.tmp.part", "/inbox/a\tb.csv"); err == nil {
+		t.Error("SFTP renamed a file to a\\tb.csv")
+	}
+	for _, f := range sim.Inbox().Files() {
+		t.Errorf("file taken in over SFTP: %q", f.Name)
+	}
+}

@@ -115,8 +115,8 @@ func (u *HTTPS) auth(next http.Handler) http.Handler {
 
 func (u *HTTPS) put(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if !Visible(name) || strings.ContainsAny(name, `/\`) {
-		jsonError(w, http.StatusBadRequest, "file name must be a visible *.csv name")
+	if !Visible(name) || !PlainName(name) {
+		jsonError(w, http.StatusBadRequest, "file name must be a visible *.csv name of printable characters")
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, u.opts.MaxBytes))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // File is one inventory file the simulated utility has taken in.
@@ -50,6 +52,17 @@ func NewInbox(now func() time.Time) *Inbox {
 func Visible(name string) bool {
 	base := path.Base(name)
 	return strings.HasSuffix(strings.ToLower(base), ".csv") && !strings.HasPrefix(base, ".")
+}
+
+// PlainName reports whether name is a file name the drop stores: valid
+// UTF-8 of at most 255 bytes with no path separator and no control
+// character (a%0Ab.csv is "a\nb.csv", which no importer, log line or
+// listing shows faithfully).
+func PlainName(name string) bool {
+	if name == "" || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsAny(name, `/\`) {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
 }
 
 // Files returns every file taken in, by name.

@@ -1,6 +1,7 @@
 package utilitysim
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path"
@@ -96,12 +97,18 @@ func (fs *memFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	return strings.NewReader(string(f.data)), nil
 }
 
+// errBadName refuses a file name with control characters or invalid UTF-8.
+var errBadName = errors.New("file name must be printable UTF-8")
+
 // Filewrite opens a file in the drop directory for writing. A visible name
 // being written is a partial file the utility's importer could pick up.
 func (fs *memFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	p := path.Clean(r.Filepath)
 	if !fs.inDir(p) {
 		return nil, os.ErrPermission
+	}
+	if !PlainName(path.Base(p)) {
+		return nil, errBadName
 	}
 	flags := r.Pflags()
 	fs.mu.Lock()
@@ -191,6 +198,9 @@ func (fs *memFS) rename(from, to string, replace bool) error {
 	from, to = path.Clean(from), path.Clean(to)
 	if !fs.inDir(to) {
 		return os.ErrPermission
+	}
+	if !PlainName(path.Base(to)) {
+		return errBadName
 	}
 	fs.mu.Lock()
 	f, ok := fs.files[from]

@@ -1,30 +1,15 @@
 package worktest
 
 import (
-	"sync"
 	"time"
+
+	"github.com/citylink/citylink/internal/testclock"
 )
 
 // Clock is a work.Clock that stands still until moved, so that tests expire
-// leases without sleeping.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// leases without sleeping. It is the one settable test clock, testclock.Clock,
+// so a harness's clock can drive the simulators too.
+type Clock = testclock.Clock
 
 // NewClock returns a Clock showing now.
-func NewClock(now time.Time) *Clock { return &Clock{now: now} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock(now time.Time) *Clock { return testclock.New(now) }
