@@ -167,7 +167,7 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	if f.compress <= 0 {
 		return usageError("--compress must be positive")
 	}
-	runners := map[string]*devRunner{}
+	runners := devRunners{}
 	env := devEnv{sys: sys, db: pool, logger: logger.With("half", "integrations")}
 	for _, wf := range devWorkflows {
 		r, err := startWorkflow(ctx, wf, env)
@@ -177,30 +177,18 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 		runners[wf.name] = r
 		go r.schedule(ctx, time.Duration(float64(wf.every)/f.compress), f.rescue)
 	}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /workflows/{name}/run", func(w http.ResponseWriter, r *http.Request) {
-		serveRun(w, r, runners[r.PathValue("name")])
-	})
-	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", tel.Handler()))
-	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
-		st := state
-		st.Fleet = fleet.Status()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(st)
-	})
-	city := make([]console.System, len(gates))
-	for i, g := range gates {
-		city[i] = g
-	}
-	con, err := console.New(console.Config{DB: pool, City: city, Logger: logger.With("part", "console")})
+	con, err := newConsole(pool, runners, gates, logger)
 	if err != nil {
 		return err
 	}
-	mux.Handle("GET /{$}", con)
-	mux.Handle("/static/", con)
-	mux.Handle("/api/", con)
+	mux := devMux(con, tel.Handler(), func() devSystem {
+		st := state
+		st.Fleet = fleet.Status()
+		return st
+	})
+	mux.HandleFunc("POST /workflows/{name}/run", func(w http.ResponseWriter, r *http.Request) {
+		serveRun(w, r, runners[r.PathValue("name")])
+	})
 	srv := &http.Server{Handler: guardConsole(mux, f.allowHosts), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -227,6 +215,32 @@ func exampleSensor(console string, sensors []string) string {
 		return "submit a reading first"
 	}
 	return console + "/telemetry/?sensor=" + sensors[0]
+}
+
+// newConsole builds the operations console over the database, the
+// workflows runner starts, and the gates' fault switches.
+func newConsole(pool *pgxpool.Pool, runner console.Runner, gates []*gate, logger *slog.Logger) (*console.Console, error) {
+	city := make([]console.System, len(gates))
+	for i, g := range gates {
+		city[i] = g
+	}
+	return console.New(console.Config{DB: pool, Runner: runner, City: city, Logger: logger.With("part", "console")})
+}
+
+// devMux routes dev's one address: the console's pages and endpoints, the
+// telemetry test page and API under /telemetry/, and status.json.
+func devMux(con http.Handler, telemetry http.Handler, state func() devSystem) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/telemetry/", http.StripPrefix("/telemetry", telemetry))
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(state())
+	})
+	mux.Handle("GET /{$}", con)
+	mux.Handle("/static/", con)
+	mux.Handle("/api/", con)
+	return mux
 }
 
 // startGates puts a switchable gate in front of each simulated HTTP system

@@ -110,7 +110,7 @@ Commands that read the database use DATABASE_URL (or --database-url).
 ` + exitCodesHelp,
 		Example: `  citylink dev                                   # the whole system and its console
   citylink status --workflow arcgis-import       # its latest runs
-  citylink items --asset SL-000042               # what happened to one streetlight
+  citylink items --asset SL-0000042               # what happened to one streetlight
   citylink replay --run 12 --failed --dead       # give a run's failures another go`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

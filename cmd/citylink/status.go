@@ -221,11 +221,11 @@ func newItemsCmd(out io.Writer) *cobra.Command {
 		Long: `items answers "what happened to pole X": every item of the asset in every
 workflow (import, billing, 311 episodes, GIS sync), in the order of their
 runs, with its outcome, the target's reference and the error. Items keyed by
-the asset and something of it ("SL-000042:lamp_out") count as the asset's.
+the asset and something of it ("SL-0000042:lamp_out") count as the asset's.
 
 Exit code 3 says that no workflow has ever seen the asset.`,
-		Example: `  citylink items --asset SL-000042
-  citylink items --asset SL-000042 --json | jq -r '.[] | [.workflow, .state] | @tsv'`,
+		Example: `  citylink items --asset SL-0000042
+  citylink items --asset SL-0000042 --json | jq -r '.[] | [.workflow, .state] | @tsv'`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if asset == "" {
@@ -263,7 +263,7 @@ Exit code 3 says that no workflow has ever seen the asset.`,
 		},
 	}
 	db.register(c)
-	c.Flags().StringVar(&asset, "asset", "", "the asset id, such as SL-000042")
+	c.Flags().StringVar(&asset, "asset", "", "the asset id, such as SL-0000042")
 	c.Flags().IntVar(&limit, "limit", 500, "at most this many items")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return c

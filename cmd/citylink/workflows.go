@@ -245,3 +245,32 @@ func (r *devRunner) dryRun(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "%s dry run: %d items since the watermark; nothing is written\n%s:\n", r.wf.name, len(items), r.parts.target)
 	return r.parts.preview(ctx, items, w)
 }
+
+// devRunners are the workflows `citylink dev` schedules, by name; the
+// console starts runs of them.
+type devRunners map[string]*devRunner
+
+// Workflows names the workflows in the order devWorkflows lists them.
+func (rs devRunners) Workflows() []string {
+	var names []string
+	for _, wf := range devWorkflows {
+		if rs[wf.name] != nil {
+			names = append(names, wf.name)
+		}
+	}
+	return names
+}
+
+// Start plans a run of workflow now; the local publisher works it in the
+// background, and the next tick finishes it (billing-export's delivery).
+func (rs devRunners) Start(ctx context.Context, workflow string) (int64, error) {
+	r := rs[workflow]
+	if r == nil {
+		return 0, fmt.Errorf("no workflow %q", workflow)
+	}
+	res, err := r.eng.Plan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.Run, nil
+}

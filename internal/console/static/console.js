@@ -6,6 +6,17 @@
 const $ = (id) => document.getElementById(id);
 let selectedRun = 0;
 let selectedItem = null;
+const drawn = {};
+
+// changed reports whether what a part of the page shows differs from what
+// it last drew, so the refresh loop leaves unchanged parts (and the row an
+// operator is about to click) alone.
+function changed(part, data) {
+  const sig = JSON.stringify(data);
+  if (drawn[part] === sig) return false;
+  drawn[part] = sig;
+  return true;
+}
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -44,6 +55,7 @@ function secs(s) { return s < 60 ? s.toFixed(1) + " s" : (s / 60).toFixed(1) + "
 async function refreshWorkflows() {
   let wfs;
   try { wfs = await getJSON("/api/workflows"); } catch (e) { say($("workflows"), e.message, true); return; }
+  if (!changed("workflows", [wfs, selectedRun])) return;
   const box = $("workflows");
   box.replaceChildren();
   if (wfs.length === 0) box.append(el("p", { class: "muted" }, "No workflow runs here yet."));
@@ -103,7 +115,7 @@ async function refreshRun() {
   $("run-pct").textContent = pct(r.done, r.total) + "%";
   $("replay-run").disabled = r.failed + r.dead === 0;
   drawChart($("throughput"), tp.points.map((p) => ({ x: new Date(p.at).getTime(), y: p.items / tp.step_seconds })), "items/s");
-  $("problems").tBodies[0].replaceChildren(...r.failed_and_dead.map((it) => {
+  if (changed("problems", r.failed_and_dead)) $("problems").tBodies[0].replaceChildren(...r.failed_and_dead.map((it) => {
     const open = el("button", { type: "button", class: "small open-item" }, "Open");
     const tr = el("tr", { class: "pick problem" + (selectedItem && selectedItem.id === it.id ? " selected" : ""), "data-item": it.id },
       el("td", {}, it.id), el("td", {}, it.source_key), el("td", { class: "state-" + it.state }, it.state),
@@ -111,13 +123,14 @@ async function refreshRun() {
     tr.addEventListener("click", () => openItem(it));
     return tr;
   }));
-  $("batches").tBodies[0].replaceChildren(...r.batches.map((b) => el("tr", {},
+  if (changed("batches", r.batches)) $("batches").tBodies[0].replaceChildren(...r.batches.map((b) => el("tr", {},
     el("td", {}, b.seq), el("td", {}, b.state), el("td", { class: "num" }, b.items), el("td", { class: "num" }, b.attempt),
     el("td", {}, b.chain ?? "–"), el("td", {}, when(b.finished)))));
 }
 
 function openItem(it) {
   selectedItem = it;
+  for (const tr of $("problems").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.item === String(it.id));
   $("item").hidden = false;
   $("item-title").textContent = `Item #${it.id} · ${it.source_key}`;
   const facts = [["workflow", it.workflow], ["run", "#" + it.run], ["state", it.state], ["attempts", it.attempts], ["error", it.error || "–"], ["finished", when(it.finished)]];
@@ -252,7 +265,7 @@ async function setFaults(name, tr) {
   const v = (k) => Number(tr.querySelector(`input[name=${k}]`).value || 0);
   try {
     await postJSON("/api/city/" + encodeURIComponent(name) + "/faults", { error_rate: v("error_rate"), throttle_rate: v("throttle_rate"), hang_rate: v("hang_rate"), latency_ms: Math.round(v("latency_ms")) });
-    tr.dataset.applied = "yes";
+    tr.dataset.applied = String(Number(tr.dataset.applied || 0) + 1);
   } catch (e) { alert(name + ": " + e.message); }
 }
 
