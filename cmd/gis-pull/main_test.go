@@ -25,7 +25,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestBootstrap builds the Lambda and runs it against the Runtime API
-// harness: the scheduled event from testdata plans a run of the DOT layer's
+// harness: the plan tick from testdata ({"action":"plan"}) plans a run of the DOT layer's
 // features, and the SNS event of its chain link brings a DOT technician's
 // address correction into the CMS.
 func TestBootstrap(t *testing.T) {
@@ -80,7 +80,7 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := fn.Invoke(ctx, tick, time.Minute); err != nil {
-		t.Fatalf("scheduled event: %v\n%s", err, fn.Logs())
+		t.Fatalf("plan tick: %v\n%s", err, fn.Logs())
 	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {

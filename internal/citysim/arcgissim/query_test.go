@@ -90,3 +90,22 @@ func TestSelectStopsWhenTheCallerGoesAway(t *testing.T) {
 		t.Errorf("after the caller left: %v after %d pages, want the context's error after 1", err, pauses)
 	}
 }
+
+// BenchmarkWorstWherePage measures the longest the layer lock is held by a
+// scan: one page (maxRecordCount rows) against the costliest clause the
+// bounds let through, nested to maxWhereDepth and padded to maxWhereTokens.
+func BenchmarkWorstWherePage(b *testing.B) {
+	l := testLayer(b, 2000, LayerConfig{MaxRecordCount: 2000})
+	nest := maxWhereDepth - 4
+	clause := strings.Repeat("NOT ", nest) + "(RANK IN (" + strings.Repeat("7,", (maxWhereTokens-nest-40)/2) + "7) OR UPPER(NAME) LIKE '%X%')"
+	if _, cost, err := compileWhereCost(clause, l.resolve, time.Now()); err != nil || cost.tokens < maxWhereTokens*9/10 {
+		b.Fatalf("clause of %+v: %v", cost, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		l.cache.clear()
+		if _, err := l.selectRecords(context.Background(), query{where: clause}, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

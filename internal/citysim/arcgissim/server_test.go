@@ -13,7 +13,7 @@ import (
 
 // testLayer builds a small layer of n features: NAME "f<i>", RANK i%5,
 // WHEN = base + i minutes.
-func testLayer(t *testing.T, n int, cfg LayerConfig) *Layer {
+func testLayer(t testing.TB, n int, cfg LayerConfig) *Layer {
 	t.Helper()
 	cfg.Name = "Things"
 	cfg.GeometryType = "esriGeometryPoint"
