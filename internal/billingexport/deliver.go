@@ -49,7 +49,7 @@ ORDER BY r.id`
 	recordFileSQL = `
 INSERT INTO billing_files (run_id, name, rows, sha256, via, delivered_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (run_id) DO NOTHING`
+ON CONFLICT DO NOTHING`
 )
 
 // File is one run's inventory change file.
