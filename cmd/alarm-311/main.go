@@ -11,20 +11,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/alarm311"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/work"
 )
@@ -42,13 +38,13 @@ func main() {
 
 // setup wires the engine from the environment.
 func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
-	env, err := require("DATABASE_URL", "CMS_URL", "CMS_API_KEY", "OPEN311_URL", "OPEN311_API_KEY", "LINK_TOPIC_ARN")
+	env, err := lambdaconfig.Require("CMS_URL", "CMS_API_KEY", "OPEN311_URL", "OPEN311_API_KEY")
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(ctx, env["DATABASE_URL"])
+	pool, err := lambdaconfig.Pool(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to postgres: %w", err)
+		return nil, err
 	}
 	cmsClient, err := cms.New(cms.Options{BaseURL: env["CMS_URL"], APIKey: env["CMS_API_KEY"]})
 	if err != nil {
@@ -61,11 +57,6 @@ func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading aws config: %w", err)
-	}
-	topics := sns.NewFromConfig(awsCfg)
 	cfg := alarm311.Config{DB: pool, CMS: cmsClient, Open311: o311, Logger: logger}
 	src, err := alarm311.NewSource(cfg)
 	if err != nil {
@@ -75,29 +66,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	wcfg := work.Config{
-		Workflow: alarm311.Workflow, DB: pool, Publisher: work.NewSNS(topics, env["LINK_TOPIC_ARN"]),
-		Source: src, Sink: sink, Logger: logger,
-	}
-	if arn := os.Getenv("ALERT_TOPIC_ARN"); arn != "" {
-		wcfg.Alerter = work.NewSNSAlerter(topics, arn)
-	}
-	return work.New(wcfg)
-}
-
-// require reads the named variables, all of which must be set.
-func require(names ...string) (map[string]string, error) {
-	env := make(map[string]string, len(names))
-	var missing []string
-	for _, n := range names {
-		v := os.Getenv(n)
-		if v == "" {
-			missing = append(missing, n)
-		}
-		env[n] = v
-	}
-	if len(missing) > 0 {
-		return nil, errors.New("missing environment: " + strings.Join(missing, ", "))
-	}
-	return env, nil
+	return lambdaconfig.Engine(ctx, work.Config{
+		Workflow: alarm311.Workflow, DB: pool, Source: src, Sink: sink, Logger: logger,
+	})
 }

@@ -16,17 +16,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/arcgisimport"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/work"
 )
 
@@ -44,15 +42,13 @@ func main() {
 }
 
 func wire(ctx context.Context, logger *slog.Logger) (*work.Engine, *pgxpool.Pool, error) {
-	env, err := need("DATABASE_URL", "LINK_TOPIC_ARN", "ARCGIS_SERVICE_URL", "CMS_URL", "CMS_API_KEY")
+	env, err := lambdaconfig.Require("ARCGIS_SERVICE_URL", "CMS_URL", "CMS_API_KEY")
 	if err != nil {
 		return nil, nil, err
 	}
-	layer := 0
-	if s := os.Getenv("ARCGIS_LAYER"); s != "" {
-		if layer, err = strconv.Atoi(s); err != nil || layer < 0 {
-			return nil, nil, fmt.Errorf("ARCGIS_LAYER %q is not a layer id", s)
-		}
+	layer, err := lambdaconfig.Int("ARCGIS_LAYER", 0)
+	if err != nil {
+		return nil, nil, err
 	}
 	mapping, err := arcgisimport.ParseMapping(os.Getenv("IMPORT_MAPPING"))
 	if err != nil {
@@ -67,56 +63,18 @@ func wire(ctx context.Context, logger *slog.Logger) (*work.Engine, *pgxpool.Pool
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := lambdaPool(ctx, env["DATABASE_URL"])
+	pool, err := lambdaconfig.Pool(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, nil, fmt.Errorf("loading aws config: %w", err)
-	}
-	snsClient := sns.NewFromConfig(awsCfg)
-	cfg := work.Config{
+	eng, err := lambdaconfig.Engine(ctx, work.Config{
 		Workflow: "arcgis-import", DB: pool, Logger: logger,
-		Publisher: work.NewSNS(snsClient, env["LINK_TOPIC_ARN"]),
-		Source:    &arcgisimport.Source{Client: audit, Layer: layer, Mapping: mapping},
-		Sink:      &arcgisimport.Sink{Client: cmsClient},
-	}
-	if arn := os.Getenv("ALERT_TOPIC_ARN"); arn != "" {
-		cfg.Alerter = work.NewSNSAlerter(snsClient, arn)
-	}
-	eng, err := work.New(cfg)
+		Source: &arcgisimport.Source{Client: audit, Layer: layer, Mapping: mapping},
+		Sink:   &arcgisimport.Sink{Client: cmsClient},
+	})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
 	return eng, pool, nil
-}
-
-// need reads required environment variables, failing on the first unset
-// one, so a misconfigured function fails its init where Lambda reports it.
-func need(names ...string) (map[string]string, error) {
-	env := make(map[string]string, len(names))
-	for _, n := range names {
-		if env[n] = os.Getenv(n); env[n] == "" {
-			return nil, fmt.Errorf("%s is not set", n)
-		}
-	}
-	return env, nil
-}
-
-// lambdaPool opens a pool sized for one Lambda container, which serves one
-// invocation at a time: two connections.
-func lambdaPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	cfg.MaxConns, cfg.MinConns = 2, 0
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to postgres: %w", err)
-	}
-	return pool, nil
 }

@@ -21,13 +21,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/citylink/citylink/internal/billingexport"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/utility"
 	"github.com/citylink/citylink/internal/work"
 )
@@ -46,7 +45,7 @@ func main() {
 }
 
 func wire(ctx context.Context, logger *slog.Logger) (*work.Engine, *billingexport.Exporter, *pgxpool.Pool, error) {
-	env, err := need("DATABASE_URL", "LINK_TOPIC_ARN", "CMS_URL", "CMS_API_KEY", "UTILITY_DELIVERY")
+	env, err := lambdaconfig.Require("CMS_URL", "CMS_API_KEY", "UTILITY_DELIVERY")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -62,27 +61,16 @@ func wire(ctx context.Context, logger *slog.Logger) (*work.Engine, *billingexpor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pool, err := lambdaPool(ctx, env["DATABASE_URL"])
+	pool, err := lambdaconfig.Pool(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, nil, nil, fmt.Errorf("loading aws config: %w", err)
-	}
-	snsClient := sns.NewFromConfig(awsCfg)
 	const workflow = "billing-export"
-	cfg := work.Config{
+	eng, err := lambdaconfig.Engine(ctx, work.Config{
 		Workflow: workflow, DB: pool, Logger: logger,
-		Publisher: work.NewSNS(snsClient, env["LINK_TOPIC_ARN"]),
-		Source:    &billingexport.Source{Client: cmsClient},
-		Sink:      &billingexport.Sink{DB: pool, Mapping: mapping},
-	}
-	if arn := os.Getenv("ALERT_TOPIC_ARN"); arn != "" {
-		cfg.Alerter = work.NewSNSAlerter(snsClient, arn)
-	}
-	eng, err := work.New(cfg)
+		Source: &billingexport.Source{Client: cmsClient},
+		Sink:   &billingexport.Sink{DB: pool, Mapping: mapping},
+	})
 	if err != nil {
 		pool.Close()
 		return nil, nil, nil, err
@@ -95,13 +83,13 @@ func wire(ctx context.Context, logger *slog.Logger) (*work.Engine, *billingexpor
 func deliverer(kind string) (billingexport.Deliverer, error) {
 	switch kind {
 	case "https":
-		env, err := need("UTILITY_URL", "UTILITY_TOKEN")
+		env, err := lambdaconfig.Require("UTILITY_URL", "UTILITY_TOKEN")
 		if err != nil {
 			return nil, err
 		}
 		return utility.NewHTTPS(utility.HTTPSOptions{BaseURL: env["UTILITY_URL"], Token: env["UTILITY_TOKEN"]})
 	case "sftp":
-		env, err := need("UTILITY_SFTP_ADDR", "UTILITY_SFTP_USER", "UTILITY_SFTP_KEY", "UTILITY_SFTP_HOST_KEY", "UTILITY_SFTP_DIR")
+		env, err := lambdaconfig.Require("UTILITY_SFTP_ADDR", "UTILITY_SFTP_USER", "UTILITY_SFTP_KEY", "UTILITY_SFTP_HOST_KEY", "UTILITY_SFTP_DIR")
 		if err != nil {
 			return nil, err
 		}
@@ -117,31 +105,4 @@ func deliverer(kind string) (billingexport.Deliverer, error) {
 			Signer: signer, HostKey: host, Dir: env["UTILITY_SFTP_DIR"]})
 	}
 	return nil, fmt.Errorf("UTILITY_DELIVERY %q is neither https nor sftp", kind)
-}
-
-// need reads required environment variables, failing on the first unset
-// one, so a misconfigured function fails its init where Lambda reports it.
-func need(names ...string) (map[string]string, error) {
-	env := make(map[string]string, len(names))
-	for _, n := range names {
-		if env[n] = os.Getenv(n); env[n] == "" {
-			return nil, fmt.Errorf("%s is not set", n)
-		}
-	}
-	return env, nil
-}
-
-// lambdaPool opens a pool sized for one Lambda container, which serves one
-// invocation at a time: two connections.
-func lambdaPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	cfg.MaxConns, cfg.MinConns = 2, 0
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to postgres: %w", err)
-	}
-	return pool, nil
 }

@@ -12,22 +12,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/arcgis"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/gissync"
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/work"
 )
 
@@ -44,21 +38,21 @@ func main() {
 
 // setup wires the engine from the environment.
 func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
-	env, err := require("DATABASE_URL", "CMS_URL", "CMS_API_KEY", "DOT_URL", "LINK_TOPIC_ARN")
+	env, err := lambdaconfig.Require("CMS_URL", "CMS_API_KEY", "DOT_URL")
 	if err != nil {
 		return nil, err
 	}
-	layer, err := intEnv("DOT_LAYER")
+	layer, err := lambdaconfig.Int("DOT_LAYER", 0)
 	if err != nil {
 		return nil, err
 	}
-	batch, err := intEnv("BATCH_SIZE")
+	batch, err := lambdaconfig.Int("BATCH_SIZE", 0)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(ctx, env["DATABASE_URL"])
+	pool, err := lambdaconfig.Pool(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to postgres: %w", err)
+		return nil, err
 	}
 	cmsClient, err := cms.New(cms.Options{BaseURL: env["CMS_URL"], APIKey: env["CMS_API_KEY"]})
 	if err != nil {
@@ -69,11 +63,6 @@ func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading aws config: %w", err)
-	}
-	topics := sns.NewFromConfig(awsCfg)
 	cfg := gissync.Config{DB: pool, CMS: cmsClient, DOT: dot, Layer: layer, Logger: logger}
 	src, err := gissync.NewPushSource(cfg)
 	if err != nil {
@@ -83,42 +72,7 @@ func setup(ctx context.Context, logger *slog.Logger) (*work.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	wcfg := work.Config{
-		Workflow: gissync.PushWorkflow, DB: pool, Publisher: work.NewSNS(topics, env["LINK_TOPIC_ARN"]),
-		Source: src, Sink: sink, Logger: logger, BatchSize: batch,
-	}
-	if arn := os.Getenv("ALERT_TOPIC_ARN"); arn != "" {
-		wcfg.Alerter = work.NewSNSAlerter(topics, arn)
-	}
-	return work.New(wcfg)
-}
-
-// require reads the named variables, all of which must be set.
-func require(names ...string) (map[string]string, error) {
-	env := make(map[string]string, len(names))
-	var missing []string
-	for _, n := range names {
-		v := os.Getenv(n)
-		if v == "" {
-			missing = append(missing, n)
-		}
-		env[n] = v
-	}
-	if len(missing) > 0 {
-		return nil, errors.New("missing environment: " + strings.Join(missing, ", "))
-	}
-	return env, nil
-}
-
-// intEnv reads an optional whole number; 0 when unset.
-func intEnv(name string) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s=%q is not a whole number", name, v)
-	}
-	return n, nil
+	return lambdaconfig.Engine(ctx, work.Config{
+		Workflow: gissync.PushWorkflow, DB: pool, Source: src, Sink: sink, Logger: logger, BatchSize: batch,
+	})
 }
