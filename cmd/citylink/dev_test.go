@@ -21,15 +21,22 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	var devErr error
+	done := make(chan struct{})
 	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--lights", "2000", "--tick", "100ms"}, pw, slog.New(slog.DiscardHandler))
-		pw.Close()
+		defer close(done)
+		devErr = run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--lights", "2000", "--tick", "100ms"}, pw, slog.New(slog.DiscardHandler))
+		pw.CloseWithError(devErr)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev ended with %v", err)
+		select {
+		case <-done:
+			if devErr != nil {
+				t.Errorf("dev ended with %v", devErr)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("dev did not stop within a minute of its context's end")
 		}
 	})
 
@@ -41,7 +48,9 @@ func TestDevRunsTheWholeSystem(t *testing.T) {
 		}
 	}
 	if console == "" {
-		t.Fatalf("dev printed no console address: %v", <-done)
+		// dev has ended (the pipe closed with its error) or printed
+		// something else; the scanner's error carries dev's.
+		t.Fatalf("dev printed no console address: %v", lines.Err())
 	}
 	go io.Copy(io.Discard, pr)
 
