@@ -50,6 +50,10 @@ type city struct {
 	cmsWrites *atomic.Int64
 	// extracts counts the extractChanges calls to the DOT service.
 	extracts *atomic.Int64
+	// cmsDown is a CMS path the CMS answers 503 for; cmsDownCalls counts
+	// the calls to it.
+	cmsDown      *atomic.Value
+	cmsDownCalls *atomic.Int64
 }
 
 type cityOptions struct {
@@ -74,10 +78,16 @@ func newCity(t testing.TB, o cityOptions) *city {
 	layer := arcgissim.NewDOTLayer(layerCity, arcgissim.LayerConfig{})
 	dotSim := arcgissim.NewServer(arcgissim.Options{Clock: clk.Now, Seed: 7, Faults: simcity.Faults{Seed: 8, ErrorRate: o.errorRate},
 		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}, NoChangeTracking: o.noChangeTracking}}})
-	cmsWrites := new(atomic.Int64)
+	cmsWrites, cmsDownCalls := new(atomic.Int64), new(atomic.Int64)
+	cmsDown := new(atomic.Value)
 	cmsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			cmsWrites.Add(1)
+		}
+		if down, _ := cmsDown.Load().(string); down != "" && r.URL.Path == down {
+			cmsDownCalls.Add(1)
+			http.Error(w, `{"title":"Service Unavailable","status":503}`, http.StatusServiceUnavailable)
+			return
 		}
 		cmsSim.ServeHTTP(w, r)
 	}))
@@ -118,7 +128,7 @@ func newCity(t testing.TB, o cityOptions) *city {
 	pushSink, _ := gissync.NewPushSink(cfg)
 	pullSrc, _ := gissync.NewPullSource(cfg)
 	pullSink, _ := gissync.NewPullSink(cfg)
-	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot, cfg: cfg, cmsWrites: cmsWrites, extracts: extracts,
+	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot, cfg: cfg, cmsWrites: cmsWrites, extracts: extracts, cmsDown: cmsDown, cmsDownCalls: cmsDownCalls,
 		push: wire(gissync.PushWorkflow, pushSrc, pushSink), pull: wire(gissync.PullWorkflow, pullSrc, pullSink)}
 }
 
