@@ -75,6 +75,7 @@ type city struct {
 	lossy *lossy
 	pool  *pgxpool.Pool
 	cmsC  *cms.Client
+	o311C *open311.Client
 }
 
 type cityOptions struct {
@@ -83,6 +84,7 @@ type cityOptions struct {
 	errorRate    float64
 	lostRate     float64
 	twice, lose  func(work.Link) bool
+	duplicates   open311sim.Duplicates
 }
 
 // harnessClock reads the harness's clock once the harness exists: the
@@ -121,7 +123,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &city{t: t, pool: pool, cmsC: cmsC}
+	c := &city{t: t, pool: pool, cmsC: cmsC, o311C: oc}
 	h = worktest.New(t, worktest.Config{
 		Source: src, Sink: sink, Pool: pool, Twice: o.twice, Lose: o.lose,
 		Engine: func(e *work.Config) { e.BatchSize, e.Logger = 25, quiet },
@@ -141,7 +143,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	c.h = h
 	c.cms = cmssim.NewServer(cmssim.Options{City: city, Seed: 7, Clock: h.Clock.Now, AlarmsPerDay: o.alarmsPerDay, ChangesPerDay: -1,
 		Faults: simcity.Faults{Seed: 3, ErrorRate: o.errorRate}})
-	c.o311 = open311sim.NewServer(open311sim.Options{Seed: 7, Now: h.Clock.Now, City: city, TokenDelay: -1,
+	c.o311 = open311sim.NewServer(open311sim.Options{Seed: 7, Now: h.Clock.Now, City: city, TokenDelay: -1, Duplicates: o.duplicates,
 		Faults: simcity.Faults{Seed: 4, ErrorRate: o.errorRate}})
 	c.lossy = &lossy{next: c.o311, rate: o.lostRate, rng: rand.New(rand.NewPCG(5, 5))}
 	cmsH, o311H = c.cms, c.lossy

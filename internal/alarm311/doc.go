@@ -28,6 +28,16 @@
 // live episode per (asset, alarm type), so neither duplicated chain links nor
 // a worker lost mid-batch can file twice.
 //
+// Some 311 servers keep one open request per problem and turn a second
+// down (400 "duplicate request: service request 1234 is already open"),
+// typically because a resident reported the lamp first. The sink looks up
+// the ids and tokens the answer names and, when the server confirms an open
+// request of the episode's service code, the episode tracks that request as
+// its own: it is polled, and its close ends the episode. A server that
+// answers a duplicate with the open request's id (a service_notice saying
+// so) is adopted the same way, through the ordinary answer. Only a refusal
+// that names no such request leaves the episode refused.
+//
 // # Runs
 //
 // Each run (every 8 hours) plans the CMS alarms written since the stored

@@ -66,6 +66,14 @@ SET post_attempts = post_attempts + 1, last_post_at = $2, updated_at = $2 WHERE 
 			continue
 		}
 		var ae *open311.APIError
+		if errors.As(err, &ae) && isDuplicate(ae) {
+			// The server keeps one open request per problem and has one
+			// for this light already (a resident's, say): that request is
+			// the episode's, tracked and polled like one it filed.
+			if out, ok := s.adopt(ctx, st, ep, ae); ok {
+				return out
+			}
+		}
 		if errors.As(err, &ae) && !ae.Retryable() && ae.Status != 404 {
 			// Turned down: nothing was filed, and posting the same again
 			// would be turned down too.
@@ -79,6 +87,67 @@ WHERE id = $1`, ep.ID, err.Error(), now)
 		return work.FromError(err)
 	}
 	return work.Retry(last, 0)
+}
+
+// isDuplicate reports whether a POST was turned down because a request for
+// the same problem is open already. GeoReport v2 leaves the answer to the
+// server; the ones seen answer 400 (or 409, 422) with a description that
+// says "duplicate" or "already open".
+func isDuplicate(ae *open311.APIError) bool {
+	switch ae.Status {
+	case 400, 409, 422:
+		return ae.Mentions("duplicate") || ae.Mentions("already open")
+	}
+	return false
+}
+
+// adopt makes the open request a duplicate answer names the episode's. The
+// answer is free text, so each word of it that could be a request id or a
+// batch token is looked up, and a request is taken only when the server
+// confirms it: the episode's service code, and open. ok is false when no
+// word names such a request; the caller then records the refusal. A lookup
+// that fails for a reason worth retrying ends the try with that error.
+func (s *Sink) adopt(ctx context.Context, st store, ep *episode, ae *open311.APIError) (work.Outcome, bool) {
+	seen := map[string]bool{}
+	for _, e := range ae.Errors {
+		for _, w := range strings.FieldsFunc(e.Description, func(r rune) bool {
+			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) {
+			if seen[w] || !strings.ContainsAny(w, "0123456789") || w == ep.AssetID || w == ep.PoleID || len(seen) >= 8 {
+				continue
+			}
+			seen[w] = true
+			id := w
+			r, err := s.cfg.Open311.Request(ctx, id)
+			if open311.IsNotFound(err) {
+				// Not a request id; a batch service names its open request
+				// by its token until the request has an id.
+				if id, err = s.cfg.Open311.Token(ctx, w); open311.IsNotFound(err) || (err == nil && id == "") {
+					continue
+				}
+				if err == nil {
+					r, err = s.cfg.Open311.Request(ctx, id)
+				}
+			}
+			if err != nil {
+				if out := work.FromError(err); out.Status() == work.Failed {
+					return out, true // worth trying again: so is the whole try
+				}
+				continue
+			}
+			if r.ServiceCode != ep.ServiceCode || !strings.EqualFold(r.Status, "open") {
+				continue
+			}
+			now := s.cfg.Clock.Now()
+			if err := s.setRequest(ctx, st, ep, r.ID, now); err != nil {
+				return work.Retry(err, 0), true
+			}
+			s.log.InfoContext(ctx, "server has an open request for this light; tracking it", "asset_id", ep.AssetID,
+				"alarm_type", ep.AlarmType, "service_code", ep.ServiceCode, "service_request_id", r.ID)
+			return work.Success(ep.ref()), true
+		}
+	}
+	return work.Outcome{}, false
 }
 
 // filed records the server's answer to a POST.

@@ -3,7 +3,6 @@ package alarm311
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -41,9 +40,6 @@ func NewSource(cfg Config) (*Source, error) {
 	return &Source{cfg: cfg}, nil
 }
 
-// errPage stops a listing after its first page.
-var errPage = errors.New("one page read")
-
 // Changes implements work.Source.
 func (s *Source) Changes(ctx context.Context, after work.Watermark) (work.Page, error) {
 	var wm watermark
@@ -55,12 +51,8 @@ func (s *Source) Changes(ctx context.Context, after work.Watermark) (work.Page, 
 	if wm.Phase == "poll" {
 		return s.pollPage(ctx, wm)
 	}
-	var page cms.AlarmPage
-	err := s.cfg.CMS.ListAlarms(ctx, cms.AlarmQuery{After: wm.Cursor}, func(p cms.AlarmPage) error {
-		page = p
-		return errPage
-	})
-	if err != nil && !errors.Is(err, errPage) {
+	page, err := s.cfg.CMS.AlarmsPage(ctx, cms.AlarmQuery{After: wm.Cursor})
+	if err != nil {
 		return work.Page{}, fmt.Errorf("reading alarms: %w", err)
 	}
 	out := work.Page{More: true}

@@ -29,9 +29,6 @@ func NewPushSource(cfg Config) (*PushSource, error) {
 	return &PushSource{cfg: cfg}, err
 }
 
-// errPage stops a listing after its first page.
-var errPage = errors.New("one page read")
-
 // Changes implements work.Source: one page of the CMS device listing.
 func (s *PushSource) Changes(ctx context.Context, after work.Watermark) (work.Page, error) {
 	var wm cursorMark
@@ -40,12 +37,8 @@ func (s *PushSource) Changes(ctx context.Context, after work.Watermark) (work.Pa
 			return work.Page{}, fmt.Errorf("gissync: watermark %s: %w", after, err)
 		}
 	}
-	var page cms.DevicePage
-	err := s.cfg.CMS.ListDevices(ctx, cms.DeviceQuery{After: wm.Cursor}, func(p cms.DevicePage) error {
-		page = p
-		return errPage
-	})
-	if err != nil && !errors.Is(err, errPage) {
+	page, err := s.cfg.CMS.DevicesPage(ctx, cms.DeviceQuery{After: wm.Cursor})
+	if err != nil {
 		return work.Page{}, fmt.Errorf("reading devices: %w", err)
 	}
 	out := work.Page{More: page.More}
