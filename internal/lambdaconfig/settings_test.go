@@ -140,7 +140,7 @@ func TestSecretIDsNameTheirService(t *testing.T) {
 		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:citylink/cms-AbCdEf": false,
 		"/citylink/cms": true,
 		"arn:aws:ssm:eu-west-1:123456789012:parameter/citylink/cms": true,
-		"arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/x":  true,
+		"arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/x": true,
 	} {
 		if fromParameterStore(id) != ssm {
 			t.Errorf("%s: parameter store = %v, want %v", id, !ssm, ssm)
