@@ -76,6 +76,9 @@ type city struct {
 	pool  *pgxpool.Pool
 	cmsC  *cms.Client
 	o311C *open311.Client
+	cfg   alarm311.Config
+	// cmsWrites counts the calls to the CMS other than GET.
+	cmsWrites atomic.Int64
 }
 
 type cityOptions struct {
@@ -123,7 +126,7 @@ func newCity(t *testing.T, o cityOptions) *city {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &city{t: t, pool: pool, cmsC: cmsC, o311C: oc}
+	c := &city{t: t, pool: pool, cmsC: cmsC, o311C: oc, cfg: cfg}
 	h = worktest.New(t, worktest.Config{
 		Source: src, Sink: sink, Pool: pool, Twice: o.twice, Lose: o.lose,
 		Engine: func(e *work.Config) { e.BatchSize, e.Logger = 25, quiet },
@@ -146,7 +149,13 @@ func newCity(t *testing.T, o cityOptions) *city {
 	c.o311 = open311sim.NewServer(open311sim.Options{Seed: 7, Now: h.Clock.Now, City: city, TokenDelay: -1, Duplicates: o.duplicates,
 		Faults: simcity.Faults{Seed: 4, ErrorRate: o.errorRate}})
 	c.lossy = &lossy{next: c.o311, rate: o.lostRate, rng: rand.New(rand.NewPCG(5, 5))}
-	cmsH, o311H = c.cms, c.lossy
+	cmsH = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			c.cmsWrites.Add(1)
+		}
+		c.cms.ServeHTTP(w, r)
+	})
+	o311H = c.lossy
 	return c
 }
 

@@ -54,6 +54,11 @@ type Config struct {
 	Posts int
 	// PollPage is how many episodes one page of the poll listing holds (500).
 	PollPage int
+	// ReadOnly makes the source and Preview read the episode tables inside
+	// read-only transactions, so Postgres itself refuses any write, and
+	// makes NewSink refuse the configuration: a dry run wires its source
+	// with it and can change nothing.
+	ReadOnly bool
 	// Clock defaults to the system clock; Logger to slog.Default().
 	Clock  work.Clock
 	Logger *slog.Logger

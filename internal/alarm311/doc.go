@@ -47,6 +47,16 @@
 // finished. Item keys start with the asset id ("SL-0001234:lampFailure:…"),
 // so work.AssetHistory and the console show what happened to a light.
 //
+// # Previews
+//
+// Preview prints what a run would do with the items its source plans (the
+// requests it would open, with service code, asset, location and
+// description; the alarms it would record; the episodes it would close or
+// poll) and writes nothing: it reads the episode tables in a read-only
+// transaction and the outside systems with GETs only. Config.ReadOnly gives
+// the source the same read-only transaction and makes NewSink refuse the
+// configuration, so a dry run's wiring cannot write by mistake.
+//
 // # Which request is open for pole X
 //
 // Every episode and request id is in Postgres. OpenRequestsSQL answers

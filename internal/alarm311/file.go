@@ -55,7 +55,7 @@ SET post_attempts = post_attempts + 1, last_post_at = $2, updated_at = $2 WHERE 
 		}
 		ep.PostAttempts++
 		ep.LastPostAt = &now
-		created, err := s.cfg.Open311.Create(ctx, s.request(ep))
+		created, err := s.cfg.Open311.Create(ctx, requestOf(ep))
 		if err == nil {
 			return s.filed(ctx, st, ep, created)
 		}
@@ -166,10 +166,11 @@ WHERE id = $1`, ep.ID, nullString(c.ID), nullString(c.Token), now)
 	return work.Success(ep.ref())
 }
 
-// request is the POST of an episode: the light's position and address, its
-// asset and pole ids as attributes, and all of it again in the description,
-// since GET does not return attributes, with the marker at the end.
-func (s *Sink) request(ep *episode) open311.NewRequest {
+// requestOf is the POST of an episode: the light's position and address,
+// its asset and pole ids as attributes, and all of it again in the
+// description, since GET does not return attributes, with the marker at
+// the end.
+func requestOf(ep *episode) open311.NewRequest {
 	r := open311.NewRequest{
 		ServiceCode:   ep.ServiceCode,
 		AddressString: ep.Address,

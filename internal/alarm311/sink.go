@@ -2,6 +2,7 @@ package alarm311
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -27,6 +28,9 @@ func NewSink(cfg Config) (*Sink, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ReadOnly {
+		return nil, errors.New("alarm311: a read-only config has no sink: the sink files requests and records episodes")
 	}
 	return &Sink{cfg: cfg, log: cfg.Logger.With("workflow", Workflow)}, nil
 }

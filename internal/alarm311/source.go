@@ -85,20 +85,23 @@ ORDER BY id LIMIT $2`
 func (s *Source) pollPage(ctx context.Context, wm watermark) (work.Page, error) {
 	var out work.Page
 	var last int64
-	rows, err := s.cfg.DB.Query(ctx, livePageSQL, wm.Poll, s.cfg.PollPage)
-	if err != nil {
-		return work.Page{}, fmt.Errorf("listing live episodes: %w", err)
-	}
-	var id int64
-	var asset, typ string
-	_, err = pgx.ForEachRow(rows, []any{&id, &asset, &typ}, func() error {
-		it, err := work.NewItem(fmt.Sprintf("%s:%s:episode-%d", asset, typ, id), change{Episode: id})
+	err := s.cfg.read(ctx, func(q dbConn) error {
+		rows, err := q.Query(ctx, livePageSQL, wm.Poll, s.cfg.PollPage)
 		if err != nil {
 			return err
 		}
-		out.Items = append(out.Items, it)
-		last = id
-		return nil
+		var id int64
+		var asset, typ string
+		_, err = pgx.ForEachRow(rows, []any{&id, &asset, &typ}, func() error {
+			it, err := work.NewItem(fmt.Sprintf("%s:%s:episode-%d", asset, typ, id), change{Episode: id})
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, it)
+			last = id
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return work.Page{}, fmt.Errorf("listing live episodes: %w", err)

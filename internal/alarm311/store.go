@@ -65,9 +65,18 @@ func scanEpisode(row pgx.Row) (*episode, error) {
 }
 
 // store is the sink's view of the episode tables over one connection that
-// holds the (asset, alarm type) lock.
+// holds the (asset, alarm type) lock, or Preview's over a read-only
+// transaction.
 type store struct {
-	conn *pgxpool.Conn
+	conn dbConn
+}
+
+// dbConn is a pooled connection or a transaction.
+type dbConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
 // live returns the filing or open episode of an (asset, alarm type), or nil.
@@ -201,4 +210,18 @@ func lock(ctx context.Context, db *pgxpool.Pool, asset, typ string) (store, func
 		conn.Release()
 	}
 	return store{conn: conn}, release, nil
+}
+
+// read runs fn over the pool, or inside a read-only transaction when the
+// configuration is ReadOnly, where Postgres refuses every write.
+func (c Config) read(ctx context.Context, fn func(q dbConn) error) error {
+	if !c.ReadOnly {
+		conn, err := c.DB.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("acquiring a connection: %w", err)
+		}
+		defer conn.Release()
+		return fn(conn)
+	}
+	return pgx.BeginTxFunc(ctx, c.DB, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error { return fn(tx) })
 }

@@ -49,6 +49,15 @@
 // date and object id after its watermark, and patches each CMS device under
 // If-Match, so a device changed in between is read again.
 //
+// # Previews
+//
+// PreviewPush and PreviewPull print what a run would do with the items its
+// source plans (per asset, the feature to add or the fields to update, the
+// CMS patch, and the edits that would be reported instead) from the same
+// decision the sinks take, and write nothing: the sync state is read in a
+// read-only transaction and the other systems with reads only. The sources
+// write nothing either, so they need no read-only switch.
+//
 // Operators see what was not propagated, and every conflict, with
 //
 //	SELECT * FROM gis_sync_reports WHERE asset_id = 'SL-0001234' ORDER BY id;

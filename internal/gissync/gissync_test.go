@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,9 @@ type city struct {
 	dot   *arcgis.Client
 	push  flow
 	pull  flow
+	cfg   gissync.Config
+	// cmsWrites counts the calls to the CMS other than GET.
+	cmsWrites *atomic.Int64
 }
 
 type cityOptions struct {
@@ -64,7 +69,14 @@ func newCity(t testing.TB, o cityOptions) *city {
 	layer := arcgissim.NewDOTLayer(layerCity, arcgissim.LayerConfig{})
 	dotSim := arcgissim.NewServer(arcgissim.Options{Clock: clk.Now, Seed: 7, Faults: simcity.Faults{Seed: 8, ErrorRate: o.errorRate},
 		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
-	cmsSrv, dotSrv := httptest.NewServer(cmsSim), httptest.NewServer(dotSim)
+	cmsWrites := new(atomic.Int64)
+	cmsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			cmsWrites.Add(1)
+		}
+		cmsSim.ServeHTTP(w, r)
+	}))
+	dotSrv := httptest.NewServer(dotSim)
 	t.Cleanup(cmsSrv.Close)
 	t.Cleanup(dotSrv.Close)
 	cmsC, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: cmsSim.APIKey()})
@@ -95,7 +107,7 @@ func newCity(t testing.TB, o cityOptions) *city {
 	pushSink, _ := gissync.NewPushSink(cfg)
 	pullSrc, _ := gissync.NewPullSource(cfg)
 	pullSink, _ := gissync.NewPullSink(cfg)
-	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot,
+	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot, cfg: cfg, cmsWrites: cmsWrites,
 		push: wire(gissync.PushWorkflow, pushSrc, pushSink), pull: wire(gissync.PullWorkflow, pullSrc, pullSink)}
 }
 

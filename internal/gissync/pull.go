@@ -140,11 +140,22 @@ func (s *PullSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 	return outs, nil
 }
 
-// one pulls one feature into the CMS.
-func (s *PullSink) one(ctx context.Context, asset string, p pulled, st *state) (work.Outcome, *saved) {
+// pullStep is what gis-pull decides for one feature before it writes.
+type pullStep struct {
+	out    work.Outcome // set when nothing is to be written
+	err    error        // the CMS read that failed, if one did
+	sv     *saved
+	dev    cms.Device
+	cmsRec record
+	d      decision
+}
+
+// decideOne reads the feature's CMS device and merges the records field by
+// field, writing nothing.
+func (s *PullSink) decideOne(ctx context.Context, asset string, p pulled, st *state) pullStep {
 	dotRec := fromFeature(arcgis.Feature{Attributes: p.Attributes})
 	if st != nil && st.DOTHash == dotRec.hash() {
-		return work.Skip("unchanged since the last sync"), nil
+		return pullStep{out: work.Skip("unchanged since the last sync")}
 	}
 	var dev cms.Device
 	var err error
@@ -154,10 +165,10 @@ func (s *PullSink) one(ctx context.Context, asset string, p pulled, st *state) (
 		dev, err = s.cfg.CMS.FindByExternalID(ctx, asset)
 	}
 	if errors.Is(err, cms.ErrNotFound) {
-		return work.Skip("no device for the asset in the CMS"), &saved{state: state{AssetID: asset, ObjectID: p.OID}}
+		return pullStep{out: work.Skip("no device for the asset in the CMS"), sv: &saved{state: state{AssetID: asset, ObjectID: p.OID}}}
 	}
 	if err != nil {
-		return cmsOutcome(err), nil
+		return pullStep{out: cmsOutcome(err), err: err}
 	}
 	cmsRec := fromDevice(dev)
 	var base record
@@ -166,24 +177,34 @@ func (s *PullSink) one(ctx context.Context, asset string, p pulled, st *state) (
 	}
 	d := decide(s.cfg.Ownership, OwnerCMS, dotRec, cmsRec, base, time.UnixMilli(p.Edited).After(dev.UpdatedAt))
 	sv := &saved{state: state{AssetID: asset, ObjectID: p.OID, DeviceID: dev.ID, DOTHash: dotRec.hash(), Base: d.base}, reports: d.reports}
+	step := pullStep{sv: sv, dev: dev, cmsRec: cmsRec, d: d}
 	if len(d.write) == 0 {
 		if d.agreed {
 			sv.CMSHash = cmsRec.hash()
 		}
-		return work.Skip("CMS already holds the DOT values"), sv
+		step.out = work.Skip("CMS already holds the DOT values")
+	}
+	return step
+}
+
+// one pulls one feature into the CMS.
+func (s *PullSink) one(ctx context.Context, asset string, p pulled, st *state) (work.Outcome, *saved) {
+	step := s.decideOne(ctx, asset, p, st)
+	if step.out.Status() != "" {
+		return step.out, step.sv
 	}
 	var patch cms.DevicePatch
-	for f, v := range d.write {
+	for f, v := range step.d.write {
 		patchField(&patch, f, v)
 	}
-	updated, err := s.cfg.CMS.Update(ctx, dev.ID, patch, dev.Version)
+	updated, err := s.cfg.CMS.Update(ctx, step.dev.ID, patch, step.dev.Version)
 	if err != nil {
 		return cmsOutcome(err), nil
 	}
-	if d.agreed {
-		sv.CMSHash = fromDevice(updated).hash()
+	if step.d.agreed {
+		step.sv.CMSHash = fromDevice(updated).hash()
 	}
-	return work.Success(updated.ID), sv
+	return work.Success(updated.ID), step.sv
 }
 
 // cmsOutcome is the outcome of a failed CMS call: a device changed under

@@ -80,16 +80,29 @@ type pushing struct {
 	feat   *arcgis.Feature
 	dotRec record
 	edited time.Time
+	// write and reports are the plan's decision for a matched feature.
+	write   map[string]string
+	reports []report
 }
 
-// Apply implements work.Sink. A device whose record hashes as last synced
-// is skipped unread; the others are matched with their DOT features (by
-// the kept object id, else by asset id), merged field by field, and sent in
-// one applyEdits call with rollbackOnFailure false, each feature's result
-// becoming its item's outcome.
-func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, error) {
-	now := s.cfg.Clock.Now()
-	outs := make([]work.Outcome, len(items))
+// pushPlan is what gis-push would do with one batch: the outcomes known
+// before any edit, the edits to send and the states to save.
+type pushPlan struct {
+	outs            []work.Outcome
+	edits           arcgis.Edits
+	adds, updates   []*pushing
+	changed         []*pushing
+	save            []saved
+	unchanged, same int // skipped unread; DOT already holding the values
+}
+
+// plan decides a batch without writing: a device whose record hashes as
+// last synced is skipped unread; the others are matched with their DOT
+// features (by the kept object id, else by asset id) and merged field by
+// field into adds and updates. A failed match is returned as matchErr,
+// with no edits.
+func (s *PushSink) plan(ctx context.Context, db querier, items []work.Item) (pl *pushPlan, matchErr, err error) {
+	pl = &pushPlan{outs: make([]work.Outcome, len(items))}
 	var todo []*pushing
 	assets := make([]string, 0, len(items))
 	for i, it := range items {
@@ -98,39 +111,32 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 			err = fmt.Errorf("gissync: payload of %s is not a CMS device: %s", it.Key, it.Payload)
 		}
 		if err != nil {
-			outs[i] = work.Permanent(err)
+			pl.outs[i] = work.Permanent(err)
 			continue
 		}
 		todo = append(todo, &pushing{i: i, dev: d, rec: fromDevice(d)})
 		assets = append(assets, d.ExternalID)
 	}
-	states, err := loadStates(ctx, s.cfg.DB, assets)
+	states, err := loadStates(ctx, db, assets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var changed []*pushing
 	for _, p := range todo {
 		p.st = states[p.dev.ExternalID]
 		if p.st != nil && p.st.CMSHash == p.rec.hash() {
-			outs[p.i] = work.Skip("unchanged since the last sync")
+			pl.outs[p.i] = work.Skip("unchanged since the last sync")
+			pl.unchanged++
 			continue
 		}
-		changed = append(changed, p)
+		pl.changed = append(pl.changed, p)
 	}
-	if len(changed) == 0 {
-		return outs, nil
+	if len(pl.changed) == 0 {
+		return pl, nil, nil
 	}
-	if err := s.match(ctx, changed); err != nil {
-		for _, p := range changed {
-			outs[p.i] = work.FromError(err)
-		}
-		return outs, nil
+	if err := s.match(ctx, pl.changed); err != nil {
+		return pl, err, nil
 	}
-
-	var edits arcgis.Edits
-	var adds, updates []*pushing
-	var save []saved
-	for _, p := range changed {
+	for _, p := range pl.changed {
 		if p.feat == nil {
 			f := arcgis.Feature{Attributes: map[string]any{dotAssetID: p.dev.ExternalID}}
 			for _, name := range fields {
@@ -139,8 +145,8 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 			if p.dev.Location != (cms.Location{}) {
 				f.SetPoint(p.dev.Location.Longitude, p.dev.Location.Latitude)
 			}
-			edits.Adds = append(edits.Adds, f)
-			adds = append(adds, p)
+			pl.edits.Adds = append(pl.edits.Adds, f)
+			pl.adds = append(pl.adds, p)
 			continue
 		}
 		var base record
@@ -148,14 +154,17 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 			base = p.st.Base
 		}
 		d := decide(s.cfg.Ownership, OwnerDOT, p.rec, p.dotRec, base, !p.dev.UpdatedAt.Before(p.edited))
+		p.write = d.write
 		sv := saved{state: state{AssetID: p.dev.ExternalID, DeviceID: p.dev.ID, CMSHash: p.rec.hash(), Base: d.base}, reports: d.reports}
 		sv.ObjectID, _ = p.feat.ObjectID(dotObjectID)
+		p.reports = d.reports
 		if len(d.write) == 0 {
 			if d.agreed {
 				sv.DOTHash = p.dotRec.hash()
 			}
-			save = append(save, sv)
-			outs[p.i] = work.Skip("DOT layer already holds the CMS values")
+			pl.save = append(pl.save, sv)
+			pl.outs[p.i] = work.Skip("DOT layer already holds the CMS values")
+			pl.same++
 			continue
 		}
 		f := arcgis.Feature{Attributes: map[string]any{dotObjectID: sv.ObjectID}}
@@ -170,10 +179,33 @@ func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome
 		if d.agreed {
 			sv.DOTHash = after.hash()
 		}
-		edits.Updates = append(edits.Updates, f)
-		updates = append(updates, p)
-		save = append(save, sv)
+		pl.edits.Updates = append(pl.edits.Updates, f)
+		pl.updates = append(pl.updates, p)
+		pl.save = append(pl.save, sv)
 	}
+	return pl, nil, nil
+}
+
+// Apply implements work.Sink: the plan's edits go in one applyEdits call
+// with rollbackOnFailure false, each feature's result becoming its item's
+// outcome, and the states of what landed are saved.
+func (s *PushSink) Apply(ctx context.Context, items []work.Item) ([]work.Outcome, error) {
+	now := s.cfg.Clock.Now()
+	pl, matchErr, err := s.plan(ctx, s.cfg.DB, items)
+	if err != nil {
+		return nil, err
+	}
+	outs, changed := pl.outs, pl.changed
+	if matchErr != nil {
+		for _, p := range changed {
+			outs[p.i] = work.FromError(matchErr)
+		}
+		return outs, nil
+	}
+	if len(changed) == 0 {
+		return outs, nil
+	}
+	edits, adds, updates, save := pl.edits, pl.adds, pl.updates, pl.save
 	if len(edits.Adds)+len(edits.Updates) > 0 {
 		res, err := s.cfg.DOT.ApplyEdits(ctx, s.cfg.Layer, edits)
 		if err != nil {

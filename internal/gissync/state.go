@@ -24,8 +24,13 @@ const loadStatesSQL = `
 SELECT asset_id, coalesce(object_id, 0), coalesce(device_id, ''), coalesce(cms_hash, ''), coalesce(dot_hash, ''), base
 FROM gis_sync WHERE asset_id = ANY($1)`
 
+// querier is the pool, or a read-only transaction for a preview.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // loadStates reads the states of the given assets.
-func loadStates(ctx context.Context, db *pgxpool.Pool, assets []string) (map[string]*state, error) {
+func loadStates(ctx context.Context, db querier, assets []string) (map[string]*state, error) {
 	rows, err := db.Query(ctx, loadStatesSQL, assets)
 	if err != nil {
 		return nil, fmt.Errorf("reading sync state: %w", err)

@@ -33,3 +33,27 @@ func TestPoolIsMigratedAndIsolated(t *testing.T) {
 		t.Fatal("a table created in one test's database is visible in another's")
 	}
 }
+
+// TestFingerprintSeesEveryWrite changes one row of a table and expects the
+// fingerprint to name that table and no other.
+func TestFingerprintSeesEveryWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.Pool(t)
+	if _, err := db.Exec(ctx, `INSERT INTO watermarks (workflow, value, run_id, updated_at) VALUES ('w', '"a"', 1, now())`); err != nil {
+		t.Fatal(err)
+	}
+	before := pgtest.Fingerprint(t, db)
+	if again := pgtest.Fingerprint(t, db); len(again) != len(before) || again["watermarks"] != before["watermarks"] {
+		t.Fatalf("two fingerprints of an untouched database differ")
+	}
+	if _, err := db.Exec(ctx, `UPDATE watermarks SET value = '"b"'`); err != nil {
+		t.Fatal(err)
+	}
+	after := pgtest.Fingerprint(t, db)
+	for table, d := range after {
+		if changed := d != before[table]; changed != (table == "watermarks") {
+			t.Errorf("table %s: changed = %v", table, changed)
+		}
+	}
+}
