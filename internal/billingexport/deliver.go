@@ -39,7 +39,7 @@ type Exporter struct {
 const (
 	owedRunsSQL = `
 SELECT r.id, r.started_at FROM runs r
-WHERE r.workflow = $1 AND r.state <> 'running'
+WHERE r.workflow = $1 AND r.state NOT IN ('planning', 'running')
   AND NOT EXISTS (SELECT 1 FROM billing_files f WHERE f.run_id = r.id)
   AND EXISTS (SELECT 1 FROM billing_rows b WHERE b.run_id = r.id)
 ORDER BY r.id`

@@ -1,8 +1,12 @@
 // Package work is citylink's integration engine, shared by every workflow.
 //
 // A scheduled tick plans a run: it reads the workflow's Source since the
-// stored watermark, writes the changes as items in batches with COPY, advances
-// the watermark and publishes up to ten chain links. Each link claims the
+// stored watermark page by page, each page recorded as items in its own
+// short transaction with the cursor after it (no transaction stays open
+// while the source is called), so a plan cut off by its Lambda's deadline
+// continues in the next invocation; once the source is exhausted it cuts the
+// items into batches, advances the watermark and publishes up to ten chain
+// links. Each link claims the
 // next pending batch of its run under a lease (SELECT … FOR UPDATE SKIP
 // LOCKED), applies its items through the workflow's Sink with per-item
 // retries, records every outcome in one statement and publishes the chain's
@@ -29,16 +33,30 @@
 // walks a whole listing, so a plan holds one page in memory and can stop
 // between pages.
 //
+// The pages of one plan may be read by different invocations, in different
+// processes: the engine records each page's Next as the run's planning
+// cursor, and a plan that reaches its invocation's deadline (less
+// Config.Margin and the longest page so far) stops there, leaving the run in
+// state planning; the next tick, or the rescue tick minutes later, calls
+// Changes with that cursor. So a Source keeps nothing between calls: the
+// watermark it is given is all it knows (an ArcGIS extractChanges server
+// generation and the object ids still to fetch, a CMS cursor, an edit time
+// and object id). A page whose call fails, or that the deadline cuts off, is
+// not recorded and is asked for again; a page is never recorded twice.
+//
 // # Watermarks
 //
 // A Watermark is opaque JSON only the Source reads. Make it an exact resume
 // point: a composite (edit time, object id) rather than a bare timestamp, so
 // rows that share a timestamp are neither skipped nor repeated; the CMS
 // cursor or an ArcGIS server generation where the system offers one. The
-// engine stores the last page's Next once the source is exhausted; a plan
-// that fails leaves the stored watermark where it was, so the next plan reads
-// the same changes again. A key should appear once per plan; the engine keeps
-// only the first item of a key.
+// engine stores the last page's Next as the workflow's watermark only once
+// the source is exhausted, in the transaction that cuts the run's batches; a
+// plan that fails or stops keeps its pages in its planning run and the
+// stored watermark where it was. A key that comes again in a later page of
+// one plan (a feature edited again while the plan was reading) updates its
+// item with the later value: one item per key and run, in the place the key
+// first came.
 //
 // # The Sink contract and idempotency
 //
@@ -120,9 +138,11 @@
 // One binary serves every phase, routed on an explicit input by Handle: an
 // SNS event carries chain links and works them; the workflow's EventBridge
 // Scheduler schedule passes the input {"action":"plan"} (rescue, then plan a
-// run) and a second schedule, every few minutes, {"action":"rescue"}
-// (expired leases, broken chains, runs with nothing left), so a lost chain
-// waits minutes rather than a day. Either input may name its "workflow",
+// run or continue the planning one) and a second schedule, every few
+// minutes, {"action":"rescue"} (expired leases, broken chains, runs with
+// nothing left, a planning run nobody holds), so a lost chain or a plan cut
+// off by its deadline waits minutes rather than a day. A plan that stopped
+// before its deadline returns success: the next tick goes on. Either input may name its "workflow",
 // which must be the engine's. Any other input is refused with an error that
 // says what was expected.
 //

@@ -32,6 +32,9 @@ type pageSource struct {
 	// waited on before the first page is served.
 	started chan struct{}
 	release chan struct{}
+	// onCall, when set, runs at the start of every call with its number
+	// (1-based) and the watermark asked for; an error fails the call.
+	onCall func(ctx context.Context, call int, after Watermark) error
 
 	mu    sync.Mutex
 	calls int
@@ -57,6 +60,11 @@ func (s *pageSource) Changes(ctx context.Context, after Watermark) (Page, error)
 		case <-s.release:
 		case <-ctx.Done():
 			return Page{}, ctx.Err()
+		}
+	}
+	if s.onCall != nil {
+		if err := s.onCall(ctx, call, after); err != nil {
+			return Page{}, err
 		}
 	}
 	if s.failAt > 0 && call == s.failAt {

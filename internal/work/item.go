@@ -44,8 +44,12 @@ type Page struct {
 type Source interface {
 	// Changes returns the page of changes that follows after. The engine
 	// calls it with the stored watermark first, then with each page's Next
-	// until a page reports More == false. A key should appear once per plan;
-	// the engine keeps only the first item of a key.
+	// until a page reports More == false. Consecutive calls of one plan may
+	// come from different invocations (a plan cut off by its Lambda's
+	// deadline continues in the next one, in another process), so after
+	// must be all a Source needs to continue: no state kept between calls.
+	// A key that comes again in a later page of the same plan updates its
+	// item with the later value; it never makes a second item.
 	Changes(ctx context.Context, after Watermark) (Page, error)
 }
 
@@ -165,8 +169,8 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// ErrRunOpen is returned by Plan when the workflow already has an open run,
-// or another plan of it is in progress.
+// ErrRunOpen is returned by Plan when the workflow already has a running
+// run, or another invocation is planning its run.
 var ErrRunOpen = errors.New("work: a run of this workflow is open")
 
 // ErrLeaseLost reports that a worker tried to record a batch whose lease it no

@@ -59,9 +59,11 @@ func TestLeaseLostRecordsNothing(t *testing.T) {
 	}
 }
 
-// TestRepeatedKeysKeepTheFirst checks that a key the source sends twice in
-// one plan becomes one item, so two chains never apply one key at once.
-func TestRepeatedKeysKeepTheFirst(t *testing.T) {
+// TestRepeatedKeysMakeOneItem checks that a key the source sends twice in
+// one plan, on two pages, becomes one item with the later value, so two
+// chains never apply one key at once and the newer change is the one
+// applied.
+func TestRepeatedKeysMakeOneItem(t *testing.T) {
 	t.Parallel()
 	items := makeItems("pole", 20)
 	items = append(items, Item{Key: "pole-3", Payload: json.RawMessage(`{"again":true}`)})
@@ -71,10 +73,13 @@ func TestRepeatedKeysKeepTheFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.wait(t)
-	if res.Items != 20 || res.Dropped != 1 || res.Batches != 4 {
-		t.Fatalf("plan = %+v, want 20 items, 1 dropped, 4 batches", res)
+	if res.Items != 20 || res.Repeated != 1 || res.Batches != 4 {
+		t.Fatalf("plan = %+v, want 20 items, 1 repeated, 4 batches", res)
 	}
 	checkExactlyOnce(t, h, res.Run, items[:20])
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM items WHERE run_id = $1 AND source_key = 'pole-3' AND payload = '{"again":true}'`, res.Run); n != 1 {
+		t.Fatalf("pole-3 has %d items with the later value, want 1", n)
+	}
 }
 
 // TestPoisonBatchIsAbandoned has every worker that takes a batch die on it:

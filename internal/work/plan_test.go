@@ -2,8 +2,12 @@ package work
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // tableState is what a failed plan must leave as it was.
@@ -29,7 +33,11 @@ SELECT coalesce((SELECT value::text FROM watermarks WHERE workflow = $1), ''),
 	return s
 }
 
-func TestPlanFailingHalfwayChangesNothing(t *testing.T) {
+// TestSourceErrorMidPlanKeepsItsPages has the source break half-way
+// through a plan: the pages read so far stay recorded in the run, which
+// stays in planning with its cursor, the watermark stays where it was, and
+// the next plan continues from the cursor instead of reading it all again.
+func TestSourceErrorMidPlanKeepsItsPages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := &pageSource{items: makeItems("pole", 100), pageSize: 10}
@@ -51,32 +59,240 @@ func TestPlanFailingHalfwayChangesNothing(t *testing.T) {
 	}
 
 	// New changes arrive; the source breaks on the fourth page, after three
-	// pages' items have gone down the COPY stream.
+	// pages were recorded.
 	src.items = append(src.items, makeItems("lamp", 100)...)
 	src.calls = 0
 	src.failAt = 4
-	_, err := h.engine.Plan(ctx)
+	res, err := h.engine.Plan(ctx)
 	if !errors.Is(err, errSourceBroken) {
 		t.Fatalf("plan = %v, want the source's error", err)
 	}
 	if src.calls != 4 {
 		t.Fatalf("source called %d times, want 4: the failure should come half-way", src.calls)
 	}
-	if after := readTables(t, h); after != before {
-		t.Fatalf("failed plan changed the tables:\nbefore %+v\nafter  %+v", before, after)
+	if !res.Planning || res.Items != 30 || res.Pages != 3 {
+		t.Fatalf("failed plan = %+v, want the run planning with its 3 pages and 30 items", res)
+	}
+	after := readTables(t, h)
+	if after.watermark != before.watermark || after.batches != before.batches || after.chains != before.chains ||
+		after.uncarried != 1 || after.items != before.items+30 {
+		t.Fatalf("failed plan:\nbefore %+v\nafter  %+v\nwant 30 more items and nothing else changed", before, after)
+	}
+	var (
+		state, cursor string
+		owner         *string
+	)
+	if err := h.pool.QueryRow(ctx, `SELECT state, plan_cursor::text, plan_owner FROM runs WHERE id = $1`, res.Run).
+		Scan(&state, &cursor, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if state != "planning" || cursor != `{"offset": 130}` || owner != nil {
+		t.Fatalf("run after the failure: %s at %s held by %v; want planning at offset 130, released", state, cursor, owner)
 	}
 
-	// Once the source works again the plan picks up where the watermark
-	// says, with the carried item.
+	// Once the source works again the plan continues from the cursor, and
+	// carries pole-42 over when the source is exhausted.
 	src.failAt = 0
-	res, err := h.engine.Plan(ctx)
+	src.calls = 0
+	h.sink.decide = nil
+	var asked []string
+	src.onCall = func(_ context.Context, _ int, after Watermark) error {
+		asked = append(asked, string(after))
+		return nil
+	}
+	res2, err := h.engine.Plan(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Items != 101 || res.Carried != 1 || string(res.Watermark) != `{"offset":200}` {
-		t.Fatalf("plan after repair = %+v, want 100 new items and pole-42", res)
+	if res2.Run != res.Run || res2.Planning || res2.Items != 101 || res2.Carried != 1 || string(res2.Watermark) != `{"offset":200}` {
+		t.Fatalf("plan after repair = %+v, want run %d done with 100 new items and pole-42", res2, res.Run)
+	}
+	if len(asked) != 7 || asked[0] != `{"offset": 130}` {
+		t.Fatalf("the continued plan asked the source for %v; want the 7 pages from offset 130", asked)
 	}
 	h.wait(t)
+	if s := runState(t, h.pool, res.Run); s != "succeeded" {
+		t.Fatalf("run is %s, want succeeded", s)
+	}
+	keysOnce(t, h, res.Run, append(makeItems("lamp", 100), Item{Key: "pole-42"}))
+}
+
+// keysOnce asserts that the run has exactly one item of each of the keys
+// and no other, each with an outcome.
+func keysOnce(t *testing.T, h *harness, run int64, items []Item) {
+	t.Helper()
+	rows, err := h.pool.Query(context.Background(),
+		`SELECT source_key, count(*), count(*) FILTER (WHERE state <> 'pending') FROM items WHERE run_id = $1 GROUP BY source_key`, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var (
+			key          string
+			n, withState int
+		)
+		if err := rows.Scan(&key, &n, &withState); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || withState != 1 {
+			t.Errorf("key %s has %d items, %d with an outcome; want 1 and 1", key, n, withState)
+		}
+		got[key] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if got[it.Key] == 0 {
+			t.Errorf("key %s has no item", it.Key)
+		}
+		delete(got, it.Key)
+	}
+	if len(got) > 0 {
+		t.Errorf("run %d has %d unexpected keys", run, len(got))
+	}
+}
+
+// openTransactionsSQL counts the client sessions of the test's database,
+// other than the one asking, that are inside a transaction.
+const openTransactionsSQL = `
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend' AND xact_start IS NOT NULL`
+
+// watchTransactions makes the source count, on every call, the
+// transactions open in the database: a plan must hold none while it waits
+// on the source. It returns the number of calls that found one.
+func watchTransactions(h *harness, src *pageSource, next func(ctx context.Context, call int, after Watermark) error) *atomic.Int64 {
+	var bad atomic.Int64
+	src.onCall = func(ctx context.Context, call int, after Watermark) error {
+		var n int
+		if err := h.pool.QueryRow(ctx, openTransactionsSQL).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			bad.Add(1)
+		}
+		if next != nil {
+			return next(ctx, call, after)
+		}
+		return nil
+	}
+	return &bad
+}
+
+// deadlineIn returns a context whose deadline is d after the engine's
+// clock, as a Lambda invocation's is.
+func deadlineIn(t *testing.T, h *harness, d time.Duration) context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), h.clock.Now().Add(d))
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestPlanCutByDeadlineResumes plans a source of many pages in invocations
+// whose deadline comes after a few pages: each page takes a minute on the
+// engine's clock. Every invocation stops before its deadline and leaves the
+// run in planning; the next plan and, alternately, the rescuer continue it,
+// and in the end every key has exactly one item and one outcome. The source
+// repeats keys of earlier pages (and so of earlier invocations), which must
+// update their items, not add any. No transaction is open while the source
+// is called, and the watermark moves only when the source is exhausted.
+func TestPlanCutByDeadlineResumes(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 500)
+	// Keys of earlier pages come again, with newer values, later on.
+	for i := 0; i < 500; i += 25 {
+		items = append(items, Item{Key: fmt.Sprintf("pole-%d", i), Payload: json.RawMessage(`{"again":true}`)})
+	}
+	src := &pageSource{items: items, pageSize: 20}
+	h := newHarness(t, src, func(c *Config) { c.BatchSize = 30; c.Margin = 30 * time.Second })
+	delivered := h.countDeliveries()
+	bad := watchTransactions(h, src, func(context.Context, int, Watermark) error {
+		h.clock.Advance(time.Minute)
+		return nil
+	})
+	pages := (len(items) + 19) / 20
+
+	var (
+		res     PlanResult
+		err     error
+		rounds  int
+		resumed int
+	)
+	for rounds = 1; ; rounds++ {
+		// Room for about five pages an invocation.
+		ctx := deadlineIn(t, h, 6*time.Minute)
+		if rounds%2 == 0 {
+			var r RescueResult
+			r, err = h.engine.Rescue(ctx)
+			if r.Resumed != 1 {
+				t.Fatalf("rescue %d = %+v, %v; want the planning run continued", rounds, r, err)
+			}
+			resumed++
+			var p Progress
+			p, err = RunProgress(context.Background(), h.pool, res.Run)
+			res.Planning = !r.ResumedDone
+			if p.Total != r.ResumedItems {
+				t.Fatalf("rescue reports %d items, the run has %d", r.ResumedItems, p.Total)
+			}
+		} else {
+			res, err = h.engine.Plan(ctx)
+		}
+		if err != nil {
+			t.Fatalf("invocation %d: %v", rounds, err)
+		}
+		if !res.Planning {
+			break
+		}
+		if rounds > pages {
+			t.Fatalf("still planning after %d invocations", rounds)
+		}
+		p, err := RunProgress(context.Background(), h.pool, res.Run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != "planning" || p.Closed() {
+			t.Fatalf("run after invocation %d is %s, want planning", rounds, p.State)
+		}
+		if n := intQuery(t, h.pool, `SELECT count(*) FROM watermarks`); n != 0 {
+			t.Fatalf("watermark saved after invocation %d, before the source was exhausted", rounds)
+		}
+		if n := intQuery(t, h.pool, `SELECT count(*) FROM batches`); n != 0 {
+			t.Fatalf("%d batches cut before the source was exhausted", n)
+		}
+		if n := delivered.Load(); n != 0 {
+			t.Fatalf("%d links published while planning", n)
+		}
+	}
+	if rounds < 4 || resumed == 0 {
+		t.Fatalf("planned in %d invocations (%d by the rescuer); want the deadline to cut it several times", rounds, resumed)
+	}
+	if src.calls != pages {
+		t.Fatalf("source called %d times for %d pages: a page was read twice or never", src.calls, pages)
+	}
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d source calls found a transaction open", n)
+	}
+	run := res.Run
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM watermarks WHERE value = $1 AND run_id = $2`, fmt.Sprintf(`{"offset": %d}`, len(items)), run); n != 1 {
+		t.Fatal("watermark not advanced to the end of the source by the run")
+	}
+	if n := intQuery(t, h.pool, `SELECT item_count FROM runs WHERE id = $1`, run); n != 500 {
+		t.Fatalf("run has %d items, want 500", n)
+	}
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM items WHERE run_id = $1 AND payload = '{"again":true}'`, run); n != 20 {
+		t.Fatalf("%d items have the later value of their key, want 20", n)
+	}
+	// Batches are full and in the order the keys first came.
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM (SELECT batch_seq FROM items WHERE run_id = $1 GROUP BY batch_seq HAVING count(*) <> 30) b`, run); n != 1 {
+		t.Fatalf("%d batches are not full, want only the last", n)
+	}
+
+	// The run is worked: every key ends with one outcome.
+	h.wait(t)
+	checkExactlyOnce(t, h, run, items[:500])
+	keysOnce(t, h, run, items[:500])
 }
 
 func TestTwoPlansAtOnceOpenOneRun(t *testing.T) {

@@ -32,8 +32,9 @@ type Progress struct {
 // Done counts the items that have an outcome.
 func (p Progress) Done() int { return p.Total - p.Pending }
 
-// Closed reports whether the run has ended.
-func (p Progress) Closed() bool { return p.State != "running" }
+// Closed reports whether the run has ended: it is neither still being
+// planned (its items so far are counted) nor running.
+func (p Progress) Closed() bool { return p.State != "running" && p.State != "planning" }
 
 const progressSQL = `
 SELECT r.id, r.workflow, r.state, r.started_at, r.finished_at,

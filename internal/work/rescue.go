@@ -14,6 +14,13 @@ type RescueResult struct {
 	Released  int // batches whose expired lease went back to pending
 	Relinked  int // links published to restart chains
 	Closed    int // runs closed that had no work left
+	// Resumed counts planning runs whose lease had lapsed and that this
+	// rescue continued planning (at most one per workflow); ResumedItems
+	// is how many items such a run has so far, and ResumedDone whether its
+	// plan finished.
+	Resumed      int
+	ResumedItems int
+	ResumedDone  bool
 }
 
 // releaseExpiredSQL returns up to @limit batches of the workflow whose lease
@@ -84,11 +91,30 @@ WHERE c.run_id = @run
       WHERE b.run_id = @run AND b.chain = c.chain AND b.state = 'running' AND b.lease_expires_at > @now)
 ORDER BY c.chain`
 
-// Rescue repairs what lost workers and lost links left behind: batches whose
-// lease expired go back to pending, chains of open runs that nobody works are
-// restarted with a new link, and runs with nothing left to do are closed.
-// Tick runs it before every plan.
+// Rescue repairs what lost workers, lost links and cut-off plans left
+// behind: batches whose lease expired go back to pending, chains of open
+// runs that nobody works are restarted with a new link, runs with nothing
+// left to do are closed, and a planning run that nobody holds (its last
+// invocation stopped at its deadline, failed on the source or died) is
+// planned on from its cursor, as Plan would, within ctx's deadline.
 func (e *Engine) Rescue(ctx context.Context) (RescueResult, error) {
+	res, err := e.rescue(ctx)
+	if err != nil {
+		return res, err
+	}
+	plan, resumed, err := e.resumePlan(ctx)
+	if resumed {
+		res.Resumed, res.ResumedItems, res.ResumedDone = 1, plan.Items, !plan.Planning && err == nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("continuing plan of run %d: %w", plan.Run, err)
+	}
+	return res, nil
+}
+
+// rescue is Rescue but for planning runs; Tick runs it before Plan, which
+// continues a planning run itself.
+func (e *Engine) rescue(ctx context.Context) (RescueResult, error) {
 	var res RescueResult
 	if err := e.abandon(ctx, &res); err != nil {
 		return res, err
@@ -156,11 +182,13 @@ func (e *Engine) brokenChains(ctx context.Context, run int64) ([]Link, error) {
 	return links, nil
 }
 
-// Tick is the scheduled entry point: it rescues, then plans. A workflow whose
-// previous run is still open is not an error; Tick reports it with
-// planned == false.
+// Tick is the scheduled entry point: it rescues, then plans: it continues
+// the workflow's planning run or opens a new one. A workflow whose previous
+// run is still open (running, or planning in another invocation) is not an
+// error; Tick reports it with planned == false. A plan that stopped before
+// the deadline is no error either: res.Planning says the next tick goes on.
 func (e *Engine) Tick(ctx context.Context) (res PlanResult, planned bool, err error) {
-	if _, err := e.Rescue(ctx); err != nil {
+	if _, err := e.rescue(ctx); err != nil {
 		return PlanResult{}, false, err
 	}
 	res, err = e.Plan(ctx)

@@ -61,7 +61,7 @@ async function refreshWorkflows() {
   if (wfs.length === 0) box.append(el("p", { class: "muted" }, "No workflow runs here yet."));
   for (const wf of wfs) {
     const start = el("button", { type: "button", class: "start", "data-workflow": wf.workflow }, "Start run");
-    start.disabled = !wf.startable || wf.runs.some((r) => r.state === "running");
+    start.disabled = !wf.startable || wf.runs.some((r) => r.state === "running" || r.state === "planning");
     start.addEventListener("click", () => startRun(wf.workflow, start));
     const rows = wf.runs.map((r) => {
       const tr = el("tr", { class: "pick run-row" + (r.run === selectedRun ? " selected" : ""), "data-run": r.run, "data-state": r.state },

@@ -158,6 +158,16 @@ func (h *Harness) Run(tb testing.TB) *Run {
 	if !planned {
 		tb.Fatal("worktest: no run planned: a run of the workflow is still open")
 	}
+	// A plan stops early only at a deadline, which ctx has not; keep
+	// planning as the next ticks would, should it ever.
+	for tick := 0; res.Planning; tick++ {
+		if tick == maxRescues {
+			tb.Fatalf("worktest: run %d still planning after %d ticks", res.Run, maxRescues)
+		}
+		if res, _, err = h.Engine.Tick(ctx); err != nil {
+			tb.Fatalf("worktest: planning: %v", err)
+		}
+	}
 	for round := 0; ; round++ {
 		if err := h.local.Wait(); err != nil {
 			tb.Fatalf("worktest: deliveries failed: %v", err)
@@ -166,7 +176,7 @@ func (h *Harness) Run(tb testing.TB) *Run {
 		if err != nil {
 			tb.Fatalf("worktest: %v", err)
 		}
-		if state != "running" {
+		if state != "running" && state != "planning" {
 			break
 		}
 		if round == maxRescues {
