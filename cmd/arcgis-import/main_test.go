@@ -3,9 +3,11 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/citylink/citylink/internal/citysim/cmssim"
 	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
+	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/runtimeapi"
 )
@@ -97,13 +100,19 @@ func TestBootstrapImportsTheCity(t *testing.T) {
 	if _, err := client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(endpoint.URL)}); err != nil {
 		t.Fatal(err)
 	}
+	// The credentials come by name, as deployed: the CMS key from a
+	// Secrets Manager secret, the audit account from a SecureString
+	// parameter, each through its own endpoint variable.
+	secrets := awstest.StartSecrets(t)
+	cmsSecret := secrets.PutSecret("citylink/cms", `{"api_key": "`+cmssim.DefaultAPIKey+`"}`)
+	secrets.PutParameter("/citylink/audit", `{"username": "`+citysim.SystemsArcGISUser+`", "password": "`+citysim.SystemsArcGISPassword+`"}`, true)
 	dbURL := pgtest.URL(t)
 	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/arcgis-import",
 		"DATABASE_URL="+dbURL, "LINK_TOPIC_ARN="+aws.ToString(topic.TopicArn),
 		"AWS_ENDPOINT_URL="+goaws.Endpoint, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+secrets.Endpoint, "AWS_ENDPOINT_URL_SSM="+secrets.Endpoint,
 		"ARCGIS_SERVICE_URL="+sys.AuditURL+"/arcgis/rest/services/"+arcgissim.AuditService+"/FeatureServer",
-		"ARCGIS_USERNAME="+citysim.SystemsArcGISUser, "ARCGIS_PASSWORD="+citysim.SystemsArcGISPassword,
-		"CMS_URL="+sys.CMSURL, "CMS_API_KEY="+cmssim.DefaultAPIKey)
+		"ARCGIS_SECRET_ID=/citylink/audit", "CMS_URL="+sys.CMSURL, "CMS_SECRET_ID="+cmsSecret)
 
 	scheduled, err := os.ReadFile("testdata/schedule-plan.json")
 	if err != nil {
@@ -153,5 +162,37 @@ func TestBootstrapImportsTheCity(t *testing.T) {
 	}
 	if state != "succeeded" || items != approved || approved == 0 {
 		t.Fatalf("run is %s with %d items, want succeeded with %d", state, items, approved)
+	}
+	// Each secret was read once, at the cold start, for the whole run.
+	if n := secrets.Calls(localaws.TargetGetSecretValue); n != 1 {
+		t.Fatalf("GetSecretValue called %d times over one cold start, want 1", n)
+	}
+	if n := secrets.Calls(localaws.TargetGetParameter); n != 1 {
+		t.Fatalf("GetParameter called %d times over one cold start, want 1", n)
+	}
+}
+
+// TestBootstrapWithAMissingSecretFailsItsInit: a secret named in the
+// environment that does not exist stops the function at init, with an error
+// naming the variable, as Lambda reports an init failure.
+func TestBootstrapWithAMissingSecretFailsItsInit(t *testing.T) {
+	t.Parallel()
+	secrets := awstest.StartSecrets(t)
+	fn := runtimeapi.Test(t, "github.com/citylink/citylink/cmd/arcgis-import",
+		"DATABASE_URL="+pgtest.URL(t), "LINK_TOPIC_ARN=arn:aws:sns:us-east-1:000000000000:links",
+		"AWS_ENDPOINT_URL="+secrets.Endpoint, "AWS_ACCESS_KEY_ID=AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY=test",
+		"ARCGIS_SERVICE_URL=http://127.0.0.1:1/arcgis/rest/services/Audit/FeatureServer",
+		"CMS_URL=http://127.0.0.1:1", "CMS_SECRET_ID=citylink/no-such-secret")
+	scheduled, err := os.ReadFile("testdata/schedule-plan.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fn.Invoke(context.Background(), scheduled, time.Minute)
+	if !errors.Is(err, runtimeapi.ErrExited) {
+		t.Fatalf("invoke = %v, want the function to have exited at init\n%s", err, fn.Logs())
+	}
+	logs := fn.Logs()
+	if !strings.Contains(logs, "failed to start") || !strings.Contains(logs, "CMS_SECRET_ID") || !strings.Contains(logs, "ResourceNotFoundException") {
+		t.Fatalf("the init error does not name CMS_SECRET_ID:\n%s", logs)
 	}
 }

@@ -169,13 +169,13 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	}
 	runners := devRunners{}
 	env := devEnv{sys: sys, db: pool, logger: logger.With("half", "integrations")}
-	for _, wf := range devWorkflows {
+	for _, wf := range devWorkflows() {
 		r, err := startWorkflow(ctx, wf, env)
 		if err != nil {
 			return err
 		}
-		runners[wf.name] = r
-		go r.schedule(ctx, time.Duration(float64(wf.every)/f.compress), f.rescue)
+		runners[wf.Name] = r
+		go r.schedule(ctx, time.Duration(float64(wf.Every)/f.compress), f.rescue)
 	}
 	con, err := newConsole(pool, runners, gates, logger)
 	if err != nil {

@@ -1,14 +1,23 @@
 package main
 
 import (
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+
+	"github.com/citylink/citylink/internal/lambdaconfig"
+	"github.com/citylink/citylink/internal/wiring"
+	"github.com/citylink/citylink/internal/work"
 )
 
 // serveRun is the console's trigger for `citylink run`: it runs a workflow
@@ -34,22 +43,39 @@ func serveRun(w http.ResponseWriter, r *http.Request, runner *devRunner) {
 func newRunCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
 	var console string
 	var dry bool
+	var db dbFlag
 	var names []string
-	for _, wf := range devWorkflows {
-		names = append(names, wf.name)
+	for _, wf := range devWorkflows() {
+		names = append(names, wf.Name)
 	}
 	c := &cobra.Command{
 		Use:   "run <workflow>",
-		Short: "Run a workflow of a running `citylink dev` at once, or preview it with --dry-run",
-		Long: `run asks a running citylink dev to plan a run of the workflow now, waits until
-the run is closed and prints its counts. With --dry-run it prints the edits the
-run would make in its target (devices to create or update in the CMS, the rows
-of the utility file) and writes nothing anywhere, not even the watermark.
+		Short: "Run a workflow now, or preview it with --dry-run",
+		Long: `run plans a run of the workflow now, works it until it is closed, showing its
+progress, and prints its counts. With --dry-run it prints the edits the run
+would make in its target (devices to create or update in the CMS, the rows of
+the utility file, ...) and writes nothing anywhere, not even the watermark.
 
-Workflows: ` + strings.Join(names, ", "),
-		Example: `  citylink run arcgis-import
+Where it runs:
+  - against the database and the city's systems, in this process, when a
+    database is configured (DATABASE_URL, --database-url, or DB_HOST with
+    DB_SECRET_ID) and --console is not given. It reads the same settings as
+    the workflow's Lambda, from the environment, secrets by name included
+    (README, "Configuration"); the run's links are worked here, ten chains at
+    once, with a progress bar on a terminal (items done of total, rate, ETA)
+    and plain lines every few seconds otherwise.
+  - inside a running citylink dev otherwise, or when --console names one:
+    dev runs it against the simulated city and this command prints what it
+    says.
+
+Workflows: ` + strings.Join(names, ", ") + `
+
+` + exitCodesHelp,
+		Example: `  citylink run arcgis-import --console http://127.0.0.1:8080   # inside citylink dev
   citylink run billing-export --dry-run
-  citylink run arcgis-import --console http://127.0.0.1:9000`,
+  DATABASE_URL=postgres://... CMS_URL=https://cms.example CMS_SECRET_ID=citylink/cms \
+    ARCGIS_SERVICE_URL=https://.../FeatureServer ARCGIS_SECRET_ID=citylink/audit \
+    citylink run arcgis-import`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError("run takes one workflow: %s", strings.Join(names, ", "))
@@ -60,45 +86,129 @@ Workflows: ` + strings.Join(names, ", "),
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			u := strings.TrimSuffix(console, "/") + "/workflows/" + url.PathEscape(args[0]) + "/run"
-			if dry {
-				u += "?dry_run=1"
+			wf, _ := findWorkflow(args[0])
+			settings := runSettings(db.url)
+			if console == "" && hasDatabase(settings) {
+				return runHere(c.Context(), wf, settings, dry, out, logger)
 			}
-			req, err := http.NewRequestWithContext(c.Context(), http.MethodPost, u, nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("reaching citylink dev at %s (is it running?): %w", console, err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-				return fmt.Errorf("citylink dev answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-			}
-			var last string
-			buf := make([]byte, 32<<10)
-			for {
-				n, rerr := resp.Body.Read(buf)
-				if n > 0 {
-					out.Write(buf[:n])
-					last = string(buf[:n])
-				}
-				if rerr == io.EOF {
-					break
-				}
-				if rerr != nil {
-					return fmt.Errorf("reading from citylink dev: %w", rerr)
-				}
-			}
-			if i := strings.LastIndex(strings.TrimRight(last, "\n"), "\n"); strings.HasPrefix(last[i+1:], "error: ") {
-				return fmt.Errorf("%s failed", args[0])
-			}
-			return nil
+			return runInDev(c.Context(), cmp.Or(console, "http://127.0.0.1:8080"), args[0], dry, out)
 		},
 	}
-	c.Flags().StringVar(&console, "console", "http://127.0.0.1:8080", "the console of the running citylink dev")
+	c.Flags().StringVar(&console, "console", "", "run inside the citylink dev at this console (default, when no database is configured: http://127.0.0.1:8080)")
 	c.Flags().BoolVar(&dry, "dry-run", false, "print the edits the run would make, per target, and write nothing")
+	db.register(c)
 	return c
+}
+
+// runSettings are the workflow settings of the environment, with
+// --database-url, when given, as DATABASE_URL.
+func runSettings(dbURL string) *lambdaconfig.Settings {
+	return lambdaconfig.New(func(k string) (string, bool) {
+		if k == "DATABASE_URL" && dbURL != "" {
+			return dbURL, true
+		}
+		return os.LookupEnv(k)
+	})
+}
+
+// hasDatabase says whether the settings name a database, without reading
+// any secret.
+func hasDatabase(s *lambdaconfig.Settings) bool {
+	return s.Optional("DATABASE_URL", "") != "" || s.Optional("DB_HOST", "") != ""
+}
+
+// runHere runs the workflow in this process against the configured
+// database and systems: the Lambda's wiring, the engine over the local
+// publisher, and the progress watcher. Failed or dead items make the exit
+// code exitAttention.
+func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, dry bool, out io.Writer, logger *slog.Logger) error {
+	cfg, err := s.PoolConfig(ctx)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	// Ten chains work at once here, not one link per container: give them
+	// connections enough (DB_MAX_CONNS sizes a Lambda's pool).
+	cfg.MaxConns = max(cfg.MaxConns, 24)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	r, err := newRunner(ctx, wf, s, pool, logger, 0)
+	if err != nil {
+		return err
+	}
+	if dry {
+		return r.dryRun(ctx, out)
+	}
+	res, err := r.eng.Plan(ctx)
+	if errors.Is(err, work.ErrRunOpen) {
+		return fmt.Errorf("%s: a run is still open or being planned; see citylink status --workflow %s: %w", wf.Name, wf.Name, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s run %d: %d items in %d batches on %d chains\n", wf.Name, res.Run, res.Items, res.Batches, res.Chains)
+	p, err := newWatcher(pool, out).watch(ctx, res.Run)
+	if err != nil {
+		return err
+	}
+	// The link that closed the run may still be finishing (billing-export
+	// delivers its file there); wait for it, then finish once more, which
+	// does nothing when it is done.
+	if err := r.local.Wait(); err != nil {
+		return err
+	}
+	if err := r.finish(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s run %d %s: %d succeeded, %d skipped, %d failed, %d dead\n", wf.Name, p.Run, p.State, p.Succeeded, p.Skipped, p.Failed, p.Dead)
+	if p.Failed+p.Dead > 0 {
+		return errAttention
+	}
+	return nil
+}
+
+// runInDev asks the running citylink dev at console to run (or preview) the
+// workflow, and prints what it says as it says it.
+func runInDev(ctx context.Context, console, name string, dry bool, out io.Writer) error {
+	u := strings.TrimSuffix(console, "/") + "/workflows/" + url.PathEscape(name) + "/run"
+	if dry {
+		u += "?dry_run=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reaching citylink dev at %s (is it running? or set DATABASE_URL to run here): %w", console, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("citylink dev answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var last string
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			out.Write(buf[:n])
+			last = string(buf[:n])
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("reading from citylink dev: %w", rerr)
+		}
+	}
+	if i := strings.LastIndex(strings.TrimRight(last, "\n"), "\n"); strings.HasPrefix(last[i+1:], "error: ") {
+		return fmt.Errorf("%s failed", name)
+	}
+	return nil
 }

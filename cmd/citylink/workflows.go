@@ -12,26 +12,21 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/citylink/citylink/internal/arcgis"
-	"github.com/citylink/citylink/internal/arcgisimport"
-	"github.com/citylink/citylink/internal/billingexport"
+	"golang.org/x/crypto/ssh"
+
 	"github.com/citylink/citylink/internal/citysim"
 	"github.com/citylink/citylink/internal/citysim/arcgissim"
-	"github.com/citylink/citylink/internal/cms"
-	"github.com/citylink/citylink/internal/utility"
+	"github.com/citylink/citylink/internal/citysim/open311sim"
+	"github.com/citylink/citylink/internal/lambdaconfig"
+	"github.com/citylink/citylink/internal/wiring"
 	"github.com/citylink/citylink/internal/work"
 )
 
-// devWorkflow is one integration workflow as `citylink dev` and `citylink
-// run` run it against the simulated city. devWorkflows is the one list of
-// them: a new workflow registers here and is scheduled, triggered and
-// previewed like the others.
-type devWorkflow struct {
-	name string
-	// every is the production schedule; dev divides it by --compress.
-	every time.Duration
-	wire  func(env devEnv) (devParts, error)
-}
+// devWorkflows are the workflows `citylink dev` schedules and `citylink run`
+// runs: the one list in internal/wiring, wired the same way as the Lambdas.
+func devWorkflows() []wiring.Workflow { return wiring.Workflows() }
+
+func findWorkflow(name string) (wiring.Workflow, bool) { return wiring.Find(name) }
 
 // devEnv is what a workflow is wired against in dev.
 type devEnv struct {
@@ -40,117 +35,70 @@ type devEnv struct {
 	logger *slog.Logger
 }
 
-// devParts are a workflow's source, sink and extras, wired to the city.
-type devParts struct {
-	source work.Source
-	sink   work.Sink
-	// finish runs after every invocation (a tick or a link), as the Lambda
-	// runs it: billing-export delivers the files of closed runs there.
-	finish func(ctx context.Context) error
-	// target names the system the sink writes to, for --dry-run.
-	target string
-	// preview writes the edits items would make, writing nothing.
-	preview func(ctx context.Context, items []work.Item, w io.Writer) error
-}
-
-var devWorkflows = []devWorkflow{
-	{name: "arcgis-import", every: 8 * time.Hour, wire: wireArcGISImport},
-	{name: "billing-export", every: 24 * time.Hour, wire: wireBillingExport},
-}
-
-func findWorkflow(name string) (devWorkflow, bool) {
-	for _, wf := range devWorkflows {
-		if wf.name == name {
-			return wf, true
-		}
+// devSettings are the settings that point every workflow at the simulated
+// city: the same names an operator sets (README, "Configuration"), with the
+// simulators' addresses and credentials as plain values.
+func devSettings(sys *citysim.Systems) map[string]string {
+	service := func(base, name string) string { return base + "/arcgis/rest/services/" + name + "/FeatureServer" }
+	return map[string]string{
+		"CMS_URL": sys.CMSURL, "CMS_API_KEY": sys.CMS.APIKey(),
+		"ARCGIS_SERVICE_URL": service(sys.AuditURL, arcgissim.AuditService),
+		"ARCGIS_USERNAME":    citysim.SystemsArcGISUser, "ARCGIS_PASSWORD": citysim.SystemsArcGISPassword,
+		"DOT_URL":      service(sys.DOTURL, arcgissim.DOTService),
+		"DOT_USERNAME": citysim.SystemsArcGISUser, "DOT_PASSWORD": citysim.SystemsArcGISPassword,
+		"OPEN311_URL": sys.Open311URL, "OPEN311_API_KEY": open311sim.DefaultAPIKey,
+		"UTILITY_DELIVERY": "sftp", "UTILITY_SFTP_ADDR": sys.SFTPAddr, "UTILITY_SFTP_USER": "citylink",
+		"UTILITY_SFTP_KEY":      string(sys.SFTPClientKeyPEM),
+		"UTILITY_SFTP_HOST_KEY": string(ssh.MarshalAuthorizedKey(sys.UtilitySFTP.HostKey())),
+		"UTILITY_SFTP_DIR":      sys.UtilitySFTP.Dir(),
 	}
-	return devWorkflow{}, false
 }
 
-func devCMS(sys *citysim.Systems) (*cms.Client, error) {
-	return cms.New(cms.Options{BaseURL: sys.CMSURL, APIKey: sys.CMS.APIKey()})
-}
-
-func wireArcGISImport(env devEnv) (devParts, error) {
-	audit, err := arcgis.New(arcgis.Options{
-		ServiceURL: env.sys.AuditURL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
-		Username:   citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword,
-	})
-	if err != nil {
-		return devParts{}, err
-	}
-	c, err := devCMS(env.sys)
-	if err != nil {
-		return devParts{}, err
-	}
-	return devParts{
-		source: &arcgisimport.Source{Client: audit, Mapping: arcgisimport.DefaultMapping()},
-		sink:   &arcgisimport.Sink{Client: c},
-		target: "CMS " + env.sys.CMSURL,
-		preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
-			return arcgisimport.Preview(ctx, c, items, w)
-		},
-	}, nil
-}
-
-func wireBillingExport(env devEnv) (devParts, error) {
-	c, err := devCMS(env.sys)
-	if err != nil {
-		return devParts{}, err
-	}
-	drop, err := utility.NewSFTP(utility.SFTPConfig{Addr: env.sys.SFTPAddr, User: "citylink", Signer: env.sys.SFTPClientKey,
-		HostKey: env.sys.UtilitySFTP.HostKey(), Dir: env.sys.UtilitySFTP.Dir()})
-	if err != nil {
-		return devParts{}, err
-	}
-	m := billingexport.DefaultMapping()
-	sink := &billingexport.Sink{DB: env.db, Mapping: m}
-	x := &billingexport.Exporter{DB: env.db, Deliverer: drop, Mapping: m, Workflow: "billing-export", Logger: env.logger}
-	return devParts{
-		source:  &billingexport.Source{Client: c},
-		sink:    sink,
-		finish:  func(ctx context.Context) error { _, err := x.Deliver(ctx); return err },
-		target:  "utility SFTP drop " + env.sys.SFTPAddr,
-		preview: sink.Preview,
-	}, nil
-}
-
-// devRunner is one workflow running in `citylink dev`: its engine over the
-// local publisher.
+// devRunner is one workflow at work in this process, over the local
+// publisher: in `citylink dev`, or for one `citylink run` outside it.
 type devRunner struct {
-	wf     devWorkflow
-	parts  devParts
-	eng    *work.Engine
-	db     *pgxpool.Pool
-	logger *slog.Logger
+	wf       wiring.Workflow
+	settings *lambdaconfig.Settings
+	parts    wiring.Parts
+	eng      *work.Engine
+	local    *work.Local
+	db       *pgxpool.Pool
+	logger   *slog.Logger
 }
 
-func startWorkflow(ctx context.Context, wf devWorkflow, env devEnv) (*devRunner, error) {
-	parts, err := wf.wire(env)
+func startWorkflow(ctx context.Context, wf wiring.Workflow, env devEnv) (*devRunner, error) {
+	return newRunner(ctx, wf, lambdaconfig.FromMap(devSettings(env.sys)), env.db, env.logger, 2*time.Minute)
+}
+
+// newRunner wires wf from settings and starts its engine over the local
+// publisher; lease is the engine's lease (short in dev, where a restarted
+// process should not wait a Lambda's quarter hour for its own batches).
+func newRunner(ctx context.Context, wf wiring.Workflow, settings *lambdaconfig.Settings, db *pgxpool.Pool, logger *slog.Logger, lease time.Duration) (*devRunner, error) {
+	parts, err := wf.Wire(ctx, wiring.Env{Settings: settings, DB: db, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("wiring %s: %w", wf.name, err)
+		return nil, fmt.Errorf("wiring %s: %w", wf.Name, err)
 	}
-	r := &devRunner{wf: wf, parts: parts, db: env.db, logger: env.logger.With("workflow", wf.name)}
-	local := work.NewLocal(ctx, nil)
-	local.OnError = func(l work.Link, err error) { r.logger.Error("link failed", "link", l.String(), "error", err) }
+	r := &devRunner{wf: wf, settings: settings, parts: parts, db: db, logger: logger.With("workflow", wf.Name)}
+	r.local = work.NewLocal(ctx, nil)
+	r.local.OnError = func(l work.Link, err error) { r.logger.Error("link failed", "link", l.String(), "error", err) }
 	r.eng, err = work.New(work.Config{
-		Workflow: wf.name, DB: env.db, Publisher: local, Source: parts.source, Sink: parts.sink,
-		Logger: env.logger, LeaseTTL: 2 * time.Minute,
+		Workflow: wf.Name, DB: db, Publisher: r.local, Source: parts.Source, Sink: parts.Sink,
+		Logger: logger, LeaseTTL: lease,
 	})
 	if err != nil {
 		return nil, err
 	}
-	local.Deliver = func(ctx context.Context, l work.Link) error {
+	r.local.Deliver = func(ctx context.Context, l work.Link) error {
 		return errors.Join(r.eng.Work(ctx, l), r.finish(ctx))
 	}
 	return r, nil
 }
 
 func (r *devRunner) finish(ctx context.Context) error {
-	if r.parts.finish == nil {
+	if r.parts.Finish == nil {
 		return nil
 	}
-	return r.parts.finish(ctx)
+	return r.parts.Finish(ctx)
 }
 
 // schedule runs the workflow's tick every `every` and the rescue tick every
@@ -185,7 +133,7 @@ func (r *devRunner) runNow(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s run %d: %d items in %d batches on %d chains\n", r.wf.name, res.Run, res.Items, res.Batches, res.Chains)
+	fmt.Fprintf(w, "%s run %d: %d items in %d batches on %d chains\n", r.wf.Name, res.Run, res.Items, res.Batches, res.Chains)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -206,28 +154,37 @@ func (r *devRunner) runNow(ctx context.Context, w io.Writer) error {
 	if err := r.finish(ctx); err != nil {
 		return err
 	}
-	runs, err := work.Runs(ctx, r.db, r.wf.name, 1)
+	runs, err := work.Runs(ctx, r.db, r.wf.Name, 1)
 	if err != nil || len(runs) == 0 {
 		return err
 	}
 	x := runs[0]
-	fmt.Fprintf(w, "%s run %d %s: %d succeeded, %d skipped, %d failed, %d dead\n", r.wf.name, x.ID, x.State, x.Succeeded, x.Skipped, x.Failed, x.Dead)
+	fmt.Fprintf(w, "%s run %d %s: %d succeeded, %d skipped, %d failed, %d dead\n", r.wf.Name, x.ID, x.State, x.Succeeded, x.Skipped, x.Failed, x.Dead)
 	return nil
 }
 
 // dryRun reads what the next run would plan, from the stored watermark, and
 // writes the edits it would make in its target. It writes nothing anywhere:
-// no run, no item, not even the watermark.
+// no run, no item, not even the watermark. It wires the workflow afresh,
+// read-only, so a source that keeps state as it reads (alarm-311's
+// episodes) keeps none.
 func (r *devRunner) dryRun(ctx context.Context, w io.Writer) error {
+	parts, err := r.wf.Wire(ctx, wiring.Env{Settings: r.settings, DB: r.db, Logger: r.logger, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("wiring %s read-only: %w", r.wf.Name, err)
+	}
+	if parts.Preview == nil {
+		return fmt.Errorf("%s has no preview yet: a dry run would have to write to show its edits", r.wf.Name)
+	}
 	var wm []byte
-	if err := r.db.QueryRow(ctx, `SELECT value FROM watermarks WHERE workflow = $1`, r.wf.name).Scan(&wm); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := r.db.QueryRow(ctx, `SELECT value FROM watermarks WHERE workflow = $1`, r.wf.Name).Scan(&wm); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("reading the watermark: %w", err)
 	}
 	var items []work.Item
 	seen := map[string]bool{}
 	after := work.Watermark(wm)
 	for {
-		p, err := r.parts.source.Changes(ctx, after)
+		p, err := parts.Source.Changes(ctx, after)
 		if err != nil {
 			return err
 		}
@@ -242,8 +199,8 @@ func (r *devRunner) dryRun(ctx context.Context, w io.Writer) error {
 		}
 		after = p.Next
 	}
-	fmt.Fprintf(w, "%s dry run: %d items since the watermark; nothing is written\n%s:\n", r.wf.name, len(items), r.parts.target)
-	return r.parts.preview(ctx, items, w)
+	fmt.Fprintf(w, "%s dry run: %d items since the watermark; nothing is written\n%s:\n", r.wf.Name, len(items), parts.Target)
+	return parts.Preview(ctx, items, w)
 }
 
 // devRunners are the workflows `citylink dev` schedules, by name; the
@@ -253,9 +210,9 @@ type devRunners map[string]*devRunner
 // Workflows names the workflows in the order devWorkflows lists them.
 func (rs devRunners) Workflows() []string {
 	var names []string
-	for _, wf := range devWorkflows {
-		if rs[wf.name] != nil {
-			names = append(names, wf.name)
+	for _, wf := range devWorkflows() {
+		if rs[wf.Name] != nil {
+			names = append(names, wf.Name)
 		}
 	}
 	return names

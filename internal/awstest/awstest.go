@@ -105,3 +105,15 @@ func CreateStream(ctx context.Context, c *kinesis.Client, name string, shards in
 func CreateBucket(ctx context.Context, c *s3.Client, name string) error {
 	return localaws.CreateBucket(ctx, c, name)
 }
+
+// SecretsServer is localaws.SecretsServer.
+type SecretsServer = localaws.SecretsServer
+
+// StartSecrets starts the Secrets Manager and SSM Parameter Store stand-in
+// for a test and stops it in tb.Cleanup.
+func StartSecrets(tb testing.TB) *SecretsServer {
+	tb.Helper()
+	s := localaws.StartSecrets()
+	tb.Cleanup(s.Close)
+	return s
+}

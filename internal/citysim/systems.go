@@ -68,8 +68,11 @@ type Systems struct {
 	AuditURL, DOTURL, CMSURL, Open311URL, UtilityURL, SFTPAddr string
 	// UtilityCA trusts the HTTPS drop's self-signed certificate.
 	UtilityCA *x509.CertPool
-	// SFTPClientKey is authorised on the SFTP drop (KeyFromSeed(Seed+1)).
-	SFTPClientKey ssh.Signer
+	// SFTPClientKey is authorised on the SFTP drop (KeyFromSeed(Seed+1)),
+	// and SFTPClientKeyPEM is its private key in OpenSSH PEM form, as an
+	// operator configures it (UTILITY_SFTP_KEY).
+	SFTPClientKey    ssh.Signer
+	SFTPClientKeyPEM []byte
 
 	servers []*http.Server
 	logger  *slog.Logger
@@ -98,6 +101,7 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	s.Inbox = utilitysim.NewInbox(clock)
 	s.UtilityHTTPS = utilitysim.NewHTTPS(utilitysim.HTTPSOptions{Faults: faults(5), Inbox: s.Inbox, Logger: logger.With("system", "utility-https")})
 	s.SFTPClientKey = utilitysim.KeyFromSeed(opts.Seed + 1)
+	s.SFTPClientKeyPEM = utilitysim.KeyPEM(opts.Seed + 1)
 	var err error
 	s.UtilitySFTP, err = utilitysim.NewSFTP(utilitysim.SFTPOptions{
 		Seed: opts.Seed, AuthorizedKeys: []ssh.PublicKey{s.SFTPClientKey.PublicKey()},

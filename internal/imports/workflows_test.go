@@ -35,6 +35,11 @@ func workflowMayImport(pkg string) bool {
 	return strings.HasPrefix(pkg, "internal/") && strings.HasSuffix(path.Base(pkg), "config")
 }
 
+// wirings are the packages that wire workflows for their runners (the
+// Lambdas, citylink dev and run): they may import every workflow, the
+// clients, the engine and lambdaconfig, and no workflow imports them.
+var wirings = []string{"internal/wiring"}
+
 var clients = []string{"internal/arcgis", "internal/cms", "internal/open311", "internal/utility"}
 
 // imports maps each package of the module to the module packages it
@@ -69,7 +74,7 @@ func TestWorkflowsImportOnlyEngineClientsAndConfig(t *testing.T) {
 	direct := imports(t)
 	all := deps(t)
 	for pkg, imps := range direct {
-		if !strings.HasPrefix(pkg, "internal/") || slices.Contains(workflows, pkg) {
+		if !strings.HasPrefix(pkg, "internal/") || slices.Contains(workflows, pkg) || slices.Contains(wirings, pkg) {
 			continue
 		}
 		if slices.Contains(imps, "internal/work") && slices.ContainsFunc(imps, func(i string) bool { return slices.Contains(clients, i) }) {
@@ -90,6 +95,32 @@ func TestWorkflowsImportOnlyEngineClientsAndConfig(t *testing.T) {
 			d = strings.TrimPrefix(d, mod)
 			if d != w && slices.Contains(workflows, d) {
 				t.Errorf("workflow %s depends on workflow %s; workflows share code through the engine or a client, never each other", w, d)
+			}
+		}
+	}
+}
+
+// TestWiringImportsWorkflowsAndNothingOfDev: a wiring package imports the
+// workflows, the clients, the engine and shared configuration, never a
+// simulator or test kit (it ships in every workflow Lambda), and no
+// workflow or client imports it.
+func TestWiringImportsWorkflowsAndNothingOfDev(t *testing.T) {
+	t.Parallel()
+	direct := imports(t)
+	all := deps(t)
+	for _, w := range wirings {
+		imps, ok := direct[w]
+		if !ok {
+			t.Fatalf("%s is listed in wirings but does not exist", w)
+		}
+		for _, imp := range imps {
+			if !workflowMayImport(imp) && !slices.Contains(workflows, imp) {
+				t.Errorf("%s imports %s; a wiring imports only workflows, the engine, the clients and shared configuration", w, imp)
+			}
+		}
+		for pkg, ds := range all {
+			if (slices.Contains(workflows, pkg) || slices.Contains(clients, pkg) || pkg == "internal/work") && slices.Contains(ds, mod+w) {
+				t.Errorf("%s depends on %s; the wiring sits above the workflows, never below", pkg, w)
 			}
 		}
 	}
