@@ -201,16 +201,23 @@ func wireAlarm311(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, fmt.Errorf("OPEN311_URL/OPEN311_FORMAT: %w", err)
 	}
-	cfg := alarm311.Config{DB: env.DB, CMS: c, Open311: o, Logger: env.logger()}
+	cfg := alarm311.Config{DB: env.DB, CMS: c, Open311: o, Logger: env.logger(), ReadOnly: env.ReadOnly}
 	src, err := alarm311.NewSource(cfg)
 	if err != nil {
 		return Parts{}, err
 	}
-	sink, err := alarm311.NewSink(cfg)
-	if err != nil {
+	parts := Parts{Source: src, Target: "Open311 " + base,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return alarm311.Preview(ctx, cfg, items, w)
+		}}
+	if env.ReadOnly {
+		// The sink refuses a read-only configuration: a preview has none.
+		return parts, nil
+	}
+	if parts.Sink, err = alarm311.NewSink(cfg); err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "Open311 " + base}, nil
+	return parts, nil
 }
 
 // gisConfig is the configuration both GIS directions share: the CMS
@@ -247,7 +254,10 @@ func wireGISPush(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "DOT GIS " + dotURL}, nil
+	return Parts{Source: src, Sink: sink, Target: "DOT GIS " + dotURL,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return gissync.PreviewPush(ctx, cfg, items, w)
+		}}, nil
 }
 
 // wireGISPull: DOT GIS edits into the CMS.
@@ -264,5 +274,8 @@ func wireGISPull(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "CMS " + cmsURL}, nil
+	return Parts{Source: src, Sink: sink, Target: "CMS " + cmsURL,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return gissync.PreviewPull(ctx, cfg, items, w)
+		}}, nil
 }
