@@ -13,16 +13,6 @@ import (
 	"github.com/citylink/citylink/internal/pgtest"
 )
 
-// count returns a number from the database.
-func count(t *testing.T, env devEnv, sql string) int {
-	t.Helper()
-	var n int
-	if err := env.db.QueryRow(context.Background(), sql).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestRunAndDryRunEveryWorkflow triggers each registered workflow through
 // the console's run endpoint with `citylink run`, as an operator does: a
 // dry run first prints the edits per target and writes nothing, not even a
