@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/citylink/citylink/internal/backoff"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
@@ -63,7 +64,10 @@ type Options struct {
 	RequestsPerSecond float64
 	// Timeout bounds each call, paging calls per page; 60s when zero.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// Logger receives the retry log (every retry, every give-up; see
+	// httpretry.Policy.Logger) unless Retry.Logger is set; slog.Default()
+	// when nil. It is the same field in every client's options.
+	Logger *slog.Logger
 	// Now is the clock used for token lifetimes; time.Now when nil.
 	Now func() time.Time
 }
@@ -93,6 +97,7 @@ func New(o Options) (*Client, error) {
 	if !strings.HasSuffix(strings.ToLower(u.Path), "/featureserver") {
 		return nil, fmt.Errorf("arcgis: service url %q does not end in /FeatureServer", o.ServiceURL)
 	}
+	o.Retry.Logger = cmp.Or(o.Retry.Logger, o.Logger)
 	hc := o.HTTPClient
 	if hc == nil {
 		o.Retry.AttemptTimeout = cmp.Or(o.Retry.AttemptTimeout, 30*time.Second)
@@ -115,6 +120,7 @@ func New(o Options) (*Client, error) {
 			MaxAttempts: cmp.Or(o.Retry.MaxAttempts, 4),
 			BaseDelay:   cmp.Or(o.Retry.BaseDelay, 100*time.Millisecond),
 			MaxDelay:    cmp.Or(o.Retry.MaxDelay, 5*time.Second),
+			Logger:      o.Retry.Logger,
 		},
 	}
 	if o.Username != "" {
@@ -174,8 +180,10 @@ func (c *Client) call(ctx context.Context, method, endpoint string, params url.V
 		switch {
 		case apiErr.Code >= 500 && apiErr.Code <= 504 && safe && failures+1 < c.retry.MaxAttempts:
 			failures++
-			c.log.DebugContext(ctx, "arcgis body error, retrying", slog.Int("code", apiErr.Code), slog.Int("attempt", failures))
-			if werr := c.retry.Backoff().Wait(ctx, failures); werr != nil {
+			wait := c.retry.Backoff().Delay(failures)
+			target, _ := url.Parse(endpoint)
+			c.retry.LogRetry(ctx, method, httpretry.Target(target), failures, apiErr.Code, err, wait)
+			if werr := backoff.Sleep(ctx, wait); werr != nil {
 				return err
 			}
 			continue

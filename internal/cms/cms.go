@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,6 +74,10 @@ type Options struct {
 	Timeout time.Duration
 	// PageSize is the listing page size, 1 to 1000; 500 when zero.
 	PageSize int
+	// Logger receives the retry log (every retry, every give-up; see
+	// httpretry.Policy.Logger) unless Retry.Logger is set; slog.Default()
+	// when nil. It is the same field in every client's options.
+	Logger *slog.Logger
 }
 
 // Client talks to one CMS. It is safe for concurrent use.
@@ -90,6 +95,7 @@ const MaxBulk = 500
 
 // New returns a client for the CMS at opts.BaseURL.
 func New(opts Options) (*Client, error) {
+	opts.Retry.Logger = cmp.Or(opts.Retry.Logger, opts.Logger)
 	u, err := url.Parse(strings.TrimSuffix(opts.BaseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("cms: base url %q is not an http(s) url", opts.BaseURL)

@@ -32,6 +32,9 @@ type Config struct {
 	Ownership Ownership
 	// PageSize is the DOT query page of gis-pull (1000).
 	PageSize int
+	// NoChangeTracking keeps gis-pull to (edit date, object id) reads even
+	// where the DOT service offers extractChanges.
+	NoChangeTracking bool
 	// Clock defaults to the system clock; Logger to slog.Default().
 	Clock  work.Clock
 	Logger *slog.Logger

@@ -45,9 +45,26 @@
 // for assets the layer does not have, updates of only the changed fields for
 // the rest; each feature's result is its item's outcome, so one refused
 // feature fails alone. An add whose answer was lost is found by its asset id
-// on the retry and never added twice. gis-pull reads the DOT layer by edit
-// date and object id after its watermark, and patches each CMS device under
+// on the retry and never added twice. gis-pull patches each CMS device under
 // If-Match, so a device changed in between is read again.
+//
+// # Reading the DOT layer
+//
+// Where the DOT service advertises change tracking (the ChangeTracking
+// capability, with server generations), gis-pull asks extractChanges for
+// what was added, updated and deleted after the server generation it
+// stored: one call per run, which also sees an edit whose edit date a
+// client set in the past. Otherwise (or with Config.NoChangeTracking) it
+// reads by (edit date, object id) after the stored key, and at the end of
+// each read lists the layer's object ids to find the features the sync
+// state knows that are gone. The first run reads the whole layer by keyset,
+// taking the server generation before it starts.
+//
+// A feature deleted in the DOT layer is reported (kind deleted in
+// gis_sync_reports, once), not propagated: the CMS device stays, for an
+// operator to retire, and gis-push does not add the feature back while the
+// light's state remembers the deletion. A feature with the asset id that
+// appears again clears it.
 //
 // # Previews
 //

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,13 +48,21 @@ type city struct {
 	cfg   gissync.Config
 	// cmsWrites counts the calls to the CMS other than GET.
 	cmsWrites *atomic.Int64
+	// extracts counts the extractChanges calls to the DOT service.
+	extracts *atomic.Int64
+	// cmsDown is a CMS path the CMS answers 503 for; cmsDownCalls counts
+	// the calls to it.
+	cmsDown      *atomic.Value
+	cmsDownCalls *atomic.Int64
 }
 
 type cityOptions struct {
-	lights    int
-	emptyDOT  bool
-	errorRate float64
-	batch     int
+	lights   int
+	emptyDOT bool
+	// noChangeTracking serves the DOT layer without change tracking.
+	noChangeTracking bool
+	errorRate        float64
+	batch            int
 }
 
 func newCity(t testing.TB, o cityOptions) *city {
@@ -68,15 +77,27 @@ func newCity(t testing.TB, o cityOptions) *city {
 	}
 	layer := arcgissim.NewDOTLayer(layerCity, arcgissim.LayerConfig{})
 	dotSim := arcgissim.NewServer(arcgissim.Options{Clock: clk.Now, Seed: 7, Faults: simcity.Faults{Seed: 8, ErrorRate: o.errorRate},
-		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}}}})
-	cmsWrites := new(atomic.Int64)
+		Services: []arcgissim.Service{{Name: arcgissim.DOTService, Layers: []*arcgissim.Layer{layer}, NoChangeTracking: o.noChangeTracking}}})
+	cmsWrites, cmsDownCalls := new(atomic.Int64), new(atomic.Int64)
+	cmsDown := new(atomic.Value)
 	cmsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			cmsWrites.Add(1)
 		}
+		if down, _ := cmsDown.Load().(string); down != "" && r.URL.Path == down {
+			cmsDownCalls.Add(1)
+			http.Error(w, `{"title":"Service Unavailable","status":503}`, http.StatusServiceUnavailable)
+			return
+		}
 		cmsSim.ServeHTTP(w, r)
 	}))
-	dotSrv := httptest.NewServer(dotSim)
+	extracts := new(atomic.Int64)
+	dotSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/extractChanges") {
+			extracts.Add(1)
+		}
+		dotSim.ServeHTTP(w, r)
+	}))
 	t.Cleanup(cmsSrv.Close)
 	t.Cleanup(dotSrv.Close)
 	cmsC, err := cms.New(cms.Options{BaseURL: cmsSrv.URL, APIKey: cmsSim.APIKey()})
@@ -107,7 +128,7 @@ func newCity(t testing.TB, o cityOptions) *city {
 	pushSink, _ := gissync.NewPushSink(cfg)
 	pullSrc, _ := gissync.NewPullSource(cfg)
 	pullSink, _ := gissync.NewPullSink(cfg)
-	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot, cfg: cfg, cmsWrites: cmsWrites,
+	return &city{t: t, clock: clk, city: c, cms: cmsSim, layer: layer, pool: pool, cmsC: cmsC, dot: dot, cfg: cfg, cmsWrites: cmsWrites, extracts: extracts, cmsDown: cmsDown, cmsDownCalls: cmsDownCalls,
 		push: wire(gissync.PushWorkflow, pushSrc, pushSink), pull: wire(gissync.PullWorkflow, pullSrc, pullSink)}
 }
 

@@ -28,7 +28,7 @@ func PreviewPush(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 		return err
 	}
 	s := &PushSink{cfg: cfg, log: cfg.Logger}
-	var adds, updates, unchanged, same, reports, bad int
+	var adds, updates, unchanged, same, reports, deleted, bad int
 	err = readOnly(ctx, cfg, func(tx pgx.Tx) error {
 		for chunk := range chunks(items) {
 			pl, matchErr, err := s.plan(ctx, tx, chunk)
@@ -68,14 +68,15 @@ func PreviewPush(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 			}
 			unchanged += pl.unchanged
 			same += pl.same
+			deleted += pl.deleted
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  %d to add, %d to update, %d unchanged since the last sync, %d already in the DOT layer, %d edits to report, %d not devices\n",
-		adds, updates, unchanged, same, reports, bad)
+	fmt.Fprintf(w, "  %d to add, %d to update, %d unchanged since the last sync, %d already in the DOT layer, %d edits to report, %d deleted in the DOT layer (not added back), %d not devices\n",
+		adds, updates, unchanged, same, reports, deleted, bad)
 	return nil
 }
 
@@ -83,7 +84,7 @@ func PreviewPush(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 // them), and writes nothing anywhere: per asset, the CMS patch it would make
 // with the device's value and the DOT's for each field, the edits it would
 // report instead of propagating (a DOT edit to a field the CMS owns, a
-// conflict), and features whose asset the CMS does
+// conflict), features deleted in the layer, and features whose asset the CMS does
 // not have. It reads the sync state in a read-only transaction and the CMS
 // with GETs only.
 func PreviewPull(ctx context.Context, cfg Config, items []work.Item, w io.Writer) error {
@@ -92,7 +93,7 @@ func PreviewPull(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 		return err
 	}
 	s := &PullSink{cfg: cfg, log: cfg.Logger}
-	var patches, unchanged, same, missing, reports, bad int
+	var patches, unchanged, same, missing, reports, deleted, bad int
 	err = readOnly(ctx, cfg, func(tx pgx.Tx) error {
 		for chunk := range chunks(items) {
 			assets := make([]string, len(chunk))
@@ -111,6 +112,11 @@ func PreviewPull(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 				if err != nil {
 					bad++
 					fmt.Fprintf(w, "  bad     %s: %v\n", it.Key, err)
+					continue
+				}
+				if p.Deleted {
+					deleted++
+					fmt.Fprintf(w, "  deleted %s (object id %d): %s\n", it.Key, p.OID, deletedResolution)
 					continue
 				}
 				step := s.decideOne(ctx, it.Key, p, states[it.Key])
@@ -137,8 +143,8 @@ func PreviewPull(ctx context.Context, cfg Config, items []work.Item, w io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  %d CMS patches, %d unchanged since the last sync, %d already in the CMS, %d edits to report, %d not in the CMS, %d not features\n",
-		patches, unchanged, same, reports, missing, bad)
+	fmt.Fprintf(w, "  %d CMS patches, %d unchanged since the last sync, %d already in the CMS, %d edits to report, %d deleted in the DOT layer, %d not in the CMS, %d not features\n",
+		patches, unchanged, same, reports, deleted, missing, bad)
 	return nil
 }
 

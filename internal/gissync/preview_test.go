@@ -110,7 +110,7 @@ func TestPreviewsWriteNothing(t *testing.T) {
 		"  add     SL-NEW-0001: pole_id=P-NEW-1, lamp_type=LED, watts=40, address=9 New St; point -87.700000,41.900000",
 		"  update  " + wattsA + " (object id ", `: watts: "` + fmt.Sprint(oldWatts) + `" → "77"`,
 		"  update  " + addrB + " (object id ", `: address: "`, `" → "1 CMS Plaza"`,
-		"  1 to add, 2 to update, 0 unchanged since the last sync, 1 already in the DOT layer, 0 edits to report",
+		"  1 to add, 2 to update, 0 unchanged since the last sync, 1 already in the DOT layer, 0 edits to report, 0 deleted in the DOT layer (not added back), 0 not devices",
 	} {
 		if !strings.Contains(push.String(), want) {
 			t.Errorf("push preview lacks %q", want)
@@ -122,7 +122,7 @@ func TestPreviewsWriteNothing(t *testing.T) {
 		"  patch   " + addrF + " (device ", `): address: "3 CMS Side" → "3 DOT Side"`,
 		"  report  " + lampE + " not_owned lamp_type: ", `dot "XX"`,
 		"  report  " + addrF + " conflict address: cms \"3 CMS Side\", dot \"3 DOT Side\"",
-		"  3 CMS patches, 0 unchanged since the last sync, 1 already in the CMS, 2 edits to report, 0 not in the CMS",
+		"  3 CMS patches, 0 unchanged since the last sync, 1 already in the CMS, 2 edits to report, 0 deleted in the DOT layer, 0 not in the CMS",
 	} {
 		if !strings.Contains(pull.String(), want) {
 			t.Errorf("pull preview lacks %q", want)

@@ -94,6 +94,7 @@ type pushPlan struct {
 	changed         []*pushing
 	save            []saved
 	unchanged, same int // skipped unread; DOT already holding the values
+	deleted         int // deleted in the DOT layer, not added back
 }
 
 // plan decides a batch without writing: a device whose record hashes as
@@ -137,6 +138,11 @@ func (s *PushSink) plan(ctx context.Context, db querier, items []work.Item) (pl 
 		return pl, err, nil
 	}
 	for _, p := range pl.changed {
+		if p.feat == nil && p.st != nil && p.st.DOTDeleted {
+			pl.outs[p.i] = work.Skip("feature deleted in the DOT layer (reported by gis-pull): not added back")
+			pl.deleted++
+			continue
+		}
 		if p.feat == nil {
 			f := arcgis.Feature{Attributes: map[string]any{dotAssetID: p.dev.ExternalID}}
 			for _, name := range fields {

@@ -18,10 +18,13 @@ type state struct {
 	CMSHash  string
 	DOTHash  string
 	Base     record // nil: never synced
+	// DOTDeleted: gis-pull saw the feature deleted in the DOT layer.
+	DOTDeleted bool
 }
 
 const loadStatesSQL = `
-SELECT asset_id, coalesce(object_id, 0), coalesce(device_id, ''), coalesce(cms_hash, ''), coalesce(dot_hash, ''), base
+SELECT asset_id, coalesce(object_id, 0), coalesce(device_id, ''), coalesce(cms_hash, ''), coalesce(dot_hash, ''), base,
+    dot_deleted_at IS NOT NULL
 FROM gis_sync WHERE asset_id = ANY($1)`
 
 // querier is the pool, or a read-only transaction for a preview.
@@ -38,7 +41,7 @@ func loadStates(ctx context.Context, db querier, assets []string) (map[string]*s
 	out := make(map[string]*state, len(assets))
 	var s state
 	var base []byte
-	_, err = pgx.ForEachRow(rows, []any{&s.AssetID, &s.ObjectID, &s.DeviceID, &s.CMSHash, &s.DOTHash, &base}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&s.AssetID, &s.ObjectID, &s.DeviceID, &s.CMSHash, &s.DOTHash, &base, &s.DOTDeleted}, func() error {
 		c := s
 		if err := json.Unmarshal(base, &c.Base); err != nil {
 			return fmt.Errorf("base of %s: %w", s.AssetID, err)
@@ -55,12 +58,14 @@ func loadStates(ctx context.Context, db querier, assets []string) (map[string]*s
 	return out, nil
 }
 
-// saveStateSQL upserts a state; empty hashes and ids leave the stored ones.
+// saveStateSQL upserts a state; empty hashes and ids leave the stored ones,
+// and a feature found again clears a deletion.
 const saveStateSQL = `
 INSERT INTO gis_sync (asset_id, object_id, device_id, cms_hash, dot_hash, base, pushed_at, pulled_at, updated_at)
 VALUES ($1, nullif($2, 0), nullif($3, ''), nullif($4, ''), nullif($5, ''), $6, $7, $8, $9)
 ON CONFLICT (asset_id) DO UPDATE SET
     object_id = coalesce(excluded.object_id, gis_sync.object_id),
+    dot_deleted_at = CASE WHEN excluded.object_id IS NULL THEN gis_sync.dot_deleted_at END,
     device_id = coalesce(excluded.device_id, gis_sync.device_id),
     cms_hash = coalesce(excluded.cms_hash, gis_sync.cms_hash),
     dot_hash = coalesce(excluded.dot_hash, gis_sync.dot_hash),

@@ -18,8 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -46,6 +49,84 @@ type Policy struct {
 	// answer handed back at once, for the caller to schedule, rather than a
 	// goroutine asleep for an hour.
 	MaxRetryAfter time.Duration
+	// Logger records every retry (info) and every give-up after retries
+	// (warn), so throttling and flaky targets show in the logs: method,
+	// target host and path (never the query, where keys and tokens travel,
+	// nor user info), attempt, status or error, and the delay. Every
+	// client's Options carry a Logger that lands here; slog.Default() when
+	// nil.
+	Logger *slog.Logger
+}
+
+// LogRetry records that attempt of a call to target failed with status
+// (when an answer came) or err, and that the next follows after delay. The
+// transport logs its own retries; clients that retry above it (an error
+// inside a 200 answer, a reconnect) log theirs here, in the same shape.
+// target must already be free of secrets: see Target.
+func (p Policy) LogRetry(ctx context.Context, method, target string, attempt, status int, err error, delay time.Duration) {
+	attrs := []slog.Attr{slog.String("method", method), slog.String("target", target), slog.Int("attempt", attempt)}
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	attrs = append(attrs, slog.Duration("delay", delay))
+	p.logger().LogAttrs(ctx, slog.LevelInfo, "retrying", attrs...)
+}
+
+// logGiveUp records that a call is handed back failed after attempts.
+func (p Policy) logGiveUp(ctx context.Context, method, target string, attempts, status int, err error, why string) {
+	attrs := []slog.Attr{slog.String("method", method), slog.String("target", target), slog.Int("attempts", attempts), slog.String("reason", why)}
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	p.logger().LogAttrs(ctx, slog.LevelWarn, "giving up retrying", attrs...)
+}
+
+func (p Policy) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.Default()
+	}
+	return p.Logger
+}
+
+// Target is how a request's URL appears in logs: host and path only. The
+// query (API keys, ArcGIS tokens) and user info (passwords) are left out.
+func Target(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Host + u.EscapedPath()
+}
+
+// redact removes a URL's query and user info from an error's text, for
+// transports that quote the URL they failed on.
+func redact(err error, u *url.URL) error {
+	if err == nil || u == nil {
+		return err
+	}
+	s := err.Error()
+	clean := s
+	if u.RawQuery != "" {
+		clean = strings.ReplaceAll(clean, u.RawQuery, "[query]")
+		if q := u.Query().Encode(); q != "" {
+			clean = strings.ReplaceAll(clean, q, "[query]")
+		}
+	}
+	if u.User != nil {
+		clean = strings.ReplaceAll(clean, u.User.String(), "[user]")
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			clean = strings.ReplaceAll(clean, pw, "[password]")
+		}
+	}
+	if clean == s {
+		return err
+	}
+	return errors.New(clean)
 }
 
 // Backoff is the full-jitter exponential backoff between attempts, for
@@ -124,7 +205,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.attempt(r)
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
 		if !retryable || attempt >= t.policy.MaxAttempts || !shouldRetry(ctx, resp, err) {
+			if attempt > 1 && (err != nil || shouldRetry(ctx, resp, err)) {
+				t.policy.logGiveUp(ctx, req.Method, Target(req.URL), attempt, status, redact(err, req.URL), "attempts used up")
+			}
 			if err != nil && attempt > 1 {
 				return nil, &ExhaustedError{Attempts: attempt, Err: err}
 			}
@@ -139,11 +227,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if (hasDL && time.Until(dl) < wait) || (hasRA && ra > t.policy.MaxRetryAfter) {
 			// Waiting would outlive the caller, or be longer than we wait
 			// for anyone: hand back what we have.
+			why := "the next attempt would outlive the deadline"
+			if hasRA && ra > t.policy.MaxRetryAfter {
+				why = "Retry-After " + ra.String() + " is longer than the transport waits"
+			}
+			t.policy.logGiveUp(ctx, req.Method, Target(req.URL), attempt, status, redact(err, req.URL), why)
 			if err != nil {
 				return nil, &ExhaustedError{Attempts: attempt, Err: err}
 			}
 			return resp, nil
 		}
+		t.policy.LogRetry(ctx, req.Method, Target(req.URL), attempt, status, redact(err, req.URL), wait)
 		if resp != nil {
 			// Drain a little so the connection can be reused.
 			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)

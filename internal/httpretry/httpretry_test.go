@@ -1,9 +1,13 @@
 package httpretry_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -246,4 +250,85 @@ func TestLongRetryAfterWithoutDeadlineIsHandedBack(t *testing.T) {
 	if resp.StatusCode != 503 || calls.Load() != 1 || resp.Header.Get("Retry-After") != "7200" {
 		t.Fatalf("status %d after %d calls, want the 503 with its Retry-After after 1 call", resp.StatusCode, calls.Load())
 	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// logLines decodes a JSON log.
+func logLines(t *testing.T, b *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestLogsEachRetryWithoutSecrets retries a throttled and failing call whose
+// URL carries an API key, a token and a password, and a call whose
+// transport quotes the URL in its error: each retry is logged with method,
+// host and path, attempt, status or error and delay, the give-up at warn,
+// and no secret appears anywhere in the log.
+func TestLogsEachRetryWithoutSecrets(t *testing.T) {
+	t.Parallel()
+	const key, token, password = "K3Y-s3cr3t", "T0K3N-s3cr3t", "PW-s3cr3t"
+	var calls atomic.Int32
+	srv := script(t, &calls, nil, 429, 503)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	u := strings.Replace(srv.URL, "http://", "http://citylink:"+password+"@", 1) + "/rest/query?api_key=" + key + "&token=" + token
+	resp, err := client(httpretry.Policy{MaxAttempts: 4, Logger: logger}).Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	lines := logLines(t, &buf)
+	if len(lines) != 2 {
+		t.Fatalf("logged %d lines for two retries:\n%s", len(lines), buf.String())
+	}
+	for i, status := range []float64{429, 503} {
+		l := lines[i]
+		if l["level"] != "INFO" || l["msg"] != "retrying" || l["method"] != "GET" || l["target"] != host+"/rest/query" ||
+			l["attempt"] != float64(i+1) || l["status"] != status || l["delay"] == nil {
+			t.Errorf("retry %d logged as %v", i+1, l)
+		}
+	}
+
+	noSecrets := func() {
+		t.Helper()
+		for _, secret := range []string{key, token, password} {
+			if strings.Contains(buf.String(), secret) {
+				t.Errorf("the log carries the secret %q:\n%s", secret, buf.String())
+			}
+		}
+	}
+	noSecrets()
+
+	// A transport that quotes the whole URL in its error, and never answers.
+	buf.Reset()
+	failing := &http.Client{Transport: httpretry.New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, fmt.Errorf("proxy refused %s", r.URL)
+	}), httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Logger: logger})}
+	if _, err := failing.Get(u); err == nil {
+		t.Fatal("a call that never got an answer succeeded")
+	}
+	lines = logLines(t, &buf)
+	if len(lines) != 3 || lines[2]["level"] != "WARN" || lines[2]["attempts"] != float64(3) {
+		t.Fatalf("want two retries and a warning:\n%s", buf.String())
+	}
+	if e, _ := lines[0]["error"].(string); !strings.Contains(e, "proxy refused") || !strings.Contains(e, "/rest/query") {
+		t.Errorf("retry error logged as %q", e)
+	}
+	noSecrets()
 }

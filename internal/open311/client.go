@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,6 +53,10 @@ type Options struct {
 	// IDsPerCall is how many service_request_ids one GET requests names
 	// (default 50, which keeps URLs short).
 	IDsPerCall int
+	// Logger receives the retry log (every retry, every give-up; see
+	// httpretry.Policy.Logger) unless Retry.Logger is set; slog.Default()
+	// when nil. It is the same field in every client's options.
+	Logger *slog.Logger
 }
 
 // Config is the former name of Options, kept while callers move.
@@ -87,12 +92,13 @@ func New(cfg Options) (*Client, error) {
 	cfg.Retry.MaxAttempts = cmp.Or(cfg.Retry.MaxAttempts, 4)
 	cfg.Retry.BaseDelay = cmp.Or(cfg.Retry.BaseDelay, 100*time.Millisecond)
 	cfg.Retry.MaxDelay = cmp.Or(cfg.Retry.MaxDelay, 5*time.Second)
+	cfg.Retry.Logger = cmp.Or(cfg.Retry.Logger, cfg.Logger)
 	return &Client{
 		base: base,
 		cfg:  cfg,
 		http: &http.Client{Transport: httpretry.New(cfg.Transport, cfg.Retry)},
 		post: &http.Client{Transport: httpretry.New(cfg.Transport, httpretry.Policy{
-			MaxAttempts: 1, AttemptTimeout: cfg.Retry.AttemptTimeout,
+			MaxAttempts: 1, AttemptTimeout: cfg.Retry.AttemptTimeout, Logger: cfg.Retry.Logger,
 		})},
 	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/citylink/citylink/internal/backoff"
+	"github.com/citylink/citylink/internal/httpretry"
 )
 
 // Form encodes r as the application/x-www-form-urlencoded body of POST
@@ -101,6 +102,8 @@ func (c *Client) Create(ctx context.Context, r NewRequest) (Created, error) {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			break
 		}
+		target, _ := url.Parse(c.resourceURL("requests."+string(c.cfg.Format), nil))
+		c.cfg.Retry.LogRetry(ctx, http.MethodPost, httpretry.Target(target), attempt, 0, err, wait)
 		if err := backoff.Sleep(ctx, wait); err != nil {
 			return Created{}, fmt.Errorf("filing request: %w", err)
 		}

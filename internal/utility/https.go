@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,6 +36,10 @@ type HTTPSOptions struct {
 	// Timeout bounds one delivery whose context has no earlier deadline
 	// (default 5 minutes).
 	Timeout time.Duration
+	// Logger receives the retry log (every retry, every give-up; see
+	// httpretry.Policy.Logger) unless Retry.Logger is set; slog.Default()
+	// when nil. It is the same field in every client's options.
+	Logger *slog.Logger
 }
 
 // HTTPSConfig is the former name of HTTPSOptions, kept while callers move.
@@ -106,6 +111,7 @@ func NewHTTPS(cfg HTTPSOptions) (*HTTPS, error) {
 		return nil, fmt.Errorf("utility: drop URL %q is not an absolute URL", cfg.BaseURL)
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Minute)
+	cfg.Retry.Logger = cmp.Or(cfg.Retry.Logger, cfg.Logger)
 	return &HTTPS{base: base, cfg: cfg, http: &http.Client{Transport: httpretry.New(cfg.Transport, cfg.Retry)}}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path"
@@ -21,6 +22,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/citylink/citylink/internal/backoff"
 	"github.com/citylink/citylink/internal/httpretry"
 )
 
@@ -64,6 +66,10 @@ type SFTPOptions struct {
 	// and Retry.BaseDelay, used when those are zero, kept while callers move.
 	Attempts   int
 	RetryDelay time.Duration
+	// Logger receives the retry log (every retry, every give-up; see
+	// httpretry.Policy.Logger) unless Retry.Logger is set; slog.Default()
+	// when nil. It is the same field in every client's options.
+	Logger *slog.Logger
 }
 
 // SFTPConfig is the former name of SFTPOptions, kept while callers move.
@@ -96,6 +102,7 @@ func NewSFTP(cfg SFTPOptions) (*SFTP, error) {
 	cfg.Retry.MaxAttempts = cmp.Or(cfg.Retry.MaxAttempts, cfg.Attempts, 3)
 	cfg.Retry.BaseDelay = cmp.Or(cfg.Retry.BaseDelay, cfg.RetryDelay, time.Second)
 	cfg.Retry.MaxDelay = cmp.Or(cfg.Retry.MaxDelay, 30*time.Second)
+	cfg.Retry.Logger = cmp.Or(cfg.Retry.Logger, cfg.Logger)
 	return &SFTP{cfg: cfg}, nil
 }
 
@@ -127,7 +134,9 @@ func (s *SFTP) Deliver(ctx context.Context, name string, data []byte) (Receipt, 
 		if err == nil || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil || attempt >= s.cfg.Retry.MaxAttempts {
 			return rc, err
 		}
-		if werr := s.cfg.Retry.Backoff().Wait(ctx, attempt); werr != nil {
+		wait := s.cfg.Retry.Backoff().Delay(attempt)
+		s.cfg.Retry.LogRetry(ctx, "SFTP PUT", s.cfg.Addr+"/"+strings.TrimPrefix(s.cfg.Dir, "/"), attempt, 0, err, wait)
+		if werr := backoff.Sleep(ctx, wait); werr != nil {
 			return Receipt{}, fmt.Errorf("%w (after: %w)", werr, err)
 		}
 	}

@@ -84,7 +84,7 @@
 //   - Retry(err, after): a transient failure. The engine tries the item
 //     again within the run (Config.Tries, with backoff, waiting at least
 //     after), then carries it into the next runs (Config.MaxAttempts in all)
-//     before it is dead.
+//     before it is dead; see "Retries: three layers, one bound".
 //   - Permanent(err): retrying cannot help (a validation error, a refused
 //     payload); the item is dead at once, written to the critical error log
 //     and announced by the Alerter.
@@ -99,6 +99,39 @@
 // MaxAttempts). Conditions that mean something to the workflow are matched
 // with errors.Is first: cms.ErrNotFound may mean "create it instead",
 // open311.ErrMaybeCreated means "search before you file again".
+//
+// # Retries: three layers, one bound
+//
+// A failing call to an outside system is retried by three layers, and their
+// counts multiply, so each is kept small and has its own job:
+//
+//  1. The transport (internal/httpretry, under all four clients): up to 4
+//     attempts per call (Policy.MaxAttempts), full-jitter backoff from 100ms
+//     capped at 5s, Retry-After honoured up to a minute. It rides out a
+//     blip: a reset connection, one 503, a 429. Clients that retry above the
+//     transport count against the same 4 (ArcGIS errors inside a 200 body,
+//     which the transport cannot see; the Open311 POST, which the transport
+//     must not repeat; an SFTP reconnect, 3), so one call makes at most 4
+//     attempts whichever layer sees the failure. Each retry is logged at
+//     info, each give-up at warn, through the client's Options.Logger.
+//  2. Tries within a run (Config.Tries, 2): one more application of the
+//     item after the sink gave up on it, after the engine's backoff (200ms
+//     doubling to 30s, or the target's Retry-After when longer). It is for
+//     what only the sink can mend (a search after a lost POST answer, a
+//     device re-read after a 412, a refreshed token), not for a target that
+//     is down: the transport has already waited that out.
+//  3. Carry-over (Config.MaxAttempts, 3 runs): a run that ends with the item
+//     failed carries it into the next run, hours later for the 8-hour and
+//     24-hour workflows, which is what an outage needs. The last run's
+//     failure makes the item dead.
+//
+// So one item whose sink makes one call to a target that keeps failing
+// costs at most 4 × 2 = 8 calls in a run and 4 × 2 × 3 = 24 in all before
+// it is dead and announced (a sink that makes k calls per item multiplies
+// this by k at most). With the earlier default of 4 tries it was 48; tries
+// beyond two only repeated, seconds later, what the transport had just
+// tried four times. A workflow that wants another balance sets Tries and
+// MaxAttempts in its Config and Retry.MaxAttempts in its clients' Options.
 //
 // # Lambda entry
 //

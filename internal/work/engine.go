@@ -51,7 +51,8 @@ type Config struct {
 	// dead (3).
 	MaxAttempts int
 	// Tries is the number of times an item is applied within one run before
-	// the run gives up on it (4).
+	// the run gives up on it (2: the clients' transport already retries each
+	// call; see "Retries: three layers, one bound" in the package doc).
 	Tries int
 	// Backoff is the first retry delay (200ms); it doubles per try, with
 	// jitter, up to MaxBackoff (30s). A Retry-After longer than that wins.
@@ -101,7 +102,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 100)
 	cfg.Chains = cmp.Or(cfg.Chains, 10)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 3)
-	cfg.Tries = cmp.Or(cfg.Tries, 4)
+	cfg.Tries = cmp.Or(cfg.Tries, 2)
 	cfg.Backoff = cmp.Or(cfg.Backoff, 200*time.Millisecond)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 30*time.Second)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 15*time.Minute)
