@@ -89,6 +89,12 @@
 //     payload); the item is dead at once, written to the critical error log
 //     and announced by the Alerter.
 //
+// Whenever items go dead (permanently, on their last attempt, or with a
+// batch the rescuer abandons) the engine also writes a CloudWatch Embedded
+// Metric Format line to Config.Metrics (stdout in Lambda): DeadItems, unit
+// Count, in namespace Citylink/Work with the dimension Workflow, which
+// template.yaml's <W>DeadItemsAlarm sums. No PutMetricData call, no IAM.
+//
 // Result(ref, err) and FromError(err) build the outcome from what a client
 // returned. Every citylink client's errors meet one contract,
 // RetryableError (Retryable() bool) and RetryAfterError (RetryAfter()

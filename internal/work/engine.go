@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -39,6 +40,12 @@ type Config struct {
 	// Alerter is told about dead items; nil means they are only logged and
 	// written to the critical error log.
 	Alerter Alerter
+	// Metrics receives a CloudWatch Embedded Metric Format line, DeadItems
+	// in Citylink/Work by Workflow, whenever items go dead; the template's
+	// <W>DeadItemsAlarm watches it. nil: the function's stdout in Lambda
+	// (AWS_LAMBDA_FUNCTION_NAME set), where CloudWatch Logs turns the line
+	// into the metric without a PutMetricData call; none elsewhere.
+	Metrics io.Writer
 	// Logger defaults to slog.Default(); Clock to the system clock.
 	Logger *slog.Logger
 	Clock  Clock
@@ -85,6 +92,8 @@ type Engine struct {
 	log    *slog.Logger
 	clock  Clock
 	writer itemWriter
+	// metrics writes the dead-item metric; nil writes none.
+	metrics *metricsWriter
 }
 
 // New returns an Engine for cfg, with defaults filled in.
@@ -115,11 +124,12 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("work: batch size, chains, attempts, tries and batches per link must be positive")
 	}
 	return &Engine{
-		cfg:    cfg,
-		db:     cfg.DB,
-		log:    cmp.Or(cfg.Logger, slog.Default()).With("workflow", cfg.Workflow),
-		clock:  cmp.Or[Clock](cfg.Clock, systemClock{}),
-		writer: copyItems,
+		cfg:     cfg,
+		db:      cfg.DB,
+		log:     cmp.Or(cfg.Logger, slog.Default()).With("workflow", cfg.Workflow),
+		clock:   cmp.Or[Clock](cfg.Clock, systemClock{}),
+		writer:  copyItems,
+		metrics: newMetricsWriter(cfg.Metrics),
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package work
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,17 +85,19 @@ func TestRepeatedKeysMakeOneItem(t *testing.T) {
 
 // TestPoisonBatchIsAbandoned has every worker that takes a batch die on it:
 // after MaxClaims claims the rescuer gives the batch up, its items die with
-// an alert, and the run closes.
+// an alert and the DeadItems metric, and the run closes.
 func TestPoisonBatchIsAbandoned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	items := makeItems("pole", 10)
 	var alerts alertRecorder
+	var metrics bytes.Buffer
 	h := newHarness(t, &pageSource{items: items, pageSize: 10}, func(c *Config) {
 		c.LeaseTTL = time.Minute
 		c.MaxClaims = 2
 		c.MaxAttempts = 1
 		c.Alerter = &alerts
+		c.Metrics = &metrics
 	})
 	h.lose = func(Link) bool { return true }
 	h.sink.midBatch = func(ctx context.Context) error {
@@ -124,6 +127,13 @@ func TestPoisonBatchIsAbandoned(t *testing.T) {
 	}
 	if len(alerts.dead) != 10 || alerts.dead[0].Run != res.Run || alerts.dead[0].Attempts != 1 || alerts.dead[0].Key == "" {
 		t.Fatalf("alerts = %+v, want the 10 items", alerts.dead)
+	}
+	var line struct {
+		Workflow string
+		Dead     int `json:"DeadItems"`
+	}
+	if err := json.Unmarshal(metrics.Bytes(), &line); err != nil || line.Dead != 10 || line.Workflow != h.engine.Workflow() {
+		t.Fatalf("dead-item metric %q (%v), want one line of 10 for %s", metrics.String(), err, h.engine.Workflow())
 	}
 }
 

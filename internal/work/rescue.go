@@ -233,11 +233,7 @@ func (e *Engine) abandon(ctx context.Context, res *RescueResult) error {
 			return fmt.Errorf("abandoning batches: %w", err)
 		}
 		res.Abandoned += n
-		if len(dead) > 0 && e.cfg.Alerter != nil {
-			if err := e.cfg.Alerter.Alert(ctx, dead); err != nil {
-				e.log.ErrorContext(ctx, "alerting dead items", "error", err)
-			}
-		}
+		e.announceDead(ctx, e.log, dead)
 		if n < e.cfg.RescueLimit {
 			return nil
 		}

@@ -143,12 +143,7 @@ func (e *Engine) work(ctx context.Context, log *slog.Logger, b *batch) (more, do
 	if len(rec.dead) > 0 {
 		log.ErrorContext(ctx, "items dead", "batch", b.seq, "dead", len(rec.dead), "first_key", rec.dead[0].Key,
 			"first_error", rec.dead[0].Error)
-		if e.cfg.Alerter != nil {
-			if err := e.cfg.Alerter.Alert(ctx, rec.dead); err != nil {
-				// The dead items are in the critical error log either way.
-				log.ErrorContext(ctx, "alerting dead items", "error", err)
-			}
-		}
+		e.announceDead(ctx, log, rec.dead)
 	}
 	return rec.more, rec.done, nil
 }
