@@ -65,11 +65,14 @@ type Config struct {
 	// jitter, up to MaxBackoff (30s). A Retry-After longer than that wins.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
-	// LeaseTTL is how long a claimed batch belongs to its worker (15m, the
-	// longest a Lambda can run).
+	// LeaseTTL is how long a claimed batch belongs to its worker, and a
+	// planning run to the invocation planning it since its last page (15m,
+	// the longest a Lambda can run).
 	LeaseTTL time.Duration
 	// Margin is the time a worker keeps in hand before its context's deadline
-	// to record what it did and hand its chain on (20s).
+	// to record what it did and hand its chain on (20s). A plan keeps it
+	// and the longest page it has read so far: it starts no page later than
+	// that, and a page call still running at the margin is cut off.
 	Margin time.Duration
 	// BatchesPerLink is how many batches one link works through before it
 	// publishes the next link (1).

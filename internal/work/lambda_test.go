@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -135,5 +136,47 @@ func TestHandleRefusesUnknownInput(t *testing.T) {
 	}
 	if n := intQuery(t, h.pool, `SELECT count(*)::int FROM runs`); n != 0 {
 		t.Fatalf("refused input opened %d runs", n)
+	}
+}
+
+// TestHandlePlanCutByDeadlineSucceeds invokes the plan tick with a deadline
+// that cuts the plan short: the invocation succeeds (the run is left in
+// planning, and Lambda must not retry it as a failure), and the rescue
+// ticks that follow finish the plan.
+func TestHandlePlanCutByDeadlineSucceeds(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 60)
+	src := &pageSource{items: items, pageSize: 10}
+	rec := &linkRecorder{}
+	h := newHarness(t, src, func(c *Config) { c.Publisher = rec; c.Margin = 30 * time.Second })
+	src.onCall = func(context.Context, int, Watermark) error {
+		h.clock.Advance(time.Minute)
+		return nil
+	}
+	handler := lambda.NewHandler(h.engine.Handle)
+	invoke := func(path string) {
+		t.Helper()
+		ctx, cancel := context.WithDeadline(context.Background(), h.clock.Now().Add(3*time.Minute))
+		defer cancel()
+		if _, err := handler.Invoke(ctx, scheduleInput(t, path, h.engine.Workflow())); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	invoke("testdata/scheduler-plan.json")
+	var state string
+	if err := h.pool.QueryRow(context.Background(), `SELECT state FROM runs`).Scan(&state); err != nil || state != "planning" {
+		t.Fatalf("run after the cut plan tick: %q, %v; want planning", state, err)
+	}
+	for i := 0; state == "planning"; i++ {
+		if i == 10 {
+			t.Fatal("rescue ticks never finished the plan")
+		}
+		invoke("testdata/scheduler-rescue.json")
+		if err := h.pool.QueryRow(context.Background(), `SELECT state FROM runs`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if state != "running" || src.calls != 6 || len(rec.links) == 0 {
+		t.Fatalf("after the rescue ticks: run %s, %d source calls, %d links; want running, 6 calls, links", state, src.calls, len(rec.links))
 	}
 }

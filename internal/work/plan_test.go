@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // tableState is what a failed plan must leave as it was.
@@ -339,4 +342,149 @@ func TestTwoPlansAtOnceOpenOneRun(t *testing.T) {
 	if n := intQuery(t, h.pool, `SELECT count(*) FROM items`); n != 50 {
 		t.Fatalf("%d items, want 50", n)
 	}
+}
+
+// TestDeadPlannerHoldsTheRunUntilItsLeaseExpires has the invocation that
+// was planning a run die holding its lease (no release, as a Lambda killed
+// at its timeout): until the lease expires neither a plan nor the rescuer
+// touches the run; then the rescuer continues it from its cursor.
+func TestDeadPlannerHoldsTheRunUntilItsLeaseExpires(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 100)
+	src := &pageSource{items: items, pageSize: 10}
+	h := newHarness(t, src, func(c *Config) { c.BatchSize = 10; c.Margin = 30 * time.Second })
+	src.onCall = func(context.Context, int, Watermark) error {
+		h.clock.Advance(time.Minute)
+		return nil
+	}
+	res, err := h.engine.Plan(deadlineIn(t, h, 4*time.Minute))
+	if err != nil || !res.Planning || res.Pages == 0 {
+		t.Fatalf("first plan = %+v, %v; want it paused after some pages", res, err)
+	}
+	// The next invocation takes the run and dies in it.
+	ctx := context.Background()
+	if _, err := h.pool.Exec(ctx, `UPDATE runs SET plan_owner = 'dead', plan_expires_at = $2 WHERE id = $1`,
+		res.Run, h.clock.Now().Add(h.engine.LeaseTTL())); err != nil {
+		t.Fatal(err)
+	}
+	calls := src.calls
+	if _, err := h.engine.Plan(ctx); !errors.Is(err, ErrRunOpen) {
+		t.Fatalf("plan while the dead planner's lease lasts = %v, want ErrRunOpen", err)
+	}
+	if r, err := h.engine.Rescue(ctx); err != nil || r.Resumed != 0 {
+		t.Fatalf("rescue while the lease lasts = %+v, %v; want the run left alone", r, err)
+	}
+	if src.calls != calls {
+		t.Fatal("the source was read while another invocation held the run")
+	}
+	h.clock.Advance(h.engine.LeaseTTL() + time.Second)
+	r, err := h.engine.Rescue(ctx)
+	if err != nil || r.Resumed != 1 || !r.ResumedDone || r.ResumedItems != 100 {
+		t.Fatalf("rescue after the lease expired = %+v, %v; want the plan finished with 100 items", r, err)
+	}
+	if src.calls != 10 {
+		t.Fatalf("source called %d times for 10 pages", src.calls)
+	}
+	h.wait(t)
+	checkExactlyOnce(t, h, res.Run, items)
+	keysOnce(t, h, res.Run, items)
+}
+
+// TestOvertakenPlannerWritesNothing has a planner wait on the source past
+// its lease: another invocation takes the run over and finishes it, and
+// the page the first one then brings back is not recorded.
+func TestOvertakenPlannerWritesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	items := makeItems("pole", 60)
+	src := &pageSource{items: items, pageSize: 10}
+	h := newHarness(t, src, func(c *Config) { c.BatchSize = 10 })
+	blocked, release := make(chan struct{}), make(chan struct{})
+	src.onCall = func(_ context.Context, call int, _ Watermark) error {
+		if call == 3 {
+			close(blocked)
+			<-release
+		}
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := h.engine.Plan(ctx)
+		first <- err
+	}()
+	<-blocked
+	h.clock.Advance(h.engine.LeaseTTL() + time.Second)
+	r, err := h.engine.Rescue(ctx)
+	if err != nil || r.Resumed != 1 || !r.ResumedDone || r.ResumedItems != 60 {
+		t.Fatalf("rescue = %+v, %v; want the plan taken over and finished with 60 items", r, err)
+	}
+	close(release)
+	if err := <-first; !errors.Is(err, ErrRunOpen) {
+		t.Fatalf("overtaken plan = %v, want ErrRunOpen", err)
+	}
+	h.wait(t)
+	run := int64(intQuery(t, h.pool, `SELECT id FROM runs`))
+	if n := intQuery(t, h.pool, `SELECT plan_pages FROM runs WHERE id = $1`, run); n != 6 {
+		t.Fatalf("run recorded %d pages, want 6", n)
+	}
+	checkExactlyOnce(t, h, run, items)
+	keysOnce(t, h, run, items)
+}
+
+// TestConcurrentPlannersShareOneRun has four invocations plan at once, over
+// and over, each with room for a few pages: they take turns on one run,
+// each page is read and recorded once, and every key gets one item.
+func TestConcurrentPlannersShareOneRun(t *testing.T) {
+	t.Parallel()
+	items := makeItems("pole", 400)
+	src := &pageSource{items: items, pageSize: 10}
+	h := newHarness(t, src, func(c *Config) { c.BatchSize = 25; c.Margin = 30 * time.Second })
+	src.onCall = func(context.Context, int, Watermark) error {
+		h.clock.Advance(time.Minute)
+		return nil
+	}
+	ctx := context.Background()
+	var g errgroup.Group
+	var planned atomic.Int64
+	for range 4 {
+		g.Go(func() error {
+			for {
+				pctx, cancel := context.WithDeadline(ctx, h.clock.Now().Add(4*time.Minute))
+				res, err := h.engine.Plan(pctx)
+				cancel()
+				switch {
+				case errors.Is(err, ErrRunOpen):
+					var open bool
+					if err := h.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE state = 'planning')`).Scan(&open); err != nil {
+						return err
+					}
+					if !open {
+						return nil
+					}
+					runtime.Gosched()
+				case err != nil:
+					return err
+				case !res.Planning:
+					planned.Add(1)
+					return nil
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := planned.Load(); n != 1 {
+		t.Fatalf("%d plans finished a run, want 1", n)
+	}
+	if src.calls != 40 {
+		t.Fatalf("source called %d times for 40 pages", src.calls)
+	}
+	h.wait(t)
+	if n := intQuery(t, h.pool, `SELECT count(*) FROM runs`); n != 1 {
+		t.Fatalf("%d runs, want 1", n)
+	}
+	run := int64(intQuery(t, h.pool, `SELECT id FROM runs`))
+	checkExactlyOnce(t, h, run, items)
+	keysOnce(t, h, run, items)
 }
