@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/citylink/citylink/internal/citysim/utilitysim"
 	"github.com/citylink/citylink/internal/httpretry"
 	"github.com/citylink/citylink/internal/utility"
 )
@@ -56,5 +58,34 @@ func TestOptionsLoggerLogsRetries(t *testing.T) {
 	}
 	if strings.Contains(log, token) {
 		t.Errorf("retry log carries the token:\n%s", log)
+	}
+}
+
+// TestSFTPOptionsLoggerLogsRetries delivers to an SFTP drop that cuts every
+// upload: each reconnect is logged through SFTPOptions.Logger, in the shape
+// the HTTP transport logs its retries.
+func TestSFTPOptionsLoggerLogsRetries(t *testing.T) {
+	t.Parallel()
+	_, cfg := startSFTP(t, utilitysim.SFTPOptions{Seed: 3, DropRate: 1})
+	var buf bytes.Buffer
+	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	cfg.Retry = httpretry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond}
+	d, err := utility.NewSFTP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Deliver(context.Background(), "cut.csv", inventoryFile(t, 10)); err == nil {
+		t.Fatal("a cut upload reported success")
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two retries logged for three attempts:\n%s", buf.String())
+	}
+	for i, l := range lines {
+		for _, want := range []string{`"msg":"retrying"`, `"method":"SFTP PUT"`, `"target":"` + cfg.Addr, `"attempt":` + strconv.Itoa(i+1), `"error":`, `"delay":`} {
+			if !strings.Contains(l, want) {
+				t.Errorf("retry %d lacks %s: %s", i+1, want, l)
+			}
+		}
 	}
 }
