@@ -78,7 +78,8 @@ type Parts struct {
 	// previews.
 	Target string
 	// Preview writes the edits items would make in the target, reading it
-	// but writing nothing anywhere. Nil when the workflow has none yet.
+	// but writing nothing anywhere (wired with Env.ReadOnly, whose Sink may
+	// then be nil). Every workflow has one; `citylink run --dry-run` uses it.
 	Preview func(ctx context.Context, items []work.Item, w io.Writer) error
 }
 

@@ -14,14 +14,14 @@ import (
 	"github.com/citylink/citylink/internal/billingexport"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/gissync"
-	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/open311"
 	"github.com/citylink/citylink/internal/utility"
 	"github.com/citylink/citylink/internal/work"
 )
 
 // cmsClient is the streetlight CMS: CMS_URL and the secret CMS_API_KEY.
-func cmsClient(ctx context.Context, s *lambdaconfig.Settings) (*cms.Client, string, error) {
+func cmsClient(ctx context.Context, env Env) (*cms.Client, string, error) {
+	s := env.Settings
 	base, err := s.String("CMS_URL")
 	if err != nil {
 		return nil, "", err
@@ -30,7 +30,7 @@ func cmsClient(ctx context.Context, s *lambdaconfig.Settings) (*cms.Client, stri
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := cms.New(cms.Options{BaseURL: base, APIKey: key})
+	c, err := cms.New(cms.Options{BaseURL: base, APIKey: key, Logger: env.logger()})
 	if err != nil {
 		return nil, "", fmt.Errorf("CMS_URL: %w", err)
 	}
@@ -78,7 +78,7 @@ func wireArcGISImport(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	c, base, err := cmsClient(ctx, s)
+	c, base, err := cmsClient(ctx, env)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -105,11 +105,11 @@ func wireBillingExport(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, fmt.Errorf("BILLING_MAPPING: %w", err)
 	}
-	c, _, err := cmsClient(ctx, s)
+	c, _, err := cmsClient(ctx, env)
 	if err != nil {
 		return Parts{}, err
 	}
-	drop, target, err := deliverer(ctx, s)
+	drop, target, err := deliverer(ctx, env)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -125,7 +125,8 @@ func wireBillingExport(ctx context.Context, env Env) (Parts, error) {
 }
 
 // deliverer is the configured delivery to the utility, and its name.
-func deliverer(ctx context.Context, s *lambdaconfig.Settings) (billingexport.Deliverer, string, error) {
+func deliverer(ctx context.Context, env Env) (billingexport.Deliverer, string, error) {
+	s := env.Settings
 	kind, err := s.OneOf("UTILITY_DELIVERY", "https", "sftp")
 	if err != nil {
 		return nil, "", err
@@ -139,7 +140,7 @@ func deliverer(ctx context.Context, s *lambdaconfig.Settings) (billingexport.Del
 		if err != nil {
 			return nil, "", err
 		}
-		d, err := utility.NewHTTPS(utility.HTTPSOptions{BaseURL: base, Token: token})
+		d, err := utility.NewHTTPS(utility.HTTPSOptions{BaseURL: base, Token: token, Logger: env.logger()})
 		if err != nil {
 			return nil, "", fmt.Errorf("UTILITY_URL: %w", err)
 		}
@@ -171,7 +172,7 @@ func deliverer(ctx context.Context, s *lambdaconfig.Settings) (billingexport.Del
 	if err != nil {
 		return nil, "", fmt.Errorf("UTILITY_SFTP_HOST_KEY: %w", err)
 	}
-	d, err := utility.NewSFTP(utility.SFTPConfig{Addr: addr, User: user, Signer: signer, HostKey: host, Dir: dir})
+	d, err := utility.NewSFTP(utility.SFTPConfig{Addr: addr, User: user, Signer: signer, HostKey: host, Dir: dir, Logger: env.logger()})
 	if err != nil {
 		return nil, "", fmt.Errorf("UTILITY_SFTP_ADDR: %w", err)
 	}
@@ -183,7 +184,7 @@ func deliverer(ctx context.Context, s *lambdaconfig.Settings) (billingexport.Del
 // or xml).
 func wireAlarm311(ctx context.Context, env Env) (Parts, error) {
 	s := env.Settings
-	c, _, err := cmsClient(ctx, s)
+	c, _, err := cmsClient(ctx, env)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -195,22 +196,29 @@ func wireAlarm311(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	o, err := open311.New(open311.Options{BaseURL: base, APIKey: key,
+	o, err := open311.New(open311.Options{BaseURL: base, APIKey: key, Logger: env.logger(),
 		JurisdictionID: s.Optional("OPEN311_JURISDICTION", ""),
 		Format:         open311.Format(strings.ToLower(s.Optional("OPEN311_FORMAT", "")))})
 	if err != nil {
 		return Parts{}, fmt.Errorf("OPEN311_URL/OPEN311_FORMAT: %w", err)
 	}
-	cfg := alarm311.Config{DB: env.DB, CMS: c, Open311: o, Logger: env.logger()}
+	cfg := alarm311.Config{DB: env.DB, CMS: c, Open311: o, Logger: env.logger(), ReadOnly: env.ReadOnly}
 	src, err := alarm311.NewSource(cfg)
 	if err != nil {
 		return Parts{}, err
 	}
-	sink, err := alarm311.NewSink(cfg)
-	if err != nil {
+	parts := Parts{Source: src, Target: "Open311 " + base,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return alarm311.Preview(ctx, cfg, items, w)
+		}}
+	if env.ReadOnly {
+		// The sink refuses a read-only configuration: a preview has none.
+		return parts, nil
+	}
+	if parts.Sink, err = alarm311.NewSink(cfg); err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "Open311 " + base}, nil
+	return parts, nil
 }
 
 // gisConfig is the configuration both GIS directions share: the CMS
@@ -222,7 +230,7 @@ func gisConfig(ctx context.Context, env Env) (gissync.Config, string, string, er
 	if err != nil {
 		return gissync.Config{}, "", "", err
 	}
-	c, cmsURL, err := cmsClient(ctx, s)
+	c, cmsURL, err := cmsClient(ctx, env)
 	if err != nil {
 		return gissync.Config{}, "", "", err
 	}
@@ -247,7 +255,10 @@ func wireGISPush(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "DOT GIS " + dotURL}, nil
+	return Parts{Source: src, Sink: sink, Target: "DOT GIS " + dotURL,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return gissync.PreviewPush(ctx, cfg, items, w)
+		}}, nil
 }
 
 // wireGISPull: DOT GIS edits into the CMS.
@@ -264,5 +275,8 @@ func wireGISPull(ctx context.Context, env Env) (Parts, error) {
 	if err != nil {
 		return Parts{}, err
 	}
-	return Parts{Source: src, Sink: sink, Target: "CMS " + cmsURL}, nil
+	return Parts{Source: src, Sink: sink, Target: "CMS " + cmsURL,
+		Preview: func(ctx context.Context, items []work.Item, w io.Writer) error {
+			return gissync.PreviewPull(ctx, cfg, items, w)
+		}}, nil
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citylink/citylink/internal/awstest"
+	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/localaws"
+	"github.com/citylink/citylink/internal/pgtest"
+)
+
+// TestRunOutsideDev runs every workflow with `citylink run` the way an
+// operator does against the city's systems: the environment holds the
+// database and the systems' settings, the CMS key by name in Secrets
+// Manager, and no citylink dev is running. A dry run first writes nothing;
+// the run then plans, works its links in process, prints progress lines
+// (the output is not a terminal) and its counts; a dry run after it finds
+// nothing left. Not parallel: it sets the process environment.
+func TestRunOutsideDev(t *testing.T) {
+	ctx := context.Background()
+	sys, err := citysim.StartSystems(citysim.SystemsOptions{Seed: 9, Lights: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Close)
+	// An hour of city life: alarms raised, audits approved, poles edited.
+	if err := sys.Advance(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	secrets := awstest.StartSecrets(t)
+	dbURL := pgtest.URL(t)
+	for k, v := range devSettings(sys) {
+		t.Setenv(k, v)
+	}
+	for k, v := range map[string]string{
+		"DATABASE_URL": dbURL, "CMS_API_KEY": "",
+		"CMS_SECRET_ID":    secrets.PutSecret("citylink/cms", `{"api_key": "`+sys.CMS.APIKey()+`"}`),
+		"AWS_ENDPOINT_URL": secrets.Endpoint, "AWS_REGION": localaws.Region,
+		"AWS_ACCESS_KEY_ID": "AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY": "citylink-test-secret",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	db, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	logger := slog.New(slog.DiscardHandler)
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, logger)
+		return out.String(), err
+	}
+
+	before := pgtest.Fingerprint(t, db)
+	for _, wf := range devWorkflows() {
+		out, err := cli("run", wf.Name, "--dry-run")
+		if err != nil || !strings.Contains(out, wf.Name+" dry run: ") || !strings.Contains(out, "nothing is written") {
+			t.Fatalf("dry run of %s: %v\n%.2000s", wf.Name, err, out)
+		}
+		pgtest.SameFingerprint(t, before, pgtest.Fingerprint(t, db))
+		if t.Failed() {
+			t.Fatalf("the dry run of %s wrote to the database", wf.Name)
+		}
+	}
+	if n := len(sys.Inbox.Files()); n != 0 {
+		t.Fatalf("a dry run delivered %d files", n)
+	}
+
+	for _, wf := range devWorkflows() {
+		out, err := cli("run", wf.Name)
+		if err != nil {
+			t.Fatalf("run of %s: %v (exit %d)\n%s", wf.Name, err, exitCode(err, &bytes.Buffer{}), out)
+		}
+		// The plan's line, at least one plain progress line, and the counts.
+		for _, want := range []string{wf.Name + " run ", " " + wf.Name + " succeeded: ", " items (100%)", ", 0 failed, 0 dead"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("run of %s lacks %q:\n%s", wf.Name, want, out)
+			}
+		}
+		again, err := cli("run", wf.Name, "--dry-run")
+		if err != nil || !strings.Contains(again, "0 items since the watermark") {
+			t.Fatalf("dry run after the run of %s: %v\n%.2000s", wf.Name, err, again)
+		}
+	}
+	if files := sys.Inbox.Files(); len(files) != 1 || files[0].Rows == 0 {
+		t.Fatalf("the billing run delivered %+v", files)
+	}
+	// The CMS key was read from its secret once per command, not per call.
+	if n := secrets.Calls(localaws.TargetGetSecretValue); n != 3*len(devWorkflows()) {
+		t.Fatalf("GetSecretValue called %d times for %d commands", n, 3*len(devWorkflows()))
+	}
+
+	// A secret that is not there fails the command, naming the variable.
+	t.Setenv("CMS_SECRET_ID", "citylink/no-such-secret")
+	var stderr bytes.Buffer
+	_, err = cli("run", "gis-push")
+	if code := exitCode(err, &stderr); code != exitFailed || !strings.Contains(stderr.String(), "CMS_SECRET_ID") || !strings.Contains(stderr.String(), "ResourceNotFoundException") {
+		t.Fatalf("missing secret: exit %d, %s", code, stderr.String())
+	}
+	// --console takes the console route whatever the environment, and
+	// without a dev there says how to run here instead.
+	t.Setenv("DATABASE_URL", "")
+	stderr.Reset()
+	_, err = cli("run", "gis-push", "--console", "http://127.0.0.1:1")
+	if code := exitCode(err, &stderr); code != exitFailed || !strings.Contains(stderr.String(), "is it running?") {
+		t.Fatalf("no dev: exit %d, %s", code, stderr.String())
+	}
+}
