@@ -19,10 +19,13 @@ type Action string
 
 // The actions a schedule may ask for.
 const (
-	// ActionPlan rescues, then plans a run (Engine.Tick).
+	// ActionPlan rescues, then plans a run or continues the planning one
+	// (Engine.Tick). A plan that stops before the invocation's deadline
+	// succeeds; the next tick continues it.
 	ActionPlan Action = "plan"
 	// ActionRescue only rescues (Engine.Rescue): expired leases, broken
-	// chains, runs with nothing left to do.
+	// chains, runs with nothing left to do, and a planning run nobody
+	// holds, which it continues; it opens no run.
 	ActionRescue Action = "rescue"
 )
 

@@ -378,21 +378,23 @@ func (e *Engine) writePage(ctx context.Context, tx pgx.Tx, run int64, n int, ite
 	if len(items) == 0 {
 		return 0, 0, nil
 	}
-	keys := make([]string, len(items))
-	for i, it := range items {
-		keys[i] = it.Key
-	}
-	rows, err := tx.Query(ctx, runKeysSQL, run, keys)
-	if err != nil {
-		return 0, 0, fmt.Errorf("looking up the page's keys: %w", err)
-	}
-	known, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, 0, fmt.Errorf("looking up the page's keys: %w", err)
-	}
-	have := make(map[string]bool, len(known))
-	for _, k := range known {
-		have[k] = true
+	have := map[string]bool{}
+	if n > 0 { // a run with no items yet has none of the keys
+		keys := make([]string, len(items))
+		for i, it := range items {
+			keys[i] = it.Key
+		}
+		rows, err := tx.Query(ctx, runKeysSQL, run, keys)
+		if err != nil {
+			return 0, 0, fmt.Errorf("looking up the page's keys: %w", err)
+		}
+		known, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return 0, 0, fmt.Errorf("looking up the page's keys: %w", err)
+		}
+		for _, k := range known {
+			have[k] = true
+		}
 	}
 	fresh := itemRows{workflow: e.cfg.Workflow, run: run, batchSize: e.cfg.BatchSize, n: n}
 	var upKeys, upPayloads []string

@@ -255,8 +255,12 @@ func TestPlanCutByDeadlineResumes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.State != "planning" || p.Closed() {
-			t.Fatalf("run after invocation %d is %s, want planning", rounds, p.State)
+		if p.State != "planning" || p.Closed() || p.Total == 0 {
+			t.Fatalf("run after invocation %d is %s with %d items, want planning with its items so far", rounds, p.State, p.Total)
+		}
+		if runs, err := Runs(context.Background(), h.pool, h.engine.Workflow(), 1); err != nil || len(runs) != 1 ||
+			runs[0].State != "planning" || runs[0].Items != p.Total {
+			t.Fatalf("Runs after invocation %d = %+v, %v; want the run planning with its %d items so far", rounds, runs, err, p.Total)
 		}
 		if n := intQuery(t, h.pool, `SELECT count(*) FROM watermarks`); n != 0 {
 			t.Fatalf("watermark saved after invocation %d, before the source was exhausted", rounds)
