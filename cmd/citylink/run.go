@@ -144,15 +144,17 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 	if dry {
 		return r.dryRun(ctx, out)
 	}
-	res, err := r.eng.Plan(ctx)
-	if errors.Is(err, work.ErrRunOpen) {
-		return fmt.Errorf("%s: a run is still open or being planned; see citylink status --workflow %s: %w", wf.Name, wf.Name, err)
+	// Rescue first, as a tick does: a run an earlier `citylink run` left
+	// behind when it was stopped (or whose links were lost) gets its chains
+	// restarted, and the local publisher hands them to this process.
+	if _, err := r.eng.Rescue(ctx); err != nil {
+		return err
 	}
+	run, err := planHere(ctx, r, out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s run %d: %d items in %d batches on %d chains\n", wf.Name, res.Run, res.Items, res.Batches, res.Chains)
-	p, err := newWatcher(pool, out).watch(ctx, res.Run)
+	p, err := newWatcher(pool, out).watch(ctx, run)
 	if err != nil {
 		return err
 	}
@@ -170,6 +172,35 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 		return errAttention
 	}
 	return nil
+}
+
+// planHere plans a run and returns it; when the workflow has a run open
+// already, it returns that one to watch instead of failing: its chains that
+// no worker holds were restarted here by the rescue before.
+func planHere(ctx context.Context, r *devRunner, out io.Writer) (int64, error) {
+	for {
+		res, err := r.eng.Plan(ctx)
+		if errors.Is(err, work.ErrRunOpen) {
+			runs, lerr := work.Runs(ctx, r.db, r.wf.Name, 1)
+			if lerr != nil {
+				return 0, lerr
+			}
+			if len(runs) == 0 || (runs[0].State != "running" && runs[0].State != "planning") {
+				return 0, fmt.Errorf("%s: %w, and none is listed", r.wf.Name, err)
+			}
+			fmt.Fprintf(out, "%s run %d is open already (%s); watching it, and working here the chains no one works\n", r.wf.Name, runs[0].ID, runs[0].State)
+			return runs[0].ID, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if res.Planning {
+			// Only a deadline stops a plan early; go on from its cursor.
+			continue
+		}
+		fmt.Fprintf(out, "%s run %d: %d items in %d batches on %d chains\n", r.wf.Name, res.Run, res.Items, res.Batches, res.Chains)
+		return res.Run, nil
+	}
 }
 
 // runInDev asks the running citylink dev at console to run (or preview) the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/citylink/citylink/internal/awstest"
 	"github.com/citylink/citylink/internal/citysim"
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/work"
 )
 
 // TestRunOutsideDev runs every workflow with `citylink run` the way an
@@ -97,6 +100,27 @@ func TestRunOutsideDev(t *testing.T) {
 	// The CMS key was read from its secret once per command, not per call.
 	if n := secrets.Calls(localaws.TargetGetSecretValue); n != 3*len(devWorkflows()) {
 		t.Fatalf("GetSecretValue called %d times for %d commands", n, 3*len(devWorkflows()))
+	}
+
+	// A run an earlier `citylink run` left behind (planned, its links lost
+	// with the process) is picked up: the rescue restarts its chains here,
+	// and the command watches it to the end instead of refusing.
+	if err := sys.Advance(time.Now().Add(3 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wf, _ := findWorkflow("gis-pull")
+	left, err := newRunner(ctx, wf, lambdaconfig.FromMap(devSettings(sys)), db, logger, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left.local.Deliver = func(context.Context, work.Link) error { return nil } // the process died
+	res, err := left.eng.Plan(ctx)
+	if err != nil || res.Batches == 0 {
+		t.Fatalf("leaving a run behind: %+v, %v", res, err)
+	}
+	out, err := cli("run", "gis-pull")
+	if err != nil || !strings.Contains(out, fmt.Sprintf("gis-pull run %d is open already", res.Run)) || !strings.Contains(out, fmt.Sprintf("gis-pull run %d succeeded: ", res.Run)) {
+		t.Fatalf("resuming run %d: %v\n%s", res.Run, err, out)
 	}
 
 	// A secret that is not there fails the command, naming the variable.
