@@ -129,6 +129,7 @@ Commands that read the database use DATABASE_URL (or --database-url).
 		newItemsCmd(out),
 		newReplayCmd(out),
 		newRunCmd(out, logger),
+		newBenchCmd(out, logger),
 	)
 	return root
 }

@@ -3,14 +3,11 @@ package arcgisimport_test
 import (
 	"context"
 	"flag"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/arcgis"
@@ -20,6 +17,7 @@ import (
 	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/cms"
 	"github.com/citylink/citylink/internal/httpretry"
+	"github.com/citylink/citylink/internal/measure"
 	"github.com/citylink/citylink/internal/pgtest"
 	"github.com/citylink/citylink/internal/work"
 )
@@ -28,29 +26,6 @@ var (
 	benchLights  = flag.Int("import.lights", simcity.DefaultLights, "lights in the benchmark city, every one an approved audit")
 	benchLatency = flag.Duration("import.latency", 0, "latency added to every simulator call")
 )
-
-// statements counts the SQL statements a pool sends: queries, executions
-// and COPYs, each one round trip.
-type statements struct{ n atomic.Int64 }
-
-func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	s.n.Add(1)
-	return ctx
-}
-func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (s *statements) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
-	s.n.Add(1)
-	return ctx
-}
-func (s *statements) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
-
-// calls counts the HTTP calls a simulator serves.
-func counted(h http.Handler, n *atomic.Int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		h.ServeHTTP(w, r)
-	})
-}
 
 // BenchmarkImportCity imports a whole city in which every light has an
 // approved audit: the plan reads the 270,000 features in keyset pages, ten
@@ -73,10 +48,10 @@ func BenchmarkImportCity(b *testing.B) {
 	faults := simcity.Faults{Latency: *benchLatency}
 	for b.Loop() {
 		b.StopTimer()
-		var auditCalls, cmsCalls atomic.Int64
+		var auditCalls, cmsCalls measure.Calls
 		sim := arcgissim.NewServers(city, arcgissim.Options{Faults: faults}, arcgissim.Options{})
-		auditSrv := httptest.NewServer(counted(sim.Audit, &auditCalls))
-		cmsSrv := httptest.NewServer(counted(cmssim.NewServer(cmssim.Options{City: city, Seed: 1, Faults: faults}), &cmsCalls))
+		auditSrv := httptest.NewServer(auditCalls.Wrap(sim.Audit))
+		cmsSrv := httptest.NewServer(cmsCalls.Wrap(cmssim.NewServer(cmssim.Options{City: city, Seed: 1, Faults: faults})))
 		retry := httpretry.Policy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}
 		audit, err := arcgis.New(arcgis.Options{ServiceURL: auditSrv.URL + "/arcgis/rest/services/" + arcgissim.AuditService + "/FeatureServer",
 			HTTPClient: &http.Client{Transport: httpretry.New(&http.Transport{MaxIdleConnsPerHost: 32}, retry)}})
@@ -91,7 +66,7 @@ func BenchmarkImportCity(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stmts := &statements{}
+		stmts := &measure.Statements{}
 		cfg.ConnConfig.Tracer = stmts
 		cfg.MaxConns = 12
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -132,14 +107,14 @@ func BenchmarkImportCity(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(planned.Seconds(), "plan-s")
 		b.ReportMetric(float64(res.Items)/wall.Seconds(), "items/s")
-		b.ReportMetric(float64(stmts.n.Load())/float64(res.Items), "stmts/item")
+		b.ReportMetric(float64(stmts.Load().Statements)/float64(res.Items), "stmts/item")
 		b.ReportMetric(float64(planCalls), "arcgis-calls")
 		b.ReportMetric(float64(cmsCalls.Load()), "cms-calls")
 		if lat := *benchLatency; lat > 0 {
-			perChain := math.Ceil(float64(res.Batches) / float64(res.Chains))
-			ideal := time.Duration(float64(planCalls)+perChain) * lat
-			b.ReportMetric(ideal.Seconds(), "ideal-s")
-			b.ReportMetric(wall.Seconds()/ideal.Seconds(), "x-ideal")
+			// One CMS bulk upsert per batch: the work's calls are the batches.
+			bound := measure.Bound{PlanCalls: planCalls, WorkCalls: int64(res.Batches), Chains: res.Chains, Latency: lat}
+			b.ReportMetric(bound.Ideal().Seconds(), "ideal-s")
+			b.ReportMetric(bound.Ratio(wall), "x-ideal")
 		}
 		pool.Close()
 		auditSrv.Close()

@@ -49,7 +49,27 @@ type SystemsOptions struct {
 	// Clock is every system's clock; time.Now when nil.
 	Clock  func() time.Time
 	Logger *slog.Logger
+	// City, when set, is served instead of the city of Seed and Lights:
+	// `citylink bench` serves one in which every light has an approved
+	// audit.
+	City *simcity.City
+	// EmptyDOT serves the DOT layer with no features, as before the GIS's
+	// first load: `citylink bench gis-push` fills it.
+	EmptyDOT bool
+	// Wrap, when set, is put around each HTTP system's handler (outside its
+	// faults), by name: SystemAudit, SystemDOT, SystemCMS, SystemOpen311,
+	// SystemUtilityHTTPS. `citylink bench` counts the calls with it.
+	Wrap func(system string, h http.Handler) http.Handler
 }
+
+// Names of the HTTP systems, as SystemsOptions.Wrap is told them.
+const (
+	SystemAudit        = "arcgis-audit"
+	SystemDOT          = "arcgis-dot"
+	SystemCMS          = "cms"
+	SystemOpen311      = "open311"
+	SystemUtilityHTTPS = "utility-https"
+)
 
 // Systems is the simulated city running: the two ArcGIS feature services
 // (the third-party audit layer and the DOT GIS layer), the streetlight CMS,
@@ -90,12 +110,23 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 		f.Seed = opts.Seed*31 + i
 		return f
 	}
-	town := simcity.New(opts.Seed, cmp.Or(opts.Lights, simcity.DefaultLights))
+	town := opts.City
+	if town == nil {
+		town = simcity.New(opts.Seed, cmp.Or(opts.Lights, simcity.DefaultLights))
+	}
+	wrap := opts.Wrap
+	if wrap == nil {
+		wrap = func(_ string, h http.Handler) http.Handler { return h }
+	}
 	auth := arcgissim.Auth{Users: map[string]string{SystemsArcGISUser: SystemsArcGISPassword}}
 	s := &Systems{City: town, logger: logger}
-	s.Servers = arcgissim.NewServers(town,
-		arcgissim.Options{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", "arcgis-audit")},
-		arcgissim.Options{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", "arcgis-dot")})
+	newServers := arcgissim.NewServers
+	if opts.EmptyDOT {
+		newServers = arcgissim.NewServersEmptyDOT
+	}
+	s.Servers = newServers(town,
+		arcgissim.Options{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", SystemAudit)},
+		arcgissim.Options{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", SystemDOT)})
 	s.CMS = cmssim.NewServer(cmssim.Options{City: town, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
 	s.Open311 = open311sim.NewServer(open311sim.Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: town, Logger: logger.With("system", "open311")})
 	s.Inbox = utilitysim.NewInbox(clock)
@@ -118,10 +149,11 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 		return "127.0.0.1:" + strconv.Itoa(opts.BasePort+i)
 	}
 	for i, sys := range []struct {
-		h   http.Handler
-		url *string
-	}{{s.Audit, &s.AuditURL}, {s.DOT, &s.DOTURL}, {s.CMS, &s.CMSURL}, {s.Open311, &s.Open311URL}} {
-		addr, err := s.serve(port(i), sys.h, nil)
+		name string
+		h    http.Handler
+		url  *string
+	}{{SystemAudit, s.Audit, &s.AuditURL}, {SystemDOT, s.DOT, &s.DOTURL}, {SystemCMS, s.CMS, &s.CMSURL}, {SystemOpen311, s.Open311, &s.Open311URL}} {
+		addr, err := s.serve(port(i), wrap(sys.name, sys.h), nil)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -134,7 +166,7 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 		return nil, err
 	}
 	s.UtilityCA = pool
-	addr, err := s.serve(port(4), s.UtilityHTTPS, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	addr, err := s.serve(port(4), wrap(SystemUtilityHTTPS, s.UtilityHTTPS), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,56 @@ func hasService(ss []open311.Service, code string) bool {
 		}
 	}
 	return false
+}
+
+// TestSystemsServeAGivenCityAndAnEmptyDOTLayer checks the options
+// `citylink bench` starts the city with: a city built beforehand, a DOT
+// layer with nothing in it yet, and a wrapper around each system that sees
+// its calls.
+func TestSystemsServeAGivenCityAndAnEmptyDOTLayer(t *testing.T) {
+	t.Parallel()
+	town := simcity.New(3, 500)
+	seen := map[string]int{}
+	var mu sync.Mutex
+	sys, err := citysim.StartSystems(citysim.SystemsOptions{City: town, EmptyDOT: true,
+		Wrap: func(system string, h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen[system]++
+				mu.Unlock()
+				h.ServeHTTP(w, r)
+			})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Close)
+	if sys.City != town || len(sys.City.Lights) != 500 {
+		t.Fatalf("served a city of %d lights, not the one given", len(sys.City.Lights))
+	}
+	if n := sys.DOTLayer.Count(); n != 0 {
+		t.Fatalf("the empty DOT layer has %d features", n)
+	}
+	if sys.AuditLayer.Count() == 0 {
+		t.Fatal("the audit layer is empty too")
+	}
+	dot, err := arcgis.New(arcgis.Options{ServiceURL: sys.DOTURL + "/arcgis/rest/services/" + arcgissim.DOTService + "/FeatureServer",
+		Username: citysim.SystemsArcGISUser, Password: citysim.SystemsArcGISPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := dot.QueryIDs(context.Background(), 0, arcgis.Query{})
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("DOT layer over HTTP: %d ids, %v", len(ids), err)
+	}
+	resp, err := http.Get(sys.CMSURL + "/api/v1/devices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if seen[citysim.SystemDOT] == 0 || seen[citysim.SystemCMS] != 1 || seen[citysim.SystemAudit] != 0 {
+		t.Fatalf("the wrapper saw %v", seen)
+	}
 }

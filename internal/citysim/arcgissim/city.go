@@ -185,7 +185,18 @@ type Servers struct {
 // options value supplies auth, faults, seed, clock and logger; its Services
 // are replaced.
 func NewServers(c *simcity.City, audit, dot Options) *Servers {
-	a := &Servers{AuditLayer: NewAuditLayer(c, LayerConfig{}), DOTLayer: NewDOTLayer(c, LayerConfig{})}
+	return newServers(c, NewDOTLayer(c, LayerConfig{}), audit, dot)
+}
+
+// NewServersEmptyDOT is NewServers with a DOT pole layer that has no
+// features yet, as before the GIS's first load: what a benchmark of
+// gis-push fills with the whole city.
+func NewServersEmptyDOT(c *simcity.City, audit, dot Options) *Servers {
+	return newServers(c, NewDOTLayer(&simcity.City{}, LayerConfig{}), audit, dot)
+}
+
+func newServers(c *simcity.City, dotLayer *Layer, audit, dot Options) *Servers {
+	a := &Servers{AuditLayer: NewAuditLayer(c, LayerConfig{}), DOTLayer: dotLayer}
 	audit.Services = []Service{{Name: AuditService, Description: "Third-party streetlight audits", Layers: []*Layer{a.AuditLayer}}}
 	dot.Services = []Service{{Name: DOTService, Description: "Department of Transportation streetlight poles", Layers: []*Layer{a.DOTLayer}}}
 	a.Audit, a.DOT = NewServer(audit), NewServer(dot)
