@@ -108,7 +108,7 @@ func listRuns(ctx context.Context, db work.DB, out io.Writer, workflow string, l
 		}
 		if !latest[r.Workflow] {
 			latest[r.Workflow] = true
-			attention = attention || p.Failed+p.Dead > 0
+			attention = attention || p.Failed+p.Dead+p.PlanFailures > 0
 		}
 		rows = append(rows, newRunRow(r, p, time.Now()))
 	}
@@ -126,6 +126,11 @@ func listRuns(ctx context.Context, db work.DB, out io.Writer, workflow string, l
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		for _, r := range rows {
+			if r.PlanFailures > 0 {
+				fmt.Fprintf(out, "run %d (%s) stuck planning: %s\n", r.Run, r.Workflow, planFailure(r.Progress))
+			}
 		}
 		if len(rows) == 0 {
 			fmt.Fprintln(out, "no runs yet")
@@ -162,10 +167,20 @@ func showRun(ctx context.Context, db work.DB, out io.Writer, id int64, limit int
 	if err != nil {
 		return err
 	}
-	if p.Failed+p.Dead > 0 {
+	if p.Failed+p.Dead+p.PlanFailures > 0 {
 		return errAttention
 	}
 	return nil
+}
+
+// planFailure says why a run is stuck planning: its plan attempts that
+// failed in a row and the last error.
+func planFailure(p work.Progress) string {
+	at := ""
+	if p.PlanErrorAt != nil {
+		at = ", last at " + p.PlanErrorAt.Local().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("failed %d times in a row%s: %s", p.PlanFailures, at, oneLine(p.PlanError))
 }
 
 func printRun(out io.Writer, d runDetail) error {
@@ -175,8 +190,12 @@ func printRun(out io.Writer, d runDetail) error {
 		fmt.Fprintf(out, "   finished %s", d.Finished.Local().Format(time.RFC3339))
 	}
 	fmt.Fprintf(out, "\nduration  %s   %.1f items/s\n", seconds(d.Seconds), d.ItemsPerSec)
-	fmt.Fprintf(out, "items     %d: %d succeeded, %d skipped, %d failed, %d dead, %d pending\n\n",
+	fmt.Fprintf(out, "items     %d: %d succeeded, %d skipped, %d failed, %d dead, %d pending\n",
 		d.Total, d.Succeeded, d.Skipped, d.Failed, d.Dead, d.Pending)
+	if d.PlanFailures > 0 {
+		fmt.Fprintf(out, "plan      %s\n", planFailure(d.Progress))
+	}
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BATCH\tSTATE\tITEMS\tCLAIMS\tCHAIN\tFINISHED")
 	for _, b := range d.BatchList {

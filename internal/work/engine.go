@@ -96,6 +96,9 @@ type Config struct {
 	// MaxClaims invocations per batch, and a batch that never finishes
 	// still ends. (Tries is per claim: it does not bound hand-ons.)
 	MaxClaims int
+	// PlanAlertAfter is how many plan attempts of a run in a row must fail
+	// (the source errs) before the Alerter is told, once (3).
+	PlanAlertAfter int
 	// RescueLimit is how many expired leases the rescuer returns per
 	// statement (1000).
 	RescueLimit int
@@ -138,6 +141,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Owner = cmp.Or(cfg.Owner, fmt.Sprintf("%s/%d", cmp.Or(host, "worker"), os.Getpid()))
 	cfg.MaxClaims = cmp.Or(cfg.MaxClaims, 5)
 	cfg.RescueLimit = cmp.Or(cfg.RescueLimit, 1000)
+	cfg.PlanAlertAfter = cmp.Or(cfg.PlanAlertAfter, 3)
 	if cfg.BatchSize < 1 || cfg.Chains < 1 || cfg.MaxAttempts < 1 || cfg.Tries < 1 || cfg.BatchesPerLink < 1 || cfg.MaxClaims < 1 {
 		return nil, errors.New("work: batch size, chains, attempts, tries and batches per link must be positive")
 	}

@@ -159,6 +159,23 @@ type Alerter interface {
 	Alert(ctx context.Context, dead []DeadItem) error
 }
 
+// PlanFailure is a plan that failed PlanAlertAfter times in a row: its
+// run stays in planning, retried every tick, until the source answers.
+type PlanFailure struct {
+	Workflow string    `json:"workflow"`
+	Run      int64     `json:"run"`
+	Failures int       `json:"failures"`
+	Error    string    `json:"error"`
+	At       time.Time `json:"at"`
+}
+
+// PlanAlerter is an Alerter that also announces plans that keep failing.
+// The engine uses it when its Alerter has it (SNSAlerter does); otherwise
+// such a plan is only logged, and shown by `citylink status`.
+type PlanAlerter interface {
+	AlertPlan(ctx context.Context, f PlanFailure) error
+}
+
 // Clock tells the time. Leases and the rescuer use it, so tests can move
 // time forward instead of sleeping.
 type Clock interface {

@@ -23,11 +23,16 @@ type Run struct {
 	Skipped   int        `json:"skipped"`
 	Failed    int        `json:"failed"`
 	Dead      int        `json:"dead"`
+	// PlanFailures, PlanError and PlanErrorAt say why a run is stuck
+	// planning, as in Progress.
+	PlanFailures int        `json:"plan_failures,omitempty"`
+	PlanError    string     `json:"plan_error,omitempty"`
+	PlanErrorAt  *time.Time `json:"plan_error_at,omitempty"`
 }
 
 const runsSQL = `
 SELECT id, workflow, state, started_at, finished_at, batch_count, item_count, carried_count,
-       succeeded, skipped, failed, dead
+       succeeded, skipped, failed, dead, plan_failures, coalesce(plan_error, ''), plan_error_at
 FROM runs
 WHERE $1 = '' OR workflow = $1
 ORDER BY started_at DESC, id DESC
@@ -43,7 +48,7 @@ func Runs(ctx context.Context, db DB, workflow string, limit int) ([]Run, error)
 	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Run, error) {
 		var x Run
 		err := r.Scan(&x.ID, &x.Workflow, &x.State, &x.Started, &x.Finished, &x.Batches, &x.Items,
-			&x.Carried, &x.Succeeded, &x.Skipped, &x.Failed, &x.Dead)
+			&x.Carried, &x.Succeeded, &x.Skipped, &x.Failed, &x.Dead, &x.PlanFailures, &x.PlanError, &x.PlanErrorAt)
 		return x, err
 	})
 	if err != nil {

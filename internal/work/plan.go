@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,8 +80,17 @@ WHERE i.run_id = $1 AND i.source_key = u.key`
 const recordPageSQL = `
 UPDATE runs
 SET item_count = @items, plan_cursor = @cursor, plan_pages = plan_pages + 1, plan_repeated = plan_repeated + @repeated,
-    plan_expires_at = @expires
+    plan_expires_at = @expires, plan_failures = 0, plan_error = NULL, plan_error_at = NULL
 WHERE id = @run`
+
+// failPlanSQL records a failed plan attempt on its run and releases the
+// lease, so the next tick tries again and status can say why it is stuck.
+const failPlanSQL = `
+UPDATE runs
+SET plan_owner = NULL, plan_expires_at = NULL,
+    plan_error = @error, plan_error_at = @now, plan_failures = plan_failures + 1
+WHERE id = @run AND plan_owner = @owner
+RETURNING plan_failures`
 
 const releasePlanSQL = `UPDATE runs SET plan_owner = NULL, plan_expires_at = NULL WHERE id = $1 AND plan_owner = $2`
 
@@ -247,13 +257,15 @@ func (e *Engine) planPages(ctx context.Context, p *planState) (PlanResult, error
 			err = checkPage(page)
 		}
 		if err != nil {
-			e.releasePlan(ctx, p)
 			if cut {
+				e.releasePlan(ctx, p)
 				log.InfoContext(ctx, "plan paused: a page ran into the deadline; the next tick continues it",
 					"items", p.items, "pages", p.pages)
 				return p.result(), nil
 			}
-			return p.result(), fmt.Errorf("reading page %d of the source: %w", p.pages+1, err)
+			err = fmt.Errorf("reading page %d of the source: %w", p.pages+1, err)
+			e.planFailed(ctx, log, p, err)
+			return p.result(), err
 		}
 		res, done, err := e.recordPage(ctx, p, page, e.planLease(longest))
 		if errors.Is(err, errPlanLost) {
@@ -312,6 +324,39 @@ func (e *Engine) releasePlan(ctx context.Context, p *planState) {
 	defer cancel()
 	if _, err := e.db.Exec(ctx, releasePlanSQL, p.run, p.owner); err != nil {
 		e.log.ErrorContext(ctx, "planning lease not released; it expires", "run", p.run, "error", err)
+	}
+}
+
+// planFailed records a failed plan attempt and releases the run; when it
+// is the PlanAlertAfter-th failure in a row, it alerts, once: later
+// failures count on without alerting again. It runs even when ctx has
+// ended; if it fails, the lease expires.
+func (e *Engine) planFailed(ctx context.Context, log *slog.Logger, p *planState, failure error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := e.clock.Now()
+	var n int
+	err := e.db.QueryRow(ctx, failPlanSQL, pgx.NamedArgs{
+		"run": p.run, "owner": p.owner, "error": failure.Error(), "now": now,
+	}).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return // another invocation took the run over
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "plan failure not recorded; the planning lease expires", "error", err)
+		return
+	}
+	log.ErrorContext(ctx, "plan failed; the next tick tries again", "failures", n, "error", failure)
+	if n != e.cfg.PlanAlertAfter {
+		return
+	}
+	pa, ok := e.cfg.Alerter.(PlanAlerter)
+	if !ok {
+		return
+	}
+	f := PlanFailure{Workflow: e.cfg.Workflow, Run: p.run, Failures: n, Error: failure.Error(), At: now}
+	if err := pa.AlertPlan(ctx, f); err != nil {
+		log.ErrorContext(ctx, "plan failure not alerted", "error", err)
 	}
 }
 

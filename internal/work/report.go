@@ -27,6 +27,12 @@ type Progress struct {
 	Skipped   int        `json:"skipped"`
 	Failed    int        `json:"failed"`
 	Dead      int        `json:"dead"`
+	// PlanFailures counts the plan attempts of a planning run that failed
+	// in a row (the source erred), PlanError and PlanErrorAt the last one:
+	// why a run is stuck planning. A recorded page clears them.
+	PlanFailures int        `json:"plan_failures,omitempty"`
+	PlanError    string     `json:"plan_error,omitempty"`
+	PlanErrorAt  *time.Time `json:"plan_error_at,omitempty"`
 }
 
 // Done counts the items that have an outcome.
@@ -43,7 +49,8 @@ SELECT r.id, r.workflow, r.state, r.started_at, r.finished_at,
        count(i.id) FILTER (WHERE i.state = 'succeeded'),
        count(i.id) FILTER (WHERE i.state = 'skipped'),
        count(i.id) FILTER (WHERE i.state = 'failed'),
-       count(i.id) FILTER (WHERE i.state = 'dead')
+       count(i.id) FILTER (WHERE i.state = 'dead'),
+       r.plan_failures, coalesce(r.plan_error, ''), r.plan_error_at
 FROM runs r LEFT JOIN items i ON i.run_id = r.id
 WHERE r.id = $1
 GROUP BY r.id`
@@ -52,7 +59,8 @@ GROUP BY r.id`
 func RunProgress(ctx context.Context, db DB, run int64) (Progress, error) {
 	var p Progress
 	err := db.QueryRow(ctx, progressSQL, run).Scan(&p.Run, &p.Workflow, &p.State, &p.Started, &p.Finished,
-		&p.Total, &p.Pending, &p.Succeeded, &p.Skipped, &p.Failed, &p.Dead)
+		&p.Total, &p.Pending, &p.Succeeded, &p.Skipped, &p.Failed, &p.Dead,
+		&p.PlanFailures, &p.PlanError, &p.PlanErrorAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, fmt.Errorf("run %d: %w", run, ErrRunNotFound)
 	}

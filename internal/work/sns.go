@@ -81,6 +81,26 @@ const (
 	maxAlertError = 4 << 10   // per item's error text
 )
 
+// AlertPlan announces a plan that keeps failing.
+func (a *SNSAlerter) AlertPlan(ctx context.Context, f PlanFailure) error {
+	if len(f.Error) > maxAlertError {
+		f.Error = strings.ToValidUTF8(f.Error[:maxAlertError], "") + "…"
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encoding plan failure: %w", err)
+	}
+	_, err = a.client.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(a.topic),
+		Subject:  aws.String(fmt.Sprintf("citylink %s: plan of run %d failed %d times", f.Workflow, f.Run, f.Failures)),
+		Message:  aws.String(string(b)),
+	})
+	if err != nil {
+		return fmt.Errorf("publishing plan alert to sns: %w", err)
+	}
+	return nil
+}
+
 // Alert publishes the dead items, in as many messages as their size needs.
 func (a *SNSAlerter) Alert(ctx context.Context, dead []DeadItem) error {
 	var (

@@ -265,3 +265,38 @@ func TestSNSAlerterSplitsLargeAlerts(t *testing.T) {
 		t.Fatalf("a 10,000-byte error arrived with %d bytes", len(all[0].Error))
 	}
 }
+
+// TestSNSAlerterAnnouncesAFailingPlan publishes a plan alert to the alert
+// topic through an SNS stand-in: one message naming the workflow, run,
+// failures and error, with its long error cut.
+func TestSNSAlerterAnnouncesAFailingPlan(t *testing.T) {
+	ctx := context.Background()
+	goaws := awstest.StartSNS()
+	defer goaws.Close()
+	client := awstest.SNSClient(goaws.Endpoint)
+	box := &inbox{}
+	endpoint := httptest.NewServer(box)
+	defer endpoint.Close()
+	topic := subscribe(t, ctx, client, "citylink-work-plan-alerts", endpoint.URL)
+
+	var pa PlanAlerter = NewSNSAlerter(client, topic)
+	f := PlanFailure{Workflow: "gis-pull", Run: 12, Failures: 3, Error: "401 " + strings.Repeat("x", 10_000)}
+	if err := pa.AlertPlan(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got := box.take(topic)
+	if len(got) != 1 {
+		t.Fatalf("%d messages, want 1", len(got))
+	}
+	if !strings.Contains(got[0].Subject, "gis-pull: plan of run 12 failed 3 times") {
+		t.Fatalf("subject %q", got[0].Subject)
+	}
+	var back PlanFailure
+	if err := json.Unmarshal([]byte(got[0].Message), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Workflow != "gis-pull" || back.Run != 12 || back.Failures != 3 || !strings.HasPrefix(back.Error, "401 ") ||
+		len(back.Error) > maxAlertError+len("…") {
+		t.Fatalf("plan alert arrived as %+v (error of %d bytes)", back, len(back.Error))
+	}
+}

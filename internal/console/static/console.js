@@ -66,7 +66,8 @@ async function refreshWorkflows() {
     const rows = wf.runs.map((r) => {
       const tr = el("tr", { class: "pick run-row" + (r.run === selectedRun ? " selected" : ""), "data-run": r.run, "data-state": r.state },
         el("td", {}, "#" + r.run),
-        el("td", { class: "state-" + r.state }, r.state),
+        el("td", { class: "state-" + r.state, title: r.plan_failures ? `plan failed ${r.plan_failures} times in a row: ${r.plan_error}` : "" },
+          r.plan_failures ? `${r.state} (plan failed ×${r.plan_failures})` : r.state),
         el("td", {}, el("progress", { max: Math.max(r.total, 1), value: r.total ? r.done : 1 }), " ",
           el("span", { class: "pct" }, `${r.done}/${r.total} (${pct(r.done, r.total)}%)`)),
         el("td", { class: "num" }, r.succeeded), el("td", { class: "num" }, r.skipped),
@@ -109,7 +110,8 @@ async function refreshRun() {
   catch (e) { say($("run-summary"), e.message, true); return; }
   $("run-title").textContent = `Run #${r.run} · ${r.workflow}`;
   $("run").dataset.state = r.state;
-  $("run-summary").textContent = `${r.state}: ${r.total} items, ${r.succeeded} succeeded, ${r.skipped} skipped, ${r.failed} failed, ${r.dead} dead, ${r.pending} pending; ${secs(r.duration_seconds)}, ${r.items_per_second.toFixed(1)} items/s`;
+  $("run-summary").textContent = `${r.state}: ${r.total} items, ${r.succeeded} succeeded, ${r.skipped} skipped, ${r.failed} failed, ${r.dead} dead, ${r.pending} pending; ${secs(r.duration_seconds)}, ${r.items_per_second.toFixed(1)} items/s` +
+    (r.plan_failures ? `; plan failed ${r.plan_failures} times in a row, last at ${when(r.plan_error_at)}: ${r.plan_error}` : "");
   $("run-progress").max = Math.max(r.total, 1);
   $("run-progress").value = r.total ? r.done : 1;
   $("run-pct").textContent = pct(r.done, r.total) + "%";
