@@ -70,8 +70,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// PlanLease is how long a planning run belongs to the invocation
 	// planning it after it took the run or recorded its last page (2m), or
-	// twice its longest page so far when that is longer. Every page renews
-	// it, so it only has to outlast one page: an invocation killed mid-plan
+	// twice its longest page so far when that is longer. It is renewed just
+	// before every call to the source and after every recorded page, so
+	// it only has to outlast one page: an invocation killed mid-plan
 	// (not stopped in time) holds the run that long, not LeaseTTL. A first
 	// page slower than PlanLease may be overtaken by another planner; the
 	// overtaken one then writes nothing, which wastes a page but loses none.

@@ -247,6 +247,14 @@ func (e *Engine) planPages(ctx context.Context, p *planState) (PlanResult, error
 				"items", p.items, "pages", p.pages)
 			return p.result(), nil
 		}
+		if err := e.renewPlan(ctx, p, longest); err != nil {
+			if errors.Is(err, errPlanLost) {
+				log.WarnContext(ctx, "planning lease lost; another invocation continues the plan")
+				return p.result(), ErrRunOpen
+			}
+			e.releasePlan(ctx, p)
+			return p.result(), err
+		}
 		pctx, cancel := e.pageContext(ctx)
 		start := e.clock.Now()
 		page, err := e.cfg.Source.Changes(pctx, p.cursor)
@@ -280,6 +288,23 @@ func (e *Engine) planPages(ctx context.Context, p *planState) (PlanResult, error
 			return res, e.publishHeads(ctx, res)
 		}
 	}
+}
+
+// renewPlan renews the planning lease just before a call to the source,
+// so that the lease runs from the moment the page starts, however long
+// the invocation waited before (for the plan lock, for the clock it read).
+func (e *Engine) renewPlan(ctx context.Context, p *planState, longest time.Duration) error {
+	var n int
+	err := e.db.QueryRow(ctx, holdPlanSQL, pgx.NamedArgs{
+		"run": p.run, "owner": p.owner, "expires": e.clock.Now().Add(e.planLease(longest)),
+	}).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errPlanLost
+	}
+	if err != nil {
+		return fmt.Errorf("renewing planning lease of run %d: %w", p.run, err)
+	}
+	return nil
 }
 
 // planLease is how long the planning lease lasts from now, given the
