@@ -144,14 +144,22 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 	if dry {
 		return r.dryRun(ctx, out)
 	}
-	// Rescue first, as a tick does: a run an earlier `citylink run` left
-	// behind when it was stopped (or whose links were lost) gets its chains
-	// restarted, and the local publisher hands them to this process.
+	// A run an earlier `citylink run` left behind when it was stopped (or
+	// whose links were lost) is looked up before the rescue: the rescue
+	// restarts its chains, and the local publisher works them here at
+	// once, so the run may close before a plan would have seen it open.
+	left, err := openRun(ctx, r)
+	if err != nil {
+		return err
+	}
+	// Rescue first, as a tick does.
 	if _, err := r.eng.Rescue(ctx); err != nil {
 		return err
 	}
-	run, err := planHere(ctx, r, out)
-	if err != nil {
+	run := left
+	if left != 0 {
+		fmt.Fprintf(out, "%s run %d is open already; watching it, and working here the chains no one works\n", wf.Name, left)
+	} else if run, err = planHere(ctx, r, out); err != nil {
 		return err
 	}
 	p, err := newWatcher(pool, out).watch(ctx, run)
@@ -172,6 +180,18 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 		return errAttention
 	}
 	return nil
+}
+
+// openRun is the workflow's open run (planning or running), 0 when none is.
+func openRun(ctx context.Context, r *devRunner) (int64, error) {
+	runs, err := work.Runs(ctx, r.db, r.wf.Name, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(runs) == 0 || (runs[0].State != "running" && runs[0].State != "planning") {
+		return 0, nil
+	}
+	return runs[0].ID, nil
 }
 
 // planHere plans a run and returns it; when the workflow has a run open
