@@ -31,8 +31,9 @@ func (p *sinkPanic) Error() string { return fmt.Sprintf("sink panicked: %v", p.v
 // jittered exponential backoff (or the target's Retry-After, if longer) up to
 // the configured tries, never past the context's deadline less the margin.
 // It returns ctx's error when ctx ends, since nothing can then be recorded.
-// attempt is the batch's claim count, which bounds how often a batch is
-// handed on undone.
+// attempt is the batch's claim count: items whose retry does not fit before
+// the deadline are handed on undone to the chain's next link while it is
+// below Config.MaxClaims, and get their outcome on the MaxClaims-th claim.
 func (e *Engine) apply(ctx context.Context, items []Item, attempt int) (applied, error) {
 	res := applied{final: make(map[int]Outcome, len(items))}
 	todo := make([]int, len(items))
@@ -91,14 +92,16 @@ func (e *Engine) apply(ctx context.Context, items []Item, attempt int) (applied,
 		}
 		delay := max(e.backoff(try), wait)
 		if !e.fits(ctx, delay) {
-			if delay < e.cfg.LeaseTTL && attempt < e.cfg.Tries {
+			if delay < e.cfg.LeaseTTL && attempt < e.cfg.MaxClaims {
 				// Our deadline is near: leave the items undone, and the
 				// chain's next link, with a fresh deadline, retries them.
+				// A slow target may need several invocations for one
+				// batch; MaxClaims, not Tries, bounds how many.
 				break
 			}
 			// The target asks for a longer wait than a worker has, or the
-			// batch has been tried often enough: these items have had their
-			// chance in this run.
+			// batch has been claimed MaxClaims times: these items have had
+			// their chance in this run.
 			for _, i := range again {
 				res.final[i] = outs[slices.Index(todo, i)]
 			}

@@ -136,7 +136,11 @@
 // it is dead and announced (a sink that makes k calls per item multiplies
 // this by k at most). With the earlier default of 4 tries it was 48; tries
 // beyond two only repeated, seconds later, what the transport had just
-// tried four times. A workflow that wants another balance sets Tries and
+// tried four times. Tries count within one claim of the item's batch: a
+// retry that does not fit before the worker's deadline hands the batch on
+// to the chain's next link, which tries again, and Config.MaxClaims (5)
+// bounds those claims, so near deadlines an item may be applied up to
+// MaxClaims times in a run. A workflow that wants another balance sets Tries and
 // MaxAttempts in its Config and Retry.MaxAttempts in its clients' Options.
 //
 // # Lambda entry

@@ -79,8 +79,15 @@ type Config struct {
 	BatchesPerLink int
 	// Owner names this worker in batch leases (host name and process id).
 	Owner string
-	// MaxClaims is how many times a batch is claimed by workers that die
-	// before the rescuer gives up on it and fails its items (5).
+	// MaxClaims bounds the claims of one batch (5). The rescuer gives up
+	// on a batch whose workers died MaxClaims times and fails its undone
+	// items. A batch handed back undone at a deadline (its items' retries
+	// did not fit, or a slow target did not reach them) is claimed again by
+	// the chain's next link, until its MaxClaims-th claim: there items
+	// still retryable at the deadline get their outcome (failed for the
+	// run) instead of being handed on. So a slow target may take up to
+	// MaxClaims invocations per batch, and a batch that never finishes
+	// still ends. (Tries is per claim: it does not bound hand-ons.)
 	MaxClaims int
 	// RescueLimit is how many expired leases the rescuer returns per
 	// statement (1000).
