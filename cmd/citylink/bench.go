@@ -88,16 +88,17 @@ func newBenchCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
 		Long:  benchHelp + "\n\n" + exitCodesHelp,
 		Example: `  citylink bench arcgis-import                          # the 270,000-light city
   citylink bench arcgis-import --lights 20000 --latency 20ms
-  citylink bench gis-push --lights 20000 --json | jq .push.features_per_s`,
+  citylink bench gis-push --lights 20000 --json | jq .push.features_per_s
+  citylink bench billing-export --lights 20000`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError("bench needs a workflow: arcgis-import or gis-push (see citylink bench --help)")
+				return usageError("bench needs a workflow: arcgis-import, gis-push or billing-export (see citylink bench --help)")
 			}
-			return notFound("no benchmark of %q: arcgis-import or gis-push", args[0])
+			return notFound("no benchmark of %q: arcgis-import, gis-push or billing-export", args[0])
 		},
 		RunE: func(c *cobra.Command, args []string) error { return nil },
 	}
-	c.AddCommand(newBenchImportCmd(out, logger), newBenchPushCmd(out, logger))
+	c.AddCommand(newBenchImportCmd(out, logger), newBenchPushCmd(out, logger), newBenchExportCmd(out, logger))
 	return c
 }
 

@@ -112,6 +112,29 @@ func TestBenchGISPush(t *testing.T) {
 	scratchDropped(t, dbURL, b.Database)
 }
 
+// TestBenchBillingExport runs `citylink bench billing-export --json` and
+// checks the utility received one file with a row per light.
+func TestBenchBillingExport(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	var out, stderr bytes.Buffer
+	if err := benchCLI(&out, &stderr, "bench", "billing-export", "--lights", "1500", "--database-url", dbURL, "--json"); err != nil {
+		t.Fatalf("bench billing-export: %v\n%s", err, stderr.String())
+	}
+	var b exportBench
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
+		t.Fatalf("output is not the JSON it should be: %v\n%s", err, out.String())
+	}
+	r := b.Run
+	if r.State != "succeeded" || r.Items != 1500 || r.Succeeded != 1500 || r.Statements <= 0 || r.StatementsPerItem <= 0 {
+		t.Fatalf("run %+v: every light is billed, so all 1500 should have a row", r)
+	}
+	if len(b.Files) != 1 || b.Files[0].Rows != 1500 || b.Files[0].Bytes <= 0 || b.Files[0].Error != "" || b.Files[0].Via != "sftp" {
+		t.Fatalf("the utility received %+v, want one file of 1500 rows over sftp", b.Files)
+	}
+	scratchDropped(t, dbURL, b.Database)
+}
+
 // TestBenchUsage checks the mistakes bench refuses before it starts
 // anything.
 func TestBenchUsage(t *testing.T) {
@@ -122,6 +145,7 @@ func TestBenchUsage(t *testing.T) {
 	}{
 		{[]string{"bench"}, exitUsage},
 		{[]string{"bench", "alarm-311"}, exitNotFound},
+		{[]string{"bench", "billing-export", "--latency", "1ms"}, exitUsage},
 		{[]string{"bench", "arcgis-import", "--lights", "0"}, exitUsage},
 		{[]string{"bench", "arcgis-import", "--chains", "0"}, exitUsage},
 		{[]string{"bench", "gis-push", "--latency", "20ms"}, exitUsage},

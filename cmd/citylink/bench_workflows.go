@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -232,7 +233,7 @@ func benchPush(ctx context.Context, f *benchFlags, out, progress io.Writer, logg
 		return err
 	}
 	defer e.close()
-	if err := e.fillCMS(ctx); err != nil {
+	if err := e.fillCMS(ctx, false); err != nil {
 		return err
 	}
 	b := pushBench{benchSetup: setupOf(wiring.GISPush, f, e)}
@@ -276,8 +277,11 @@ func benchPush(ctx context.Context, f *benchFlags, out, progress io.Writer, logg
 
 // fillCMS upserts every light of the city into the CMS, which starts with
 // three in five, so that the push carries the whole city (as
-// BenchmarkPushCity does).
-func (e *benchEnv) fillCMS(ctx context.Context) error {
+// BenchmarkPushCity does). billed makes every light one the utility bills
+// (commissioned, with its input watts and rate schedule, and a controller,
+// which the CMS requires of a commissioned light), so that the export's file
+// carries the whole city.
+func (e *benchEnv) fillCMS(ctx context.Context, billed bool) error {
 	c, err := cms.New(cms.Options{BaseURL: e.sys.CMSURL, APIKey: e.sys.CMS.APIKey()})
 	if err != nil {
 		return err
@@ -289,6 +293,13 @@ func (e *benchEnv) fillCMS(ctx context.Context) error {
 			Circuit: &l.Circuit, LampType: &l.LampType, NominalWatts: &l.NominalWatts, Ownership: &l.Ownership,
 			InServiceDate: ptrTo(l.InService.Format(time.DateOnly)),
 		}})
+		if billed {
+			p := &up[len(up)-1].DevicePatch
+			p.State, p.InputWatts, p.RateSchedule = ptrTo(cms.StateCommissioned), &l.InputWatts, &l.RateSchedule
+			// The CMS commissions only a light with a controller: one
+			// without gets a bench node.
+			p.ControllerID = ptrTo(cmp.Or(l.ControllerID, "BENCH-"+l.AssetID))
+		}
 	}
 	e.logger.Info("filling the CMS with every light", "lights", len(up))
 	res, err := c.BulkUpsert(ctx, up)
@@ -304,3 +315,102 @@ func (e *benchEnv) fillCMS(ctx context.Context) error {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// exportBench is what `citylink bench billing-export` measures.
+type exportBench struct {
+	benchSetup
+	Run benchRun `json:"run"`
+	// Files are the files the utility's drop received: one, with a row
+	// per light, when the export did its work.
+	Files []exportFile `json:"files"`
+}
+
+type exportFile struct {
+	Name  string `json:"name"`
+	Via   string `json:"via"`
+	Bytes int64  `json:"bytes"`
+	Rows  int    `json:"rows"`
+	// Error is why the utility's import rejected the file.
+	Error string `json:"error,omitempty"`
+}
+
+func newBenchExportCmd(out io.Writer, logger *slog.Logger) *cobra.Command {
+	var f benchFlags
+	c := &cobra.Command{
+		Use:   "billing-export",
+		Short: "Export the whole city's inventory file to the utility",
+		Long: `bench billing-export fills the simulated CMS with every light of the city,
+each commissioned and so billed (a bulk upsert, before the timing; a light
+without a controller gets a bench node, which the CMS requires), then runs billing-export once: the plan reads
+every device from the CMS, the chains record each light's inventory row, and
+the finish step writes the file and delivers it to the utility's SFTP drop, as
+the deployed function does. The wall time runs until the file is delivered. It
+prints the wall time, items/s, Postgres statements per item, the CMS calls and
+the file the utility received (rows, bytes).
+
+` + benchHelp,
+		Example: `  citylink bench billing-export                         # the 270,000-light inventory file
+  citylink bench billing-export --lights 20000 --json | jq '.run.wall_s, .files'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			return benchExport(c.Context(), &f, out, c.ErrOrStderr(), logger)
+		},
+	}
+	f.register(c, false)
+	return c
+}
+
+func benchExport(ctx context.Context, f *benchFlags, out, progress io.Writer, logger *slog.Logger) error {
+	e, err := startBench(ctx, f, citysim.SystemsOptions{}, logger)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.fillCMS(ctx, true); err != nil {
+		return err
+	}
+	b := exportBench{benchSetup: setupOf(wiring.BillingExport, f, e), Files: []exportFile{}}
+	if !f.asJSON {
+		b.writeHeader(out, "every one commissioned in the CMS, the file delivered over SFTP")
+	}
+	if b.Run, err = e.run(ctx, wiring.BillingExport, citysim.SystemCMS, f, progress); err != nil {
+		return err
+	}
+	for _, file := range e.sys.Inbox.Files() {
+		b.Files = append(b.Files, exportFile{Name: file.Name, Via: file.Via, Bytes: file.Size, Rows: file.Rows, Error: file.Err})
+	}
+	if f.asJSON {
+		if err := writeJSON(out, b); err != nil {
+			return err
+		}
+		return exportVerdict(b)
+	}
+	b.Run.write(out, "items")
+	fmt.Fprintf(out, "calls          %d to the CMS (%d of them by the plan)\n", b.Run.Calls[citysim.SystemCMS], b.Run.PlanCalls)
+	for _, file := range b.Files {
+		fmt.Fprintf(out, "delivered      %s over %s: %d rows, %d bytes", file.Name, file.Via, file.Rows, file.Bytes)
+		if file.Error != "" {
+			fmt.Fprintf(out, "; rejected by the utility: %s", file.Error)
+		}
+		fmt.Fprintln(out)
+	}
+	if len(b.Files) == 0 {
+		fmt.Fprintln(out, "delivered      nothing")
+	}
+	return exportVerdict(b)
+}
+
+// exportVerdict: a run that left items failed or dead, or a file not
+// delivered or rejected, needs a look.
+func exportVerdict(b exportBench) error {
+	if err := benchVerdict(b.Run); err != nil {
+		return err
+	}
+	if len(b.Files) != 1 || b.Files[0].Error != "" {
+		return errAttention
+	}
+	return nil
+}
