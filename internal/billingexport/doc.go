@@ -25,7 +25,10 @@
 //     file is a function of the run alone: sending it again delivers the same
 //     name and bytes, which both drops treat as the same file (SFTP renames
 //     over it, the HTTPS PUT is idempotent by name), so a lost answer never
-//     makes a second file. A delivered file is recorded in billing_files;
+//     makes a second file. Two invocations that finish at once do not both
+//     send it: a run's delivery holds the run's advisory lock in the
+//     transaction that records it, and an invocation that finds the lock
+//     taken leaves the run to the holder. A delivered file is recorded in billing_files;
 //     until it is, every invocation of the workflow (each link, each tick,
 //     the rescue tick) tries the closed runs still owed a file, so a worker
 //     that dies between closing the run and delivering delays the file by

@@ -3,11 +3,13 @@ package billingexport_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/citylink/citylink/internal/billingexport"
 	"github.com/citylink/citylink/internal/citysim/simcity"
 	"github.com/citylink/citylink/internal/pgtest"
+	"github.com/citylink/citylink/internal/utility"
 	"github.com/citylink/citylink/internal/work"
 	"github.com/citylink/citylink/internal/work/worktest"
 )
@@ -34,9 +36,14 @@ func TestExportUnderFaults(t *testing.T) {
 	if h.Lost() == 0 {
 		t.Fatal("no worker was lost")
 	}
-	x := &billingexport.Exporter{DB: h.Pool, Deliverer: c.https, Mapping: m, Workflow: h.Workflow()}
+	// Two invocations deliver at once: the first to reach the drop is held
+	// there until the other's Deliver has returned, so the two overlap
+	// for certain; only one may send the file.
+	d := &heldDrop{next: c.https, other: make(chan struct{})}
+	x := &billingexport.Exporter{DB: h.Pool, Deliverer: d, Mapping: m, Workflow: h.Workflow()}
 	var wg sync.WaitGroup
 	var files [2][]billingexport.File
+	var returned sync.Once
 	for i := range files {
 		wg.Go(func() {
 			f, err := x.Deliver(context.Background())
@@ -44,9 +51,13 @@ func TestExportUnderFaults(t *testing.T) {
 				t.Error(err)
 			}
 			files[i] = f
+			returned.Do(func() { close(d.other) })
 		})
 	}
 	wg.Wait()
+	if n := d.calls.Load(); n != 1 || len(files[0])+len(files[1]) != 1 {
+		t.Fatalf("two invocations delivering at once sent the file %d times (%d and %d files returned), want once", n, len(files[0]), len(files[1]))
+	}
 	got := c.sys.Inbox.Files()
 	if len(got) != 1 || got[0].Err != "" {
 		t.Fatalf("the utility holds %d files, want 1 (%v)", len(got), got)
@@ -68,7 +79,19 @@ func TestExportUnderFaults(t *testing.T) {
 			t.Fatalf("succeeded item %s is not in the file", it.Key)
 		}
 	}
-	if len(files[0])+len(files[1]) == 0 {
-		t.Fatal("neither worker delivered")
+}
+
+// heldDrop holds the first delivery until other is closed and counts the
+// deliveries that reach the drop.
+type heldDrop struct {
+	next  billingexport.Deliverer
+	other chan struct{}
+	calls atomic.Int32
+}
+
+func (d *heldDrop) Deliver(ctx context.Context, name string, data []byte) (utility.Receipt, error) {
+	if d.calls.Add(1) == 1 {
+		<-d.other
 	}
+	return d.next.Deliver(ctx, name, data)
 }

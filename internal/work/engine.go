@@ -65,10 +65,17 @@ type Config struct {
 	// jitter, up to MaxBackoff (30s). A Retry-After longer than that wins.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
-	// LeaseTTL is how long a claimed batch belongs to its worker, and a
-	// planning run to the invocation planning it since its last page (15m,
-	// the longest a Lambda can run).
+	// LeaseTTL is how long a claimed batch belongs to its worker (15m, the
+	// longest a Lambda can run).
 	LeaseTTL time.Duration
+	// PlanLease is how long a planning run belongs to the invocation
+	// planning it after it took the run or recorded its last page (2m), or
+	// twice its longest page so far when that is longer. Every page renews
+	// it, so it only has to outlast one page: an invocation killed mid-plan
+	// (not stopped in time) holds the run that long, not LeaseTTL. A first
+	// page slower than PlanLease may be overtaken by another planner; the
+	// overtaken one then writes nothing, which wastes a page but loses none.
+	PlanLease time.Duration
 	// Margin is the time a worker keeps in hand before its context's deadline
 	// to record what it did and hand its chain on (20s). A plan keeps it
 	// and the longest page it has read so far: it starts no page later than
@@ -125,6 +132,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Backoff = cmp.Or(cfg.Backoff, 200*time.Millisecond)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 30*time.Second)
 	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 15*time.Minute)
+	cfg.PlanLease = cmp.Or(cfg.PlanLease, 2*time.Minute)
 	cfg.Margin = cmp.Or(cfg.Margin, 20*time.Second)
 	cfg.BatchesPerLink = cmp.Or(cfg.BatchesPerLink, 1)
 	cfg.Owner = cmp.Or(cfg.Owner, fmt.Sprintf("%s/%d", cmp.Or(host, "worker"), os.Getpid()))

@@ -73,9 +73,13 @@ UPDATE items i SET payload = u.payload::jsonb
 FROM unnest($2::text[], $3::text[]) AS u(key, payload)
 WHERE i.run_id = $1 AND i.source_key = u.key`
 
+// recordPageSQL records a page and renews the lease once more, after the
+// page's writes, so the lease runs from the moment the next source call
+// starts.
 const recordPageSQL = `
 UPDATE runs
-SET item_count = @items, plan_cursor = @cursor, plan_pages = plan_pages + 1, plan_repeated = plan_repeated + @repeated
+SET item_count = @items, plan_cursor = @cursor, plan_pages = plan_pages + 1, plan_repeated = plan_repeated + @repeated,
+    plan_expires_at = @expires
 WHERE id = @run`
 
 const releasePlanSQL = `UPDATE runs SET plan_owner = NULL, plan_expires_at = NULL WHERE id = $1 AND plan_owner = $2`
@@ -180,12 +184,14 @@ func (e *Engine) resumePlan(ctx context.Context) (PlanResult, bool, error) {
 // the workflow has no open run, opens one.
 func (e *Engine) takePlan(ctx context.Context, open bool) (*planState, error) {
 	p := &planState{owner: e.leaseToken()}
-	now := e.clock.Now()
-	args := pgx.NamedArgs{"workflow": e.cfg.Workflow, "owner": p.owner, "now": now, "expires": now.Add(e.cfg.LeaseTTL)}
 	err := pgx.BeginFunc(ctx, e.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, planLockSQL, e.cfg.Workflow); err != nil {
 			return fmt.Errorf("locking workflow for planning: %w", err)
 		}
+		// The clock is read once the lock is ours: a lease reckoned from
+		// before a wait on it would be short by the wait.
+		now := e.clock.Now()
+		args := pgx.NamedArgs{"workflow": e.cfg.Workflow, "owner": p.owner, "now": now, "expires": now.Add(e.planLease(0))}
 		var cursor []byte
 		err := tx.QueryRow(ctx, takePlanSQL, args).Scan(&p.run, &cursor, &p.items, &p.pages, &p.repeated)
 		if err == nil {
@@ -249,7 +255,7 @@ func (e *Engine) planPages(ctx context.Context, p *planState) (PlanResult, error
 			}
 			return p.result(), fmt.Errorf("reading page %d of the source: %w", p.pages+1, err)
 		}
-		res, done, err := e.recordPage(ctx, p, page)
+		res, done, err := e.recordPage(ctx, p, page, e.planLease(longest))
 		if errors.Is(err, errPlanLost) {
 			log.WarnContext(ctx, "planning lease lost; another invocation continues the plan")
 			return p.result(), ErrRunOpen
@@ -262,6 +268,12 @@ func (e *Engine) planPages(ctx context.Context, p *planState) (PlanResult, error
 			return res, e.publishHeads(ctx, res)
 		}
 	}
+}
+
+// planLease is how long the planning lease lasts from now, given the
+// longest page so far.
+func (e *Engine) planLease(longest time.Duration) time.Duration {
+	return max(e.cfg.PlanLease, 2*longest)
 }
 
 // planShort reports whether the plan should stop before reading another
@@ -305,7 +317,7 @@ func (e *Engine) releasePlan(ctx context.Context, p *planState) {
 
 // recordPage writes one page's items and the cursor after it in one
 // transaction, and on the last page finishes the plan in the same one.
-func (e *Engine) recordPage(ctx context.Context, p *planState, page Page) (PlanResult, bool, error) {
+func (e *Engine) recordPage(ctx context.Context, p *planState, page Page, lease time.Duration) (PlanResult, bool, error) {
 	items, repeated := dedupe(page.Items)
 	cursor := p.cursor
 	if len(page.Next) > 0 {
@@ -322,7 +334,7 @@ func (e *Engine) recordPage(ctx context.Context, p *planState, page Page) (PlanR
 		}
 		var n int
 		err := tx.QueryRow(ctx, holdPlanSQL, pgx.NamedArgs{
-			"run": p.run, "owner": p.owner, "expires": now.Add(e.cfg.LeaseTTL),
+			"run": p.run, "owner": p.owner, "expires": now.Add(lease),
 		}).Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errPlanLost
@@ -338,6 +350,7 @@ func (e *Engine) recordPage(ctx context.Context, p *planState, page Page) (PlanR
 		repeated += again
 		if _, err := tx.Exec(ctx, recordPageSQL, pgx.NamedArgs{
 			"run": p.run, "items": n, "cursor": nullJSON(cursor), "repeated": repeated,
+			"expires": e.clock.Now().Add(lease),
 		}); err != nil {
 			return fmt.Errorf("recording page of run %d: %w", p.run, err)
 		}

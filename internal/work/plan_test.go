@@ -482,7 +482,7 @@ func TestConcurrentPlannersShareOneRun(t *testing.T) {
 		t.Fatalf("%d plans finished a run, want 1", n)
 	}
 	if src.calls != 40 {
-		t.Fatalf("source called %d times for 40 pages", src.calls)
+		t.Fatalf("source called %d times for 40 pages (lost %d)", src.calls, h.logs.count("planning lease lost; another invocation continues the plan"))
 	}
 	h.wait(t)
 	if n := intQuery(t, h.pool, `SELECT count(*) FROM runs`); n != 1 {
