@@ -63,7 +63,9 @@ Where it runs:
     the workflow's Lambda, from the environment, secrets by name included
     (README, "Configuration"); the run's links are worked here, ten chains at
     once, with a progress bar on a terminal (items done of total, rate, ETA)
-    and plain lines every few seconds otherwise.
+    and plain lines every few seconds otherwise. While the bar is drawn, the
+    engine's log goes to a file in the temporary directory, named before the
+    bar and after the counts, not to stderr; without a bar it goes to stderr.
   - inside a running citylink dev otherwise, or when --console names one:
     dev runs it against the simulated city and this command prints what it
     says.
@@ -122,6 +124,26 @@ func hasDatabase(s *lambdaconfig.Settings) bool {
 // publisher, and the progress watcher. Failed or dead items make the exit
 // code exitAttention.
 func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, dry bool, out io.Writer, logger *slog.Logger) error {
+	return runHereWith(ctx, wf, s, dry, out, logger, isTerminal(out), os.TempDir())
+}
+
+// runHereWith is runHere drawing a progress bar or not. With a bar, the
+// engine's log, which would break the bar at every line, goes to a new
+// file in logDir instead of logger; the output names the file before the
+// bar and again after the counts.
+func runHereWith(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, dry bool, out io.Writer, logger *slog.Logger, bar bool, logDir string) (err error) {
+	if bar && !dry {
+		f, ferr := os.CreateTemp(logDir, "citylink-run-"+wf.Name+"-*.log")
+		if ferr != nil {
+			return fmt.Errorf("creating the run's log file: %w", ferr)
+		}
+		defer func() {
+			err = errors.Join(err, f.Close())
+			fmt.Fprintf(out, "log: %s\n", f.Name())
+		}()
+		fmt.Fprintf(out, "log: %s (the progress bar holds the terminal)\n", f.Name())
+		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	cfg, err := s.PoolConfig(ctx)
 	if err != nil {
 		return usageError("%v", err)
@@ -162,7 +184,9 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 	} else if run, err = planHere(ctx, r, out); err != nil {
 		return err
 	}
-	p, err := newWatcher(pool, out).watch(ctx, run)
+	w := newWatcher(pool, out)
+	w.bar = bar
+	p, err := w.watch(ctx, run)
 	if err != nil {
 		return err
 	}
