@@ -4,7 +4,8 @@
 // rows, and every invocation ends by delivering the files of closed runs to
 // the utility. The same binary serves both phases.
 //
-// It is wired by internal/wiring from its environment, read by
+// It is wired by its own package under internal/wiring, so it links no
+// other workflow, from its environment, read by
 // internal/lambdaconfig (secrets by name: see that package's comment); the
 // variables it reads are the ones template.yaml gives its function, which
 // internal/deploy's tests hold equal.
@@ -19,13 +20,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/citylink/citylink/internal/lambdaconfig"
-	"github.com/citylink/citylink/internal/wiring"
+	"github.com/citylink/citylink/internal/wiring/billingexport"
+	"github.com/citylink/citylink/internal/wiring/wire"
 )
 
 func main() {
 	logger := slog.New(lambdacontext.NewLogHandler())
 	slog.SetDefault(logger)
-	handler, err := wiring.Lambda(context.Background(), wiring.BillingExport, lambdaconfig.FromEnv(), logger)
+	handler, err := wire.Lambda(context.Background(), billingexport.Workflow(), lambdaconfig.FromEnv(), logger)
 	if err != nil {
 		logger.Error("billing-export failed to start", "error", err)
 		os.Exit(1)

@@ -63,7 +63,9 @@ Where it runs:
     the workflow's Lambda, from the environment, secrets by name included
     (README, "Configuration"); the run's links are worked here, ten chains at
     once, with a progress bar on a terminal (items done of total, rate, ETA)
-    and plain lines every few seconds otherwise.
+    and plain lines every few seconds otherwise. While the bar is drawn, the
+    engine's log goes to a file in the temporary directory, named before the
+    bar and after the counts, not to stderr; without a bar it goes to stderr.
   - inside a running citylink dev otherwise, or when --console names one:
     dev runs it against the simulated city and this command prints what it
     says.
@@ -122,6 +124,26 @@ func hasDatabase(s *lambdaconfig.Settings) bool {
 // publisher, and the progress watcher. Failed or dead items make the exit
 // code exitAttention.
 func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, dry bool, out io.Writer, logger *slog.Logger) error {
+	return runHereWith(ctx, wf, s, dry, out, logger, isTerminal(out), os.TempDir())
+}
+
+// runHereWith is runHere drawing a progress bar or not. With a bar, the
+// engine's log, which would break the bar at every line, goes to a new
+// file in logDir instead of logger; the output names the file before the
+// bar and again after the counts.
+func runHereWith(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, dry bool, out io.Writer, logger *slog.Logger, bar bool, logDir string) (err error) {
+	if bar && !dry {
+		f, ferr := os.CreateTemp(logDir, "citylink-run-"+wf.Name+"-*.log")
+		if ferr != nil {
+			return fmt.Errorf("creating the run's log file: %w", ferr)
+		}
+		defer func() {
+			err = errors.Join(err, f.Close())
+			fmt.Fprintf(out, "log: %s\n", f.Name())
+		}()
+		fmt.Fprintf(out, "log: %s (the progress bar holds the terminal)\n", f.Name())
+		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	cfg, err := s.PoolConfig(ctx)
 	if err != nil {
 		return usageError("%v", err)
@@ -144,17 +166,27 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 	if dry {
 		return r.dryRun(ctx, out)
 	}
-	// Rescue first, as a tick does: a run an earlier `citylink run` left
-	// behind when it was stopped (or whose links were lost) gets its chains
-	// restarted, and the local publisher hands them to this process.
-	if _, err := r.eng.Rescue(ctx); err != nil {
-		return err
-	}
-	run, err := planHere(ctx, r, out)
+	// A run an earlier `citylink run` left behind when it was stopped (or
+	// whose links were lost) is looked up before the rescue: the rescue
+	// restarts its chains, and the local publisher works them here at
+	// once, so the run may close before a plan would have seen it open.
+	left, err := openRun(ctx, r)
 	if err != nil {
 		return err
 	}
-	p, err := newWatcher(pool, out).watch(ctx, run)
+	// Rescue first, as a tick does.
+	if _, err := r.eng.Rescue(ctx); err != nil {
+		return err
+	}
+	run := left
+	if left != 0 {
+		fmt.Fprintf(out, "%s run %d is open already; watching it, and working here the chains no one works\n", wf.Name, left)
+	} else if run, err = planHere(ctx, r, out); err != nil {
+		return err
+	}
+	w := newWatcher(pool, out)
+	w.bar = bar
+	p, err := w.watch(ctx, run)
 	if err != nil {
 		return err
 	}
@@ -172,6 +204,18 @@ func runHere(ctx context.Context, wf wiring.Workflow, s *lambdaconfig.Settings, 
 		return errAttention
 	}
 	return nil
+}
+
+// openRun is the workflow's open run (planning or running), 0 when none is.
+func openRun(ctx context.Context, r *devRunner) (int64, error) {
+	runs, err := work.Runs(ctx, r.db, r.wf.Name, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(runs) == 0 || (runs[0].State != "running" && runs[0].State != "planning") {
+		return 0, nil
+	}
+	return runs[0].ID, nil
 }
 
 // planHere plans a run and returns it; when the workflow has a run open

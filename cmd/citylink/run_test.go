@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func TestRunOutsideDev(t *testing.T) {
 	if err := sys.Advance(time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	lamps := raiseLampFailures(t, sys, 3)
 	secrets := awstest.StartSecrets(t)
 	dbURL := pgtest.URL(t)
 	for k, v := range devSettings(sys) {
@@ -73,6 +76,9 @@ func TestRunOutsideDev(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("the dry run of %s wrote to the database", wf.Name)
 		}
+		if wf.Name == "alarm-311" {
+			checkAlarmDryRun(t, sys, lamps, out)
+		}
 	}
 	if n := len(sys.Inbox.Files()); n != 0 {
 		t.Fatalf("a dry run delivered %d files", n)
@@ -89,8 +95,11 @@ func TestRunOutsideDev(t *testing.T) {
 				t.Fatalf("run of %s lacks %q:\n%s", wf.Name, want, out)
 			}
 		}
+		if wf.Name == "alarm-311" {
+			checkAlarmRun(t, sys, lamps)
+		}
 		again, err := cli("run", wf.Name, "--dry-run")
-		if err != nil || !strings.Contains(again, "0 items since the watermark") {
+		if err != nil || !strings.Contains(again, nothingLeft(wf.Name)) {
 			t.Fatalf("dry run after the run of %s: %v\n%.2000s", wf.Name, err, again)
 		}
 	}
@@ -100,6 +109,34 @@ func TestRunOutsideDev(t *testing.T) {
 	// The CMS key was read from its secret once per command, not per call.
 	if n := secrets.Calls(localaws.TargetGetSecretValue); n != 3*len(devWorkflows()) {
 		t.Fatalf("GetSecretValue called %d times for %d commands", n, 3*len(devWorkflows()))
+	}
+
+	// Where the engine's log goes: beside plain lines, to the logger
+	// (stderr); while a bar is drawn, to a file the output names, so no log
+	// line breaks the bar. Each run files the request for a new lamp
+	// failure, so the engine has a plan and a close to log.
+	wfAlarm, _ := findWorkflow("alarm-311")
+	for _, bar := range []bool{false, true} {
+		raiseLampFailures(t, sys, 1)
+		var out, logs bytes.Buffer
+		dir := t.TempDir()
+		err := runHereWith(ctx, wfAlarm, runSettings(""), false, &out, slog.New(slog.NewTextHandler(&logs, nil)), bar, dir)
+		if err != nil || !strings.Contains(out.String(), "alarm-311 run ") {
+			t.Fatalf("run with bar=%v: %v\n%s", bar, err, out.String())
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "citylink-run-alarm-311-*.log"))
+		if !bar {
+			if !strings.Contains(logs.String(), "run planned") || len(files) != 0 || strings.Contains(out.String(), "log: ") {
+				t.Fatalf("without a bar the log goes to the logger; logger %q, files %v, output:\n%s", logs.String(), files, out.String())
+			}
+			continue
+		}
+		if len(files) != 1 || logs.Len() != 0 || strings.Count(out.String(), "log: "+files[0]) != 2 {
+			t.Fatalf("with a bar the log goes to one file named twice in the output; files %v, logger %q, output:\n%s", files, logs.String(), out.String())
+		}
+		if b, err := os.ReadFile(files[0]); err != nil || !strings.Contains(string(b), "run planned") || !strings.Contains(string(b), "run closed") {
+			t.Fatalf("the run's log file %s holds %q (%v)", files[0], b, err)
+		}
 	}
 
 	// A run an earlier `citylink run` left behind (planned, its links lost

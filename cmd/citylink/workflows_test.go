@@ -26,6 +26,7 @@ func TestRunAndDryRunEveryWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sys.Close)
+	lamps := raiseLampFailures(t, sys, 3)
 	env := devEnv{sys: sys, db: pgtest.Pool(t), logger: slog.New(slog.DiscardHandler)}
 	runners := map[string]*devRunner{}
 	for _, wf := range devWorkflows() {
@@ -75,6 +76,9 @@ func TestRunAndDryRunEveryWorkflow(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("the dry run of %s wrote to the database", wf.Name)
 		}
+		if wf.Name == "alarm-311" {
+			checkAlarmDryRun(t, sys, lamps, dry)
+		}
 	}
 	if files := sys.Inbox.Files(); len(files) != 0 {
 		t.Fatalf("a dry run delivered %d files", len(files))
@@ -85,7 +89,10 @@ func TestRunAndDryRunEveryWorkflow(t *testing.T) {
 		if !strings.Contains(out, wf.Name+" run ") || !strings.Contains(out, " succeeded: ") {
 			t.Fatalf("run of %s said:\n%s", wf.Name, out)
 		}
-		if again := cli("run", wf.Name, "--dry-run"); !strings.Contains(again, "0 items since the watermark") {
+		if wf.Name == "alarm-311" {
+			checkAlarmRun(t, sys, lamps)
+		}
+		if again := cli("run", wf.Name, "--dry-run"); !strings.Contains(again, nothingLeft(wf.Name)) {
 			t.Fatalf("dry run after the run of %s:\n%.2000s", wf.Name, again)
 		}
 	}

@@ -5,33 +5,28 @@
 // depend on the schema created or updated. A failure fails the deploy, with
 // the error as the stack event's reason, and CloudFormation rolls back.
 //
-// Environment: DB_HOST, DB_PORT, DB_NAME (required); DB_SECRET_ID, the name
-// or ARN of the Secrets Manager secret holding the database's "username" and
-// "password" (the secret RDS manages for the master user); DB_SSLMODE,
-// default require (the connection is encrypted; verify-full would need the
-// RDS CA bundle shipped beside the binary).
+// Environment: the database settings every Lambda reads through
+// internal/lambdaconfig: DB_HOST, DB_PORT (default 5432), DB_NAME and
+// DB_SECRET_ID, the name or ARN of the Secrets Manager secret holding the
+// database's "username" and "password" (the secret RDS manages for the
+// master user); DB_SSLMODE, default require (the connection is encrypted;
+// verify-full would need the RDS CA bundle shipped beside the binary).
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 
+	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/migrations"
 )
 
@@ -56,37 +51,24 @@ func main() {
 	lambda.Start(cfn.LambdaWrap(m.handle))
 }
 
-// secretsAPI is the one Secrets Manager call db-migrate makes.
-type secretsAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
 type migrator struct {
-	secrets                      secretsAPI
-	host, port, db, secret, mode string
-	logger                       *slog.Logger
+	// settings reads the environment afresh for each request, so the
+	// secret is read at each request and a rotated master password is
+	// picked up without redeploying.
+	settings func() *lambdaconfig.Settings
+	logger   *slog.Logger
 }
 
-func newMigrator(ctx context.Context, logger *slog.Logger) (*migrator, error) {
-	m := &migrator{logger: logger, mode: "require"}
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{{"DB_HOST", &m.host}, {"DB_PORT", &m.port}, {"DB_NAME", &m.db}, {"DB_SECRET_ID", &m.secret}} {
-		*v.dst = os.Getenv(v.name)
-		if *v.dst == "" {
-			return nil, fmt.Errorf("%s is not set", v.name)
+// newMigrator checks at init that the database is configured, without
+// reading its secret yet: a deploy without DB_HOST fails at once.
+func newMigrator(_ context.Context, logger *slog.Logger) (*migrator, error) {
+	s := lambdaconfig.FromEnv()
+	for _, name := range []string{"DB_HOST", "DB_NAME", "DB_SECRET_ID"} {
+		if _, err := s.String(name); err != nil {
+			return nil, err
 		}
 	}
-	if s := os.Getenv("DB_SSLMODE"); s != "" {
-		m.mode = s
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading aws config: %w", err)
-	}
-	m.secrets = secretsmanager.NewFromConfig(cfg)
-	return m, nil
+	return &migrator{settings: lambdaconfig.FromEnv, logger: logger}, nil
 }
 
 // handle migrates on Create and Update. Delete changes nothing: removing the
@@ -102,13 +84,13 @@ func (m *migrator) handle(ctx context.Context, ev cfn.Event) (string, map[string
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-responseMargin))
 		defer cancel()
 	}
-	dsn, err := m.dsn(ctx)
+	cfg, err := m.settings().PoolConfig(ctx)
 	if err != nil {
 		return physicalID, nil, err
 	}
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return physicalID, nil, fmt.Errorf("connecting to %s: %w", m.host, err)
+		return physicalID, nil, fmt.Errorf("connecting to %s: %w", cfg.ConnConfig.Host, err)
 	}
 	defer pool.Close()
 	if err := migrations.Up(ctx, pool, m.logger); err != nil {
@@ -126,34 +108,4 @@ func (m *migrator) handle(ctx context.Context, ev cfn.Event) (string, map[string
 	}
 	m.logger.Info("schema migrated", "version", version)
 	return physicalID, map[string]any{"SchemaVersion": version}, nil
-}
-
-// dsn reads the credentials from the secret at each request, so a rotated
-// master password is picked up without redeploying.
-func (m *migrator) dsn(ctx context.Context) (string, error) {
-	out, err := m.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(m.secret)})
-	if err != nil {
-		return "", fmt.Errorf("reading secret %s: %w", m.secret, err)
-	}
-	if out.SecretString == nil {
-		return "", fmt.Errorf("secret %s has no string value", m.secret)
-	}
-	var cred struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if err := json.Unmarshal([]byte(*out.SecretString), &cred); err != nil {
-		return "", fmt.Errorf("secret %s is not JSON with username and password", m.secret)
-	}
-	if cred.Username == "" {
-		return "", errors.New("secret " + m.secret + " has no username")
-	}
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(cred.Username, cred.Password),
-		Host:     net.JoinHostPort(m.host, m.port),
-		Path:     "/" + m.db,
-		RawQuery: url.Values{"sslmode": {m.mode}}.Encode(),
-	}
-	return u.String(), nil
 }

@@ -3,7 +3,8 @@
 // one, and the SNS chain links that follow upsert them into the DOT GIS pole
 // layer with applyEdits (see internal/gissync).
 //
-// It is wired by internal/wiring from its environment, read by
+// It is wired by its own package under internal/wiring, so it links no
+// other workflow, from its environment, read by
 // internal/lambdaconfig (secrets by name: see that package's comment); the
 // variables it reads are the ones template.yaml gives its function, which
 // internal/deploy's tests hold equal.
@@ -18,13 +19,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/citylink/citylink/internal/lambdaconfig"
-	"github.com/citylink/citylink/internal/wiring"
+	"github.com/citylink/citylink/internal/wiring/gissync"
+	"github.com/citylink/citylink/internal/wiring/wire"
 )
 
 func main() {
 	logger := slog.New(lambdacontext.NewLogHandler())
 	slog.SetDefault(logger)
-	handler, err := wiring.Lambda(context.Background(), wiring.GISPush, lambdaconfig.FromEnv(), logger)
+	handler, err := wire.Lambda(context.Background(), gissync.Push(), lambdaconfig.FromEnv(), logger)
 	if err != nil {
 		logger.Error("gis-push failed to start", "error", err)
 		os.Exit(1)

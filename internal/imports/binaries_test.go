@@ -74,6 +74,46 @@ var notInTelemetryAPI = []string{
 	"github.com/aws/aws-sdk-go-v2/service/s3",
 }
 
+// lambdaWorkflow is the one workflow package each workflow Lambda links.
+var lambdaWorkflow = map[string]string{
+	"cmd/arcgis-import":  "internal/arcgisimport",
+	"cmd/billing-export": "internal/billingexport",
+	"cmd/alarm-311":      "internal/alarm311",
+	"cmd/gis-push":       "internal/gissync",
+	"cmd/gis-pull":       "internal/gissync",
+}
+
+// TestEachWorkflowLambdaLinksOnlyItsOwnWorkflow: a workflow Lambda links
+// its own workflow package and no other (nor the registry internal/wiring,
+// which links them all), so a workflow's binary carries only its own code;
+// every other Lambda links no workflow at all.
+func TestEachWorkflowLambdaLinksOnlyItsOwnWorkflow(t *testing.T) {
+	t.Parallel()
+	bins := shipped(t)
+	for cmd, own := range lambdaWorkflow {
+		if _, ok := bins[cmd]; !ok {
+			t.Errorf("%s is not a binary under cmd/", cmd)
+		}
+		if !slices.Contains(bins[cmd], mod+own) {
+			t.Errorf("%s does not link its own workflow %s", cmd, own)
+		}
+	}
+	for cmd, deps := range bins {
+		if cmd == "cmd/citylink" {
+			continue
+		}
+		for _, d := range deps {
+			d = strings.TrimPrefix(d, mod)
+			if slices.Contains(workflows, d) && d != lambdaWorkflow[cmd] {
+				t.Errorf("%s links workflow %s, which is not its own", cmd, d)
+			}
+			if d == "internal/wiring" {
+				t.Errorf("%s links internal/wiring, the list of every workflow; a Lambda imports its own wiring package", cmd)
+			}
+		}
+	}
+}
+
 // TestShippedBinariesLinkNothingOfTestsOrDev holds every binary under cmd/
 // to what it may link: a Lambda nothing of tests, simulators or stand-ins;
 // telemetry-api no Kinesis or S3 client; the citylink CLI, which runs the

@@ -36,9 +36,25 @@ func workflowMayImport(pkg string) bool {
 }
 
 // wirings are the packages that wire workflows for their runners (the
-// Lambdas, citylink dev and run): they may import every workflow, the
-// clients, the engine and lambdaconfig, and no workflow imports them.
-var wirings = []string{"internal/wiring"}
+// Lambdas, citylink dev, run and bench): they may import workflows, the
+// clients, the engine, lambdaconfig and each other, and no workflow
+// imports them. A workflow's own wiring (wiringOf) imports that workflow
+// only, wire none, and only the registry internal/wiring imports them all.
+var wirings = []string{
+	"internal/wiring", "internal/wiring/wire",
+	"internal/wiring/alarm311", "internal/wiring/arcgisimport",
+	"internal/wiring/billingexport", "internal/wiring/gissync",
+}
+
+// wiringOf maps each workflow's own wiring package to the one workflow it
+// may import; wire, the shared core, imports none.
+var wiringOf = map[string]string{
+	"internal/wiring/wire":          "",
+	"internal/wiring/alarm311":      "internal/alarm311",
+	"internal/wiring/arcgisimport":  "internal/arcgisimport",
+	"internal/wiring/billingexport": "internal/billingexport",
+	"internal/wiring/gissync":       "internal/gissync",
+}
 
 var clients = []string{"internal/arcgis", "internal/cms", "internal/open311", "internal/utility"}
 
@@ -114,8 +130,19 @@ func TestWiringImportsWorkflowsAndNothingOfDev(t *testing.T) {
 			t.Fatalf("%s is listed in wirings but does not exist", w)
 		}
 		for _, imp := range imps {
-			if !workflowMayImport(imp) && !slices.Contains(workflows, imp) {
+			if !workflowMayImport(imp) && !slices.Contains(workflows, imp) && !slices.Contains(wirings, imp) {
 				t.Errorf("%s imports %s; a wiring imports only workflows, the engine, the clients and shared configuration", w, imp)
+			}
+		}
+		if own, ok := wiringOf[w]; ok {
+			for _, d := range all[w] {
+				d = strings.TrimPrefix(d, mod)
+				if slices.Contains(workflows, d) && d != own {
+					t.Errorf("%s depends on workflow %s; a workflow's wiring links only its own workflow (%q)", w, d, own)
+				}
+				if d == "internal/wiring" {
+					t.Errorf("%s depends on the registry internal/wiring, which links every workflow", w)
+				}
 			}
 		}
 		for pkg, ds := range all {

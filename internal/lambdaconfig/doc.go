@@ -45,6 +45,13 @@
 // DB_SSLMODE (require). DB_MAX_CONNS sizes the pool (2): a Lambda container
 // serves one invocation at a time.
 //
+// RDS rotates the secret's password. Open connections keep working; a new
+// connection refused with invalid_password (SQLSTATE 28P01) marks the
+// account stale, and the next connection attempt reads DB_SECRET_ID again
+// (at most once per DBRereadEvery), so a warm container follows the
+// rotation after one failed attempt instead of failing until it is
+// recycled. cmd/db-migrate reads the database through the same settings.
+//
 // # The engine
 //
 // LINK_TOPIC_ARN (required) is the workflow's chain-link topic,

@@ -65,6 +65,18 @@ func (s *Settings) read(ctx context.Context, idName, id string) (string, error) 
 	return raw, nil
 }
 
+// forget drops the cached secret <system>_SECRET_ID names, so the next
+// setting taken from it reads it again.
+func (s *Settings) forget(system string) {
+	id, ok := s.get(system+"_SECRET_ID", SecretID)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.secrets, id)
+}
+
 // valueOf takes key from a secret: a JSON object's member (a string, or any
 // other JSON value as its text), or the whole secret when it is not a JSON
 // object. A missing key is "". Errors never quote the secret.

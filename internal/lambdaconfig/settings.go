@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -26,6 +27,8 @@ type Settings struct {
 	aws     *aws.Config
 	// loadAWS builds the AWS configuration on first use.
 	loadAWS func(ctx context.Context) (aws.Config, error)
+	// now is the clock the database secret's re-reads are spaced by.
+	now func() time.Time
 }
 
 // Kind says how a setting was asked for, for Asked.
@@ -58,6 +61,7 @@ func New(lookup func(string) (string, bool)) *Settings {
 	return &Settings{
 		lookup: lookup, asked: map[string]Kind{}, secrets: map[string]string{},
 		loadAWS: func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) },
+		now:     time.Now,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -29,16 +30,29 @@ const InstallHint = "install PostgreSQL (Debian: apt-get install postgresql; `ba
 // Cluster is a running throwaway PostgreSQL server. Stop removes it and its
 // data directory.
 type Cluster struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan error
+	dir      string
+	port     int
+	password string
+	cmd      *exec.Cmd
+	done     chan error
+}
+
+// Options change how StartWith sets a cluster up.
+type Options struct {
+	// Password, when set, is the superuser postgres's password, and every
+	// connection over TCP must authenticate with a password
+	// (scram-sha-256), as on RDS; the unix socket stays trusted. Without it
+	// every connection is trusted.
+	Password string
 }
 
 // Start initialises a cluster in a new temporary directory and starts it. When
 // the process runs as root the cluster is owned by and run as the `postgres`
 // user, because initdb refuses to run as root.
-func Start(ctx context.Context) (*Cluster, error) {
+func Start(ctx context.Context) (*Cluster, error) { return StartWith(ctx, Options{}) }
+
+// StartWith is Start with opts.
+func StartWith(ctx context.Context, opts Options) (*Cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -57,7 +71,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 			return nil, fmt.Errorf("handing the cluster directory to postgres: %w", err)
 		}
 	}
-	c := &Cluster{dir: dir, done: make(chan error, 1)}
+	c := &Cluster{dir: dir, password: opts.Password, done: make(chan error, 1)}
 	if err := c.init(ctx, bin, cred); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -69,10 +83,18 @@ func Start(ctx context.Context) (*Cluster, error) {
 	return c, nil
 }
 
-// URL returns the connection string of database db on the cluster.
+// URL returns the connection string of database db on the cluster, as the
+// superuser postgres (with its password, when the cluster has one).
 func (c *Cluster) URL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: fmt.Sprintf("127.0.0.1:%d", c.port), Path: "/" + db, RawQuery: "sslmode=disable"}
+	if c.password != "" {
+		u.User = url.UserPassword("postgres", c.password)
+	}
+	return u.String()
 }
+
+// Port is the cluster's TCP port on 127.0.0.1.
+func (c *Cluster) Port() int { return c.port }
 
 // Stop shuts the server down at once (the data is thrown away) and removes
 // the cluster's directory.
@@ -90,9 +112,24 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) init(ctx context.Context, bin string, cred *syscall.Credential) error {
+	auth := []string{"--auth=trust"}
+	if c.password != "" {
+		// initdb writes pg_hba.conf from these: the socket trusted, TCP
+		// (host lines, IPv4 and IPv6) by scram-sha-256 password.
+		pwfile := filepath.Join(c.dir, "pwfile")
+		if err := os.WriteFile(pwfile, []byte(c.password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing the password file: %w", err)
+		}
+		if cred != nil {
+			if err := os.Chown(pwfile, int(cred.Uid), int(cred.Gid)); err != nil {
+				return fmt.Errorf("handing the password file to postgres: %w", err)
+			}
+		}
+		auth = []string{"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile}
+	}
+	args := append([]string{"-D", filepath.Join(c.dir, "data"), "-U", "postgres"}, auth...)
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
-		"-D", filepath.Join(c.dir, "data"), "-U", "postgres", "--auth=trust",
-		"-E", "UTF8", "--locale=C", "--no-sync")
+		append(args, "-E", "UTF8", "--locale=C", "--no-sync")...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %w: %s", err, out)

@@ -1,17 +1,15 @@
-// Package wiring builds each integration workflow once, from Settings, for
-// every place that runs it: the workflow's Lambda (cmd/<workflow>), `citylink
-// dev` (settings pointing at the simulated city) and `citylink run` outside
-// dev (the operator's environment). Before it, each workflow was wired three
-// times, and the three drifted: the deployed Lambdas read variable names the
-// template did not give them.
+// Package wiring lists every integration workflow for the runners that run
+// them all: `citylink dev` (settings pointing at the simulated city),
+// `citylink run` outside dev (the operator's environment) and `citylink
+// bench`. Before it, each workflow was wired three times, and the three
+// drifted: the deployed Lambdas read variable names the template did not
+// give them.
 //
-// A Workflow is a name, its production schedule and a Wire function that
-// reads the settings it needs and returns the Parts: source, sink, an
-// optional finish step run after every invocation, the name of the target
-// system, and a preview that says what a run would write and writes nothing.
-// The settings a Wire reads are recorded by lambdaconfig.Settings, and
-// internal/deploy holds them equal to the function's Environment in
-// template.yaml, so the two cannot drift again.
+// Each workflow's wiring lives in its own package (internal/wiring/
+// arcgisimport, billingexport, alarm311, gissync) on top of
+// internal/wiring/wire, which holds the types and wire.Lambda. A workflow's
+// Lambda imports its own wiring package and wire, never this list, so it
+// links only its own workflow (internal/imports checks every binary).
 //
 // wiring may import the workflows, the clients, the engine and
 // lambdaconfig; no workflow imports it (internal/imports enforces both).
@@ -19,69 +17,25 @@ package wiring
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citylink/citylink/internal/lambdaconfig"
-	"github.com/citylink/citylink/internal/work"
+	"github.com/citylink/citylink/internal/wiring/alarm311"
+	"github.com/citylink/citylink/internal/wiring/arcgisimport"
+	"github.com/citylink/citylink/internal/wiring/billingexport"
+	"github.com/citylink/citylink/internal/wiring/gissync"
+	"github.com/citylink/citylink/internal/wiring/wire"
 )
 
-// Workflow is one integration workflow as every runner wires it.
-type Workflow struct {
-	// Name is the workflow's name in the engine's tables and its binary's
-	// directory (cmd/<Name>).
-	Name string
-	// Every is the production schedule (template.yaml's PlanSchedule);
-	// `citylink dev` divides it by --compress.
-	Every time.Duration
-	// Wire builds the workflow's parts from env.
-	Wire func(ctx context.Context, env Env) (Parts, error)
-}
-
-// Env is what a workflow is wired from.
-type Env struct {
-	// Settings are read for the systems' addresses, credentials and
-	// mappings.
-	Settings *lambdaconfig.Settings
-	// DB is the Postgres pool the engine uses too.
-	DB *pgxpool.Pool
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
-	// ReadOnly wires parts for a preview: the source writes nothing while
-	// it reads (alarm-311's keeps its episodes in Postgres), and the sink
-	// and finish step are not to be used.
-	ReadOnly bool
-}
-
-func (e Env) logger() *slog.Logger {
-	if e.Logger != nil {
-		return e.Logger
-	}
-	return slog.Default()
-}
-
-// Parts are a workflow's pieces, wired.
-type Parts struct {
-	Source work.Source
-	Sink   work.Sink
-	// Finish, when set, runs after every invocation (a tick, a rescue or a
-	// link) as the Lambda runs it: billing-export delivers the files of
-	// closed runs there.
-	Finish func(ctx context.Context) error
-	// Target names the system the sink writes to, with its address, for
-	// previews.
-	Target string
-	// Preview writes the edits items would make in the target, reading it
-	// but writing nothing anywhere (wired with Env.ReadOnly, whose Sink may
-	// then be nil). Every workflow has one; `citylink run --dry-run` uses it.
-	Preview func(ctx context.Context, items []work.Item, w io.Writer) error
-}
+// Workflow, Env, Parts and Handler are wire's, named here so the runners
+// of all workflows need one import.
+type (
+	Workflow = wire.Workflow
+	Env      = wire.Env
+	Parts    = wire.Parts
+	Handler  = wire.Handler
+)
 
 // Names of the workflows, as their packages and binaries name them.
 const (
@@ -95,11 +49,11 @@ const (
 // Workflows lists every workflow, in the order the console shows them.
 func Workflows() []Workflow {
 	return []Workflow{
-		{Name: ArcGISImport, Every: 8 * time.Hour, Wire: wireArcGISImport},
-		{Name: BillingExport, Every: 24 * time.Hour, Wire: wireBillingExport},
-		{Name: Alarm311, Every: 8 * time.Hour, Wire: wireAlarm311},
-		{Name: GISPush, Every: time.Hour, Wire: wireGISPush},
-		{Name: GISPull, Every: time.Hour, Wire: wireGISPull},
+		arcgisimport.Workflow(),
+		billingexport.Workflow(),
+		alarm311.Workflow(),
+		gissync.Push(),
+		gissync.Pull(),
 	}
 }
 
@@ -113,38 +67,13 @@ func Find(name string) (Workflow, bool) {
 	return Workflow{}, false
 }
 
-// Handler is a workflow Lambda's handler.
-type Handler func(ctx context.Context, event json.RawMessage) error
-
-// Lambda wires the named workflow's Lambda from s: the Postgres pool sized
-// for a container, the parts, and the engine publishing links to
-// LINK_TOPIC_ARN. Its handler is the engine's Handle followed by the
-// workflow's finish step; an error of either fails the invocation, so
-// Lambda's own retry tries again. The pool lives as long as the container.
+// Lambda is wire.Lambda for the workflow called name, for the runners and
+// tests that pick a workflow by name; a workflow's own binary calls
+// wire.Lambda with its package's Workflow so that it links no other.
 func Lambda(ctx context.Context, name string, s *lambdaconfig.Settings, logger *slog.Logger) (Handler, error) {
 	wf, ok := Find(name)
 	if !ok {
 		return nil, fmt.Errorf("no workflow %q", name)
 	}
-	pool, err := s.Pool(ctx)
-	if err != nil {
-		return nil, err
-	}
-	parts, err := wf.Wire(ctx, Env{Settings: s, DB: pool, Logger: logger})
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	eng, err := s.Engine(ctx, work.Config{Workflow: wf.Name, DB: pool, Source: parts.Source, Sink: parts.Sink, Logger: logger})
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	if parts.Finish == nil {
-		return eng.Handle, nil
-	}
-	return func(ctx context.Context, ev json.RawMessage) error {
-		herr := eng.Handle(ctx, ev)
-		return errors.Join(herr, parts.Finish(ctx))
-	}, nil
+	return wire.Lambda(ctx, wf, s, logger)
 }
