@@ -133,23 +133,14 @@ func (r *devRunner) runNow(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s run %d: %d items in %d batches on %d chains\n", r.wf.Name, res.Run, res.Items, res.Batches, res.Chains)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	for {
-		var state string
-		if err := r.db.QueryRow(ctx, `SELECT state FROM runs WHERE id = $1`, res.Run).Scan(&state); err != nil {
-			return fmt.Errorf("reading run %d: %w", res.Run, err)
-		}
-		if state != "running" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	// The console streams this to `citylink run --console`: the plan, then
+	// plain progress lines, each sent as it is written.
+	fw := flushing{w}
+	fmt.Fprintf(fw, "%s run %d: %d items in %d batches on %d chains\n", r.wf.Name, res.Run, res.Items, res.Batches, res.Chains)
+	wt := newWatcher(r.db, fw)
+	wt.bar, wt.lineEvery = false, 2*time.Second
+	if _, err := wt.watch(ctx, res.Run); err != nil {
+		return fmt.Errorf("watching run %d: %w", res.Run, err)
 	}
 	if err := r.finish(ctx); err != nil {
 		return err
@@ -230,4 +221,15 @@ func (rs devRunners) Start(ctx context.Context, workflow string) (int64, error) 
 		return 0, err
 	}
 	return res.Run, nil
+}
+
+// flushing sends each write to an HTTP client at once.
+type flushing struct{ w io.Writer }
+
+func (f flushing) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
 }

@@ -193,17 +193,3 @@ func (x *Exporter) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-// Handler wraps a workflow Lambda handler (the engine's Handle) so that
-// every invocation, whether a scheduled tick, a rescue tick or a chain link,
-// ends by delivering the files of closed runs still owed one. The link that
-// closes a run thus sends its file at once, and a file whose delivery failed
-// is sent by the next invocation. An error of either part fails the
-// invocation, so Lambda's own retry tries again.
-func (x *Exporter) Handler(handle func(context.Context, json.RawMessage) error) func(context.Context, json.RawMessage) error {
-	return func(ctx context.Context, ev json.RawMessage) error {
-		herr := handle(ctx, ev)
-		_, derr := x.Deliver(ctx)
-		return errors.Join(herr, derr)
-	}
-}
