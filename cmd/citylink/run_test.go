@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func TestRunOutsideDev(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	for k, v := range map[string]string{
-		"DATABASE_URL": dbURL, "CMS_API_KEY": "",
+		"DATABASE_URL": dbURL, "CMS_API_KEY": "", "BATCH_SIZE": "37",
 		"CMS_SECRET_ID":    secrets.PutSecret("citylink/cms", `{"api_key": "`+sys.CMS.APIKey()+`"}`),
 		"AWS_ENDPOINT_URL": secrets.Endpoint, "AWS_REGION": localaws.Region,
 		"AWS_ACCESS_KEY_ID": "AKIACITYLINKTEST", "AWS_SECRET_ACCESS_KEY": "citylink-test-secret",
@@ -94,6 +96,12 @@ func TestRunOutsideDev(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Fatalf("run of %s lacks %q:\n%s", wf.Name, want, out)
 			}
+		}
+		// BATCH_SIZE cuts the batches, as in the workflow's Lambda.
+		if m := planLine.FindStringSubmatch(out); m == nil {
+			t.Fatalf("run of %s printed no plan line:\n%s", wf.Name, out)
+		} else if items, batches := atoi(t, m[1]), atoi(t, m[2]); batches != (items+36)/37 {
+			t.Errorf("run of %s: %d items in %d batches, want batches of BATCH_SIZE=37", wf.Name, items, batches)
 		}
 		if wf.Name == "alarm-311" {
 			checkAlarmRun(t, sys, lamps)
@@ -175,4 +183,16 @@ func TestRunOutsideDev(t *testing.T) {
 	if code := exitCode(err, &stderr); code != exitFailed || !strings.Contains(stderr.String(), "is it running?") {
 		t.Fatalf("no dev: exit %d, %s", code, stderr.String())
 	}
+}
+
+// planLine is the line a run prints when its plan is done.
+var planLine = regexp.MustCompile(`run \d+: (\d+) items in (\d+) batches on \d+ chains`)
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -78,12 +78,17 @@ func newRunner(ctx context.Context, wf wiring.Workflow, settings *lambdaconfig.S
 	if err != nil {
 		return nil, fmt.Errorf("wiring %s: %w", wf.Name, err)
 	}
+	// BATCH_SIZE sizes batches as it does in the workflow's Lambda.
+	batch, err := settings.Int("BATCH_SIZE", 0)
+	if err != nil {
+		return nil, err
+	}
 	r := &devRunner{wf: wf, settings: settings, parts: parts, db: db, logger: logger.With("workflow", wf.Name)}
 	r.local = work.NewLocal(ctx, nil)
 	r.local.OnError = func(l work.Link, err error) { r.logger.Error("link failed", "link", l.String(), "error", err) }
 	r.eng, err = work.New(work.Config{
 		Workflow: wf.Name, DB: db, Publisher: r.local, Source: parts.Source, Sink: parts.Sink,
-		Logger: logger, LeaseTTL: lease,
+		Logger: logger, LeaseTTL: lease, BatchSize: batch,
 	})
 	if err != nil {
 		return nil, err
