@@ -22,6 +22,7 @@ import (
 	"github.com/citylink/citylink/internal/localaws"
 	"github.com/citylink/citylink/internal/pglocal"
 	"github.com/citylink/citylink/internal/telemetry/telemetrydev"
+	"github.com/citylink/citylink/internal/wiring"
 	"github.com/citylink/citylink/migrations"
 )
 
@@ -81,6 +82,9 @@ and runs until ctrl-c.`,
 	return c
 }
 
+// devAlarmsPerRun is about how many alarms each alarm-311 run of dev finds.
+const devAlarmsPerRun = 20
+
 func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger) error {
 	f.dsn = cmp.Or(f.dsn, os.Getenv("DATABASE_URL"))
 	sf, addr, dsn, sensors := &f.sim, &f.addr, &f.dsn, &f.sensors
@@ -107,6 +111,12 @@ func runDev(ctx context.Context, f *devFlags, out io.Writer, logger *slog.Logger
 	faults := console.Faults{ErrorRate: sf.faults.ErrorRate, ThrottleRate: sf.faults.ThrottleRate,
 		HangRate: sf.faults.HangRate, LatencyMS: int(sf.faults.Latency / time.Millisecond)}
 	sf.faults = simcity.Faults{}
+	if sf.alarmsPerDay == 0 {
+		// The city keeps the wall clock while the workflows run compressed:
+		// at the CMS's own rate an alarm-311 run would seldom see an alarm.
+		alarms, _ := wiring.Find(wiring.Alarm311)
+		sf.alarmsPerDay = devAlarmsPerRun * float64(24*time.Hour) / (float64(alarms.Every) / f.compress)
+	}
 	sys, err := sf.start(logger)
 	if err != nil {
 		return err

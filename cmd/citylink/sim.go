@@ -30,6 +30,8 @@ type simFlags struct {
 	basePort int
 	faults   simcity.Faults
 	tick     time.Duration
+	// alarmsPerDay is the CMS's alarm rate; 0 is the simulator's own.
+	alarmsPerDay float64
 }
 
 func (f *simFlags) register(fs *pflag.FlagSet) {
@@ -41,6 +43,7 @@ func (f *simFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.faults.HangRate, "fault-hang", 0, "share of simulator requests that hang")
 	fs.DurationVar(&f.faults.Latency, "fault-latency", 0, "latency added to every simulator request")
 	fs.DurationVar(&f.tick, "tick", 10*time.Second, "how often the city moves on (alarms, crews, device changes)")
+	fs.Float64Var(&f.alarmsPerDay, "alarms-per-day", 0, "device alarms the CMS raises a day (0: 0.5% of the commissioned devices; in dev, about 20 for each alarm-311 run)")
 }
 
 func (f *simFlags) start(logger *slog.Logger) (*citysim.Systems, error) {
@@ -48,6 +51,7 @@ func (f *simFlags) start(logger *slog.Logger) (*citysim.Systems, error) {
 	f.faults.RetryAfter = time.Second
 	return citysim.StartSystems(citysim.SystemsOptions{
 		Seed: f.seed, Lights: f.lights, Faults: f.faults, BasePort: f.basePort, Logger: logger,
+		AlarmsPerDay: f.alarmsPerDay,
 	})
 }
 

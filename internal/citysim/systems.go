@@ -53,6 +53,12 @@ type SystemsOptions struct {
 	// `citylink bench` serves one in which every light has an approved
 	// audit.
 	City *simcity.City
+	// AlarmsPerDay is the CMS's alarm rate per day of its clock (see
+	// cmssim.Options.AlarmsPerDay): 0.5% of the commissioned devices when
+	// zero. `citylink dev`, whose workflows run on compressed schedules
+	// while the city keeps the wall clock, raises it so that each alarm-311
+	// run has alarms to file.
+	AlarmsPerDay float64
 	// EmptyDOT serves the DOT layer with no features, as before the GIS's
 	// first load: `citylink bench gis-push` fills it.
 	EmptyDOT bool
@@ -127,7 +133,8 @@ func StartSystems(opts SystemsOptions) (*Systems, error) {
 	s.Servers = newServers(town,
 		arcgissim.Options{Auth: auth, Faults: faults(1), Seed: opts.Seed, Clock: clock, Logger: logger.With("system", SystemAudit)},
 		arcgissim.Options{Auth: auth, Faults: faults(2), Seed: opts.Seed + 1, Clock: clock, Logger: logger.With("system", SystemDOT)})
-	s.CMS = cmssim.NewServer(cmssim.Options{City: town, Seed: opts.Seed, Clock: clock, Faults: faults(3), Logger: logger.With("system", "cms")})
+	s.CMS = cmssim.NewServer(cmssim.Options{City: town, Seed: opts.Seed, Clock: clock, Faults: faults(3),
+		AlarmsPerDay: opts.AlarmsPerDay, Logger: logger.With("system", "cms")})
 	s.Open311 = open311sim.NewServer(open311sim.Options{Seed: opts.Seed, Faults: faults(4), Now: clock, City: town, Logger: logger.With("system", "open311")})
 	s.Inbox = utilitysim.NewInbox(clock)
 	s.UtilityHTTPS = utilitysim.NewHTTPS(utilitysim.HTTPSOptions{Faults: faults(5), Inbox: s.Inbox, Logger: logger.With("system", "utility-https")})
