@@ -11,25 +11,8 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/citylink/citylink/internal/lambdaconfig"
 	"github.com/citylink/citylink/internal/wiring/gissync"
 	"github.com/citylink/citylink/internal/wiring/wire"
 )
 
-func main() {
-	logger := slog.New(lambdacontext.NewLogHandler())
-	slog.SetDefault(logger)
-	handler, err := wire.Lambda(context.Background(), gissync.Push(), lambdaconfig.FromEnv(), logger)
-	if err != nil {
-		logger.Error("gis-push failed to start", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler)
-}
+func main() { wire.Main(gissync.Push()) }

@@ -69,7 +69,7 @@ func Find(name string) (Workflow, bool) {
 
 // Lambda is wire.Lambda for the workflow called name, for the runners and
 // tests that pick a workflow by name; a workflow's own binary calls
-// wire.Lambda with its package's Workflow so that it links no other.
+// wire.Main with its package's Workflow so that it links no other.
 func Lambda(ctx context.Context, name string, s *lambdaconfig.Settings, logger *slog.Logger) (Handler, error) {
 	wf, ok := Find(name)
 	if !ok {

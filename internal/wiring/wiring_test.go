@@ -15,7 +15,7 @@ import (
 )
 
 // TestEveryWorkflowHasItsBinaryAndName: each workflow is a cmd/ directory
-// of its name, whose main goes through wire.Lambda, and the names agree with
+// of its name, whose main goes through wire.Main, and the names agree with
 // the workflow packages' own.
 func TestEveryWorkflowHasItsBinaryAndName(t *testing.T) {
 	t.Parallel()
@@ -30,8 +30,8 @@ func TestEveryWorkflowHasItsBinaryAndName(t *testing.T) {
 			t.Errorf("%s has no binary: %v", wf.Name, err)
 			continue
 		}
-		if !strings.Contains(string(main), "wire.Lambda(") {
-			t.Errorf("cmd/%s/main.go does not start through wire.Lambda", wf.Name)
+		if !strings.Contains(string(main), "wire.Main(") {
+			t.Errorf("cmd/%s/main.go does not start through wire.Main", wf.Name)
 		}
 		if got, ok := wiring.Find(wf.Name); !ok || got.Name != wf.Name {
 			t.Errorf("Find(%q) = %v, %v", wf.Name, got.Name, ok)
