@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -147,4 +148,49 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WorkChains drives a workflow Lambda through a whole run as SNS would:
+// it invokes f with plan (the scheduler's input), then with event (a
+// real-shaped SNS event whose first record's message is replaced) for
+// every link published to links, including those the links publish, until
+// none is left. A plan that publishes no link, an invocation that fails,
+// or links that keep coming (more than maxLinks) fail the test.
+func (f *Function) WorkChains(tb testing.TB, plan, event []byte, links interface{ Take() []string }) {
+	tb.Helper()
+	const maxLinks = 200
+	ctx := context.Background()
+	if _, err := f.Invoke(ctx, plan, time.Minute); err != nil {
+		tb.Fatalf("plan input: %v\n%s", err, f.Logs())
+	}
+	queue := links.Take()
+	if len(queue) == 0 {
+		tb.Fatalf("the plan published no link\n%s", f.Logs())
+	}
+	for handled := 0; len(queue) > 0; handled++ {
+		if handled > maxLinks {
+			tb.Fatal("links keep coming")
+		}
+		msg := queue[0]
+		if _, err := f.Invoke(ctx, snsEvent(tb, event, msg), time.Minute); err != nil {
+			tb.Fatalf("link %s: %v\n%s", msg, err, f.Logs())
+		}
+		queue = append(queue[1:], links.Take()...)
+	}
+}
+
+// snsEvent is the SNS event template with its first record carrying
+// message.
+func snsEvent(tb testing.TB, template []byte, message string) []byte {
+	tb.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(template, &ev); err != nil {
+		tb.Fatalf("the SNS event template: %v", err)
+	}
+	ev["Records"].([]any)[0].(map[string]any)["Sns"].(map[string]any)["Message"] = message
+	b, err := json.Marshal(ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
