@@ -66,7 +66,7 @@ SET post_attempts = post_attempts + 1, last_post_at = $2, updated_at = $2 WHERE 
 			continue
 		}
 		var ae *open311.APIError
-		if errors.As(err, &ae) && isDuplicate(ae) {
+		if errors.Is(err, open311.ErrDuplicate) && errors.As(err, &ae) {
 			// The server keeps one open request per problem and has one
 			// for this light already (a resident's, say): that request is
 			// the episode's, tracked and polled like one it filed.
@@ -87,18 +87,6 @@ WHERE id = $1`, ep.ID, err.Error(), now)
 		return work.FromError(err)
 	}
 	return work.Retry(last, 0)
-}
-
-// isDuplicate reports whether a POST was turned down because a request for
-// the same problem is open already. GeoReport v2 leaves the answer to the
-// server; the ones seen answer 400 (or 409, 422) with a description that
-// says "duplicate" or "already open".
-func isDuplicate(ae *open311.APIError) bool {
-	switch ae.Status {
-	case 400, 409, 422:
-		return ae.Mentions("duplicate") || ae.Mentions("already open")
-	}
-	return false
 }
 
 // adopt makes the open request a duplicate answer names the episode's. The

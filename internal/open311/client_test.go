@@ -196,6 +196,13 @@ func TestDuplicateAnswers(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 400 || !ae.Mentions("duplicate") || !ae.Mentions(first.ID) {
 		t.Errorf("reject mode: %v", err)
 	}
+	if !errors.Is(err, open311.ErrDuplicate) || errors.Is(err, open311.ErrMaybeCreated) {
+		t.Errorf("reject mode: %v is not ErrDuplicate (and only that)", err)
+	}
+	other, err := rej.Create(ctx, lightOut("SL-2"))
+	if err != nil || errors.Is(err, open311.ErrDuplicate) || other.ID == "" {
+		t.Errorf("a request for another light: %+v %v", other, err)
+	}
 	ret, _, _, _ := simClient(t, open311sim.Options{Duplicates: open311sim.DuplicatesReturnExisting}, open311.Config{})
 	first, _ = ret.Create(ctx, lightOut("SL-1"))
 	again, err := ret.Create(ctx, lightOut("SL-1"))

@@ -57,8 +57,28 @@ func (e *APIError) Retryable() bool {
 // RetryAfter is the delay the server asked for with Retry-After, or zero.
 func (e *APIError) RetryAfter() time.Duration { return e.retryAfter }
 
+// Is makes errors.Is(err, ErrDuplicate) true for a server's refusal of a
+// request because one for the same problem is open already.
+func (e *APIError) Is(target error) bool {
+	if target != ErrDuplicate {
+		return false
+	}
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
+		return e.Mentions("duplicate") || e.Mentions("already open")
+	}
+	return false
+}
+
+// ErrDuplicate marks a POST the server turned down because it has an open
+// request for the same problem (a resident reported the lamp first).
+// GeoReport v2 leaves that answer to the server; the ones seen answer 400
+// (or 409, 422) with a description that says "duplicate" or "already
+// open", and often name the open request, whose id the caller can look up.
+var ErrDuplicate = errors.New("open311: a request for this problem is open already")
+
 // Mentions reports whether any entry's description contains s, ignoring
-// case; callers use it to recognise a server's duplicate-request answer.
+// case.
 func (e *APIError) Mentions(s string) bool {
 	for _, en := range e.Errors {
 		if strings.Contains(strings.ToLower(en.Description), strings.ToLower(s)) {
